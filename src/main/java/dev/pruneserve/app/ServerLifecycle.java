@@ -1,0 +1,55 @@
+package dev.pruneserve.app;
+
+import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.repository.DemoRepository;
+import dev.pruneserve.repository.ModelRepository;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
+
+/** Start: prepare the repository and load its models. Stop: retire every session. */
+@ApplicationScoped
+public class ServerLifecycle {
+  private static final Logger LOG = Logger.getLogger(ServerLifecycle.class);
+  private final AtomicBoolean ready = new AtomicBoolean();
+
+  void onStart(@Observes StartupEvent ev, ServerConfig config, ModelRepository repo, ModelRegistry registry) {
+    try {
+      if (config.repository().demoIfEmpty()) {
+        DemoRepository.populateIfEmpty(repo);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the demo model into " + repo.root(), e);
+    }
+    boolean loadAll = config.repository().loadAtStartup()
+        || config.repository().controlMode() == ServerConfig.ControlMode.NONE;
+    if (loadAll) {
+      for (String name : repo.modelNames()) {
+        try {
+          registry.load(name);
+        } catch (ServingException e) {
+          LOG.errorf("model '%s' failed to load at start: %s", name, e.getMessage());
+        }
+      }
+    }
+    LOG.infof("model repository %s: %s", repo.root(), registry.index());
+    ready.set(true);
+  }
+
+  void onStop(@Observes ShutdownEvent ev, ModelRegistry registry) {
+    ready.set(false);
+    registry.unloadAll();
+  }
+
+  /** True once start-up loading has finished and until shutdown begins. */
+  public boolean isReady() {
+    return ready.get();
+  }
+}

@@ -1,0 +1,80 @@
+package dev.pruneserve.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** pruneserve's own settings ({@code pruneserve.*} in application.properties or env vars). */
+@ConfigMapping(prefix = "pruneserve")
+public interface ServerConfig {
+  Repository repository();
+
+  Ort ort();
+
+  /**
+   * Largest gRPC request accepted, in bytes (default 256 MiB); wired to
+   * {@code quarkus.grpc.server.max-inbound-message-size}. Larger requests get RESOURCE_EXHAUSTED.
+   */
+  @WithDefault("268435456")
+  long maxMessageBytes();
+
+  /** Model repository. */
+  interface Repository {
+    /** Folder laid out as {@code <model>/<version>/model.onnx}. */
+    @WithDefault("models")
+    String path();
+
+    /** {@code explicit}: load/unload RPCs allowed; {@code none}: fixed set, RPCs refused. */
+    @WithDefault("explicit")
+    ControlMode controlMode();
+
+    /** Load every model found at start (always true in mode {@code none}). */
+    @WithDefault("true")
+    boolean loadAtStartup();
+
+    /** Write the generated demo model into an empty repository at start. */
+    @WithDefault("true")
+    boolean demoIfEmpty();
+  }
+
+  enum ControlMode {
+    NONE,
+    EXPLICIT
+  }
+
+  /** ONNX Runtime session settings. */
+  interface Ort {
+    @WithDefault("cpu")
+    Device device();
+
+    /** When CUDA cannot be enabled: true = warn and run on CPU, false = fail the load. */
+    @WithDefault("true")
+    boolean cudaFallback();
+
+    @WithDefault("0")
+    int cudaDeviceId();
+
+    /** Intra-op threads per session; 0 = ORT's default (one per core). */
+    @WithDefault("0")
+    int intraOpThreads();
+
+    /** Inter-op threads per session; 0 = ORT's default. */
+    @WithDefault("0")
+    int interOpThreads();
+
+    /** Graph optimisation level: none, basic, extended, all. */
+    @WithDefault("all")
+    OptLevel optimizationLevel();
+  }
+
+  enum Device {
+    CPU,
+    CUDA
+  }
+
+  enum OptLevel {
+    NONE,
+    BASIC,
+    EXTENDED,
+    ALL
+  }
+}

@@ -1,0 +1,44 @@
+package dev.pruneserve.grpc;
+
+import dev.pruneserve.error.ServingException;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * The one place where failures become gRPC statuses. A {@link ServingException} keeps its kind and
+ * message; anything else is our bug: logged with its stack trace and answered INTERNAL with a
+ * generic message (never UNKNOWN, never a class name).
+ */
+final class GrpcErrors {
+  private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
+
+  private GrpcErrors() {}
+
+  static StatusRuntimeException toStatus(Throwable t) {
+    if (t instanceof StatusRuntimeException sre) {
+      return sre;
+    }
+    if (t instanceof ServingException se) {
+      return Status.fromCode(Status.Code.valueOf(se.kind().name()))
+          .withDescription(se.getMessage()).asRuntimeException();
+    }
+    LOG.error("internal error while serving a request", t);
+    return Status.INTERNAL.withDescription("internal server error; see the server log").asRuntimeException();
+  }
+
+  /** Completes a unary call with {@code body}'s result or its mapped status. */
+  static <T> void unary(StreamObserver<T> observer, Supplier<T> body) {
+    T result;
+    try {
+      result = body.get();
+    } catch (RuntimeException | Error e) {
+      observer.onError(toStatus(e));
+      return;
+    }
+    observer.onNext(result);
+    observer.onCompleted();
+  }
+}

@@ -1,0 +1,97 @@
+package dev.pruneserve.model;
+
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.tensor.Tensor;
+import dev.pruneserve.tensor.TensorSpec;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs inference on the registry's models: lease, validate, run, record statistics and metrics.
+ * Blocking; call it from worker threads, never from an event loop. Thread-safe.
+ *
+ * <p>Metrics: {@code pruneserve_inference_requests_total{model,version,outcome}} and the histogram
+ * {@code pruneserve_inference_duration_seconds{model,version}}.
+ */
+public final class InferenceService {
+  private final ModelRegistry registry;
+  private final MeterRegistry meters;
+
+  public InferenceService(ModelRegistry registry, MeterRegistry meters) {
+    this.registry = registry;
+    this.meters = meters;
+  }
+
+  public InferenceResult infer(InferenceRequest request) {
+    long start = System.nanoTime();
+    try (Lease lease = registry.acquire(request.model(), request.version())) {
+      ModelStats stats = registry.statsFor(request.model(), lease.version());
+      try {
+        ModelSession session = lease.session();
+        Map<String, Tensor> inputs =
+            InputValidator.inputs(request.model(), session.inputs(), request.inputs());
+        Set<String> outputs =
+            InputValidator.outputs(request.model(), session.outputs(), request.outputs());
+        long t0 = System.nanoTime();
+        Map<String, Tensor> result = session.run(inputs, outputs);
+        long inferNs = System.nanoTime() - t0;
+        long total = System.nanoTime() - start;
+        stats.recordSuccess(batchSize(session.inputs(), request.inputs()), total, inferNs, now());
+        record(request.model(), lease.version(), "success", total);
+        return new InferenceResult(request.model(), lease.version(), new ArrayList<>(result.values()));
+      } catch (RuntimeException e) {
+        long total = System.nanoTime() - start;
+        stats.recordFailure(total, now());
+        record(request.model(), lease.version(), outcome(e), total);
+        throw e;
+      }
+    } catch (ServingException e) {
+      if (e.kind() == ErrorKind.NOT_FOUND || e.kind() == ErrorKind.UNAVAILABLE) {
+        counter(request.model(), request.version(), outcome(e)).increment();
+      }
+      throw e;
+    }
+  }
+
+  private void record(String model, String version, String outcome, long nanos) {
+    counter(model, version, outcome).increment();
+    Timer.builder("pruneserve.inference.duration")
+        .description("ModelInfer latency inside the server")
+        .tags("model", model, "version", version)
+        .publishPercentileHistogram()
+        .register(meters)
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  private Counter counter(String model, String version, String outcome) {
+    return Counter.builder("pruneserve.inference.requests")
+        .description("Inference requests by outcome")
+        .tags("model", model, "version", version, "outcome", outcome)
+        .register(meters);
+  }
+
+  private static String outcome(RuntimeException e) {
+    return e instanceof ServingException se ? se.kind().name().toLowerCase() : "internal";
+  }
+
+  /** Batch = leading dim of the first input when that dim is dynamic; else 1. */
+  private static long batchSize(List<TensorSpec> specs, List<Tensor> inputs) {
+    if (specs.isEmpty() || inputs.isEmpty()) {
+      return 1;
+    }
+    long[] spec = specs.get(0).shape();
+    Tensor first = inputs.stream().filter(t -> t.name().equals(specs.get(0).name())).findFirst().orElseThrow();
+    return spec.length > 0 && spec[0] < 0 ? Math.max(1, first.shape()[0]) : 1;
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+}

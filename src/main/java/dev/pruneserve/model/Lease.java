@@ -1,0 +1,29 @@
+package dev.pruneserve.model;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** Keeps a {@link ModelHandle}'s session open while held. Close it exactly where the work ends. */
+public final class Lease implements AutoCloseable {
+  private final ModelHandle handle;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  Lease(ModelHandle handle) {
+    this.handle = handle;
+  }
+
+  public ModelSession session() {
+    return handle.session();
+  }
+
+  public String version() {
+    return handle.version();
+  }
+
+  /** Releases the reference; idempotent. */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      handle.release();
+    }
+  }
+}

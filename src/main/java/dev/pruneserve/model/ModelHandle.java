@@ -1,0 +1,72 @@
+package dev.pruneserve.model;
+
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Reference-counted owner of one {@link ModelSession}. Closing an ORT session while a run is in
+ * flight crashes the JVM, so the session is closed only when the handle is retired <em>and</em> the
+ * last lease is released — exactly once, by whichever thread brings the count to zero.
+ *
+ * <p>The count starts at 1 for the owner (the registry entry). {@link #tryAcquire} fails once the
+ * handle is retired; callers then re-resolve the current handle.
+ */
+public final class ModelHandle {
+  private final ModelSession session;
+  private final String version;
+  private final AtomicInteger refs = new AtomicInteger(1);
+  private final AtomicBoolean retired = new AtomicBoolean();
+
+  public ModelHandle(String version, ModelSession session) {
+    this.version = version;
+    this.session = session;
+  }
+
+  public String version() {
+    return version;
+  }
+
+  public ModelSession session() {
+    return session;
+  }
+
+  /** A lease that keeps the session open until closed, or empty when the handle is retired. */
+  public Optional<Lease> tryAcquire() {
+    while (true) {
+      int n = refs.get();
+      if (n == 0 || retired.get()) {
+        return Optional.empty();
+      }
+      if (refs.compareAndSet(n, n + 1)) {
+        if (retired.get()) {
+          release();
+          return Optional.empty();
+        }
+        return Optional.of(new Lease(this));
+      }
+    }
+  }
+
+  /** Stops new leases and drops the owner's reference; idempotent. */
+  public void retire() {
+    if (retired.compareAndSet(false, true)) {
+      release();
+    }
+  }
+
+  public boolean isRetired() {
+    return retired.get();
+  }
+
+  /** Current number of references (owner + leases); for diagnostics and tests. */
+  int references() {
+    return refs.get();
+  }
+
+  void release() {
+    if (refs.decrementAndGet() == 0) {
+      session.close();
+    }
+  }
+}

@@ -1,0 +1,239 @@
+package dev.pruneserve.model;
+
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.repository.ModelConfigFile;
+import dev.pruneserve.repository.ModelNames;
+import dev.pruneserve.repository.ModelRepository;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * The models being served: which versions of which model route to which session handle.
+ *
+ * <p>Threading: {@link #acquire} is lock-free and safe from any thread. {@link #load} and {@link
+ * #unload} serialise per model and block the caller while sessions are built; a reload keeps the
+ * old versions serving until the new ones are warm, then switches atomically and retires the old
+ * handles (their sessions close after the last lease). A failed load keeps what was serving.
+ */
+public final class ModelRegistry {
+  private static final Logger LOG = Logger.getLogger(ModelRegistry.class);
+  private static final int ACQUIRE_ATTEMPTS = 8;
+
+  private final ModelRepository repository;
+  private final SessionLoader loader;
+  private final Consumer<ModelSession> warmup;
+  private final Map<String, ModelSlot> slots = new ConcurrentHashMap<>();
+  private final Map<String, ModelStats> stats = new ConcurrentHashMap<>();
+
+  /** @param warmup runs one inference on a fresh session; throws to fail the load */
+  public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup) {
+    this.repository = repository;
+    this.loader = loader;
+    this.warmup = warmup;
+  }
+
+  public ModelRepository repository() {
+    return repository;
+  }
+
+  /** Loads (or reloads) every version of {@code name}; returns once they serve. */
+  public void load(String name) {
+    ModelNames.requireValid(name);
+    if (!repository.contains(name)) {
+      throw ServingException.notFound("model '" + name + "' is not in the repository " + repository.root());
+    }
+    ModelSlot slot = slots.computeIfAbsent(name, ModelSlot::new);
+    slot.lifecycle.lock();
+    try {
+      if (slot.served == null) {
+        slot.set(ModelState.LOADING, "loading");
+      }
+      ModelSlot.Served fresh;
+      try {
+        fresh = build(name);
+      } catch (RuntimeException e) {
+        String why = e instanceof ServingException ? e.getMessage() : "internal error: " + e;
+        if (slot.served == null) {
+          slot.set(ModelState.UNAVAILABLE, "load failed: " + why);
+        } else {
+          slot.reason = "reload failed, still serving the previous load: " + why;
+        }
+        LOG.warnf("load of model '%s' failed: %s", name, why);
+        throw e;
+      }
+      ModelSlot.Served old = slot.served;
+      slot.served = fresh;
+      slot.set(ModelState.READY, "");
+      if (old != null) {
+        old.retireAll();
+      }
+      LOG.infof("model '%s' READY, versions %s", name, fresh.versions().keySet());
+    } finally {
+      slot.lifecycle.unlock();
+    }
+  }
+
+  /** Stops routing to {@code name}; sessions close once in-flight requests have released them. */
+  public void unload(String name) {
+    ModelNames.requireValid(name);
+    ModelSlot slot = slots.get(name);
+    if (slot == null) {
+      if (!repository.contains(name)) {
+        throw ServingException.notFound("model '" + name + "' is not in the repository");
+      }
+      return;
+    }
+    slot.lifecycle.lock();
+    try {
+      ModelSlot.Served old = slot.served;
+      if (old == null) {
+        return;
+      }
+      slot.set(ModelState.UNLOADING, "draining in-flight requests");
+      slot.served = null;
+      old.retireAll();
+      slot.set(ModelState.UNAVAILABLE, "unloaded");
+      LOG.infof("model '%s' unloaded", name);
+    } finally {
+      slot.lifecycle.unlock();
+    }
+  }
+
+  /** Unloads every model; used at shutdown. */
+  public void unloadAll() {
+    slots.keySet().forEach(this::unload);
+  }
+
+  /**
+   * A lease on {@code name}/{@code version} ({@code ""} = latest loaded version).
+   *
+   * @throws ServingException NOT_FOUND for unknown models or versions, UNAVAILABLE when not loaded
+   */
+  public Lease acquire(String name, String version) {
+    for (int i = 0; i < ACQUIRE_ATTEMPTS; i++) {
+      Optional<Lease> lease = resolve(name, version).tryAcquire();
+      if (lease.isPresent()) {
+        return lease.get();
+      }
+    }
+    throw ServingException.unavailable("model '" + name + "' is being swapped; retry");
+  }
+
+  /** Metadata of a loaded version ({@code ""} = latest). */
+  public ModelView describe(String name, String version) {
+    ModelHandle h = resolve(name, version);
+    ModelSlot.Served served = slots.get(name).served;
+    List<String> versions = new ArrayList<>();
+    ModelConfigFile config = ModelConfigFile.DEFAULT;
+    if (served != null) {
+      served.versions().keySet().forEach(v -> versions.add(Long.toString(v)));
+      config = served.config();
+    }
+    ModelSession s = h.session();
+    return new ModelView(name, h.version(), versions, config, s.inputs(), s.outputs(), s.sizeBytes());
+  }
+
+  /** True when {@code name} (and {@code version}, if given) can serve now. */
+  public boolean isReady(String name, String version) {
+    try {
+      resolve(name, version);
+      return true;
+    } catch (ServingException e) {
+      return false;
+    }
+  }
+
+  /** One row per loaded version, or one version-less row per model that is not loaded. */
+  public List<IndexEntry> index() {
+    TreeSet<String> names = new TreeSet<>(repository.modelNames());
+    names.addAll(slots.keySet());
+    List<IndexEntry> out = new ArrayList<>();
+    for (String name : names) {
+      ModelSlot slot = slots.get(name);
+      ModelSlot.Served served = slot == null ? null : slot.served;
+      if (served == null) {
+        out.add(slot == null
+            ? new IndexEntry(name, "", ModelState.UNAVAILABLE, "not loaded")
+            : new IndexEntry(name, "", slot.state, slot.reason));
+      } else {
+        for (Long v : served.versions().keySet()) {
+          out.add(new IndexEntry(name, Long.toString(v), slot.state, slot.reason));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Statistics per version; {@code name} and {@code version} empty = all. */
+  public List<ModelStats> statistics(String name, String version) {
+    if (!name.isEmpty()) {
+      resolve(name, version);
+    }
+    return stats.values().stream()
+        .filter(s -> name.isEmpty() || s.name().equals(name))
+        .filter(s -> version.isEmpty() || s.version().equals(version))
+        .sorted((a, b) -> (a.name() + "/" + a.version()).compareTo(b.name() + "/" + b.version()))
+        .toList();
+  }
+
+  ModelStats statsFor(String name, String version) {
+    return stats.computeIfAbsent(name + "/" + version, k -> new ModelStats(name, version));
+  }
+
+  private ModelHandle resolve(String name, String version) {
+    ModelNames.requireValid(name);
+    ModelSlot slot = slots.get(name);
+    ModelSlot.Served served = slot == null ? null : slot.served;
+    if (served == null) {
+      if (slot == null && !repository.contains(name)) {
+        throw ServingException.notFound("unknown model '" + name + "'");
+      }
+      String why = slot == null ? "not loaded" : slot.state + " (" + slot.reason + ")";
+      throw ServingException.unavailable(
+          "model '" + name + "' is not ready: " + why + "; load it with RepositoryModelLoad");
+    }
+    if (version == null || version.isEmpty()) {
+      return served.versions().lastEntry().getValue();
+    }
+    ModelHandle h = ModelNames.isVersion(version) ? served.versions().get(Long.parseLong(version)) : null;
+    if (h == null) {
+      throw ServingException.notFound(
+          "model '" + name + "' has no version '" + version + "'; loaded versions: "
+              + served.versions().keySet());
+    }
+    return h;
+  }
+
+  private ModelSlot.Served build(String name) {
+    ModelConfigFile config = repository.config(name);
+    NavigableMap<Long, Path> files = repository.versions(name);
+    if (files.isEmpty()) {
+      throw ServingException.precondition(
+          "model '" + name + "' has no version folder <n>/model.onnx under " + repository.modelDir(name));
+    }
+    NavigableMap<Long, ModelHandle> handles = new TreeMap<>();
+    try {
+      for (Map.Entry<Long, Path> e : files.entrySet()) {
+        String v = Long.toString(e.getKey());
+        ModelSession session = loader.load(name + "/" + v, e.getValue());
+        handles.put(e.getKey(), new ModelHandle(v, session));
+        if (config.warmupOrDefault()) {
+          warmup.accept(session);
+        }
+      }
+    } catch (RuntimeException e) {
+      handles.values().forEach(ModelHandle::retire);
+      throw e;
+    }
+    return new ModelSlot.Served(config, java.util.Collections.unmodifiableNavigableMap(handles));
+  }
+}

@@ -1,0 +1,34 @@
+package dev.pruneserve.model;
+
+import dev.pruneserve.tensor.DataType;
+import dev.pruneserve.tensor.Shapes;
+import dev.pruneserve.tensor.Tensor;
+import dev.pruneserve.tensor.TensorSpec;
+import java.nio.ByteBuffer;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+
+/** Runs one inference on all-zero inputs (dynamic dims = 1) so the first real request is not slow. */
+public final class Warmup {
+  private Warmup() {}
+
+  public static void run(ModelSession session) {
+    Map<String, Tensor> inputs = new LinkedHashMap<>();
+    for (TensorSpec spec : session.inputs()) {
+      long[] shape = spec.shape();
+      for (int i = 0; i < shape.length; i++) {
+        shape[i] = shape[i] < 0 ? 1 : shape[i];
+      }
+      int n = Math.toIntExact(Shapes.elementCount(shape));
+      Tensor t = spec.type() == DataType.BYTES
+          ? Tensor.bytes(spec.name(), shape, Collections.nCopies(n, new byte[0]))
+          : Tensor.fixed(spec.name(), spec.type(), shape, ByteBuffer.allocate(n * spec.type().byteSize()));
+      inputs.put(spec.name(), t);
+    }
+    LinkedHashSet<String> outputs = new LinkedHashSet<>();
+    session.outputs().forEach(o -> outputs.add(o.name()));
+    session.run(inputs, outputs);
+  }
+}

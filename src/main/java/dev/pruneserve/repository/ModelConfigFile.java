@@ -1,0 +1,43 @@
+package dev.pruneserve.repository;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/**
+ * The optional {@code <repo>/<model>/config.json}. Unknown keys are ignored so that later releases
+ * can add fields.
+ *
+ * @param kind what the model is: {@code generic} (default), {@code causal-lm}, {@code encoder},
+ *     {@code image-classifier}
+ * @param tokenizer tokenizer file relative to the model folder, if any
+ * @param labels class labels for classifiers, in output order
+ * @param maxBatchSize Triton's {@code max_batch_size}; 0 (default) = shapes are reported whole
+ * @param warmup run one inference on zero inputs before the model is READY (default true)
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ModelConfigFile(
+    @JsonProperty("kind") String kind,
+    @JsonProperty("tokenizer") String tokenizer,
+    @JsonProperty("labels") List<String> labels,
+    @JsonProperty("max_batch_size") Integer maxBatchSize,
+    @JsonProperty("warmup") Boolean warmup) {
+
+  public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null);
+
+  public String kindOrDefault() {
+    return kind == null ? "generic" : kind;
+  }
+
+  public int maxBatchSizeOrDefault() {
+    return maxBatchSize == null ? 0 : maxBatchSize;
+  }
+
+  public boolean warmupOrDefault() {
+    return warmup == null || warmup;
+  }
+
+  public List<String> labelsOrEmpty() {
+    return labels == null ? List.of() : labels;
+  }
+}

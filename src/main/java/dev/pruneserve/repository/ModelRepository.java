@@ -1,0 +1,103 @@
+package dev.pruneserve.repository;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pruneserve.error.ServingException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * A Triton-style model repository on disk: {@code <root>/<model>/<version>/model.onnx} with numeric
+ * version folders and an optional {@code <root>/<model>/config.json}. Read-only; thread-safe.
+ */
+public final class ModelRepository {
+  public static final String MODEL_FILE = "model.onnx";
+  public static final String CONFIG_FILE = "config.json";
+
+  private final Path root;
+  private final ObjectMapper json = new ObjectMapper();
+
+  public ModelRepository(Path root) {
+    this.root = root.toAbsolutePath().normalize();
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** Names of the model folders, sorted. Folders with invalid names are skipped. */
+  public List<String> modelNames() {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(root)) {
+      return s.filter(Files::isDirectory)
+          .map(p -> p.getFileName().toString())
+          .filter(n -> !n.startsWith("."))
+          .filter(ModelRepository::validName)
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new ServingException(
+          dev.pruneserve.error.ErrorKind.INTERNAL, "cannot list model repository " + root, e);
+    }
+  }
+
+  public boolean contains(String name) {
+    return Files.isDirectory(modelDir(name));
+  }
+
+  /** Version number to model file, for every numeric folder holding a {@code model.onnx}. */
+  public NavigableMap<Long, Path> versions(String name) {
+    Path dir = modelDir(name);
+    NavigableMap<Long, Path> out = new TreeMap<>();
+    if (!Files.isDirectory(dir)) {
+      throw ServingException.notFound(
+          "model '" + name + "' is not in the repository " + root);
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      s.filter(Files::isDirectory)
+          .filter(p -> ModelNames.isVersion(p.getFileName().toString()))
+          .filter(p -> Files.isRegularFile(p.resolve(MODEL_FILE)))
+          .forEach(p -> out.put(Long.parseLong(p.getFileName().toString()), p.resolve(MODEL_FILE)));
+    } catch (IOException e) {
+      throw ServingException.precondition("cannot read model folder " + dir + ": " + e.getMessage());
+    }
+    return out;
+  }
+
+  /** The model's config.json, or {@link ModelConfigFile#DEFAULT} when absent. */
+  public ModelConfigFile config(String name) {
+    Path file = modelDir(name).resolve(CONFIG_FILE);
+    if (!Files.isRegularFile(file)) {
+      return ModelConfigFile.DEFAULT;
+    }
+    try {
+      return json.readValue(file.toFile(), ModelConfigFile.class);
+    } catch (IOException e) {
+      throw ServingException.precondition(
+          "invalid " + file + ": " + e.getMessage().lines().findFirst().orElse(""));
+    }
+  }
+
+  public Path modelDir(String name) {
+    Path dir = root.resolve(ModelNames.requireValid(name)).normalize();
+    if (!dir.getParent().equals(root)) {
+      throw ServingException.invalid("model name escapes the repository: " + name);
+    }
+    return dir;
+  }
+
+  private static boolean validName(String n) {
+    try {
+      ModelNames.requireValid(n);
+      return true;
+    } catch (ServingException e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package dev.pruneserve.runtime;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.tensor.Tensor;
+import dev.pruneserve.tensor.TensorSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * An {@link OrtSession} with the {@link OrtSession.SessionOptions} it was built from (which must
+ * outlive it). Concurrent {@link #run} calls are safe; {@link #close} is idempotent and must not
+ * race a run — {@code ModelHandle} guarantees that.
+ */
+final class OrtModelSession implements ModelSession {
+  private final String label;
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final OrtSession.SessionOptions options;
+  private final List<TensorSpec> inputs;
+  private final List<TensorSpec> outputs;
+  private final long sizeBytes;
+  private final SessionCounters counters;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  OrtModelSession(String label, OrtEnvironment env, OrtSession session,
+      OrtSession.SessionOptions options, long sizeBytes, SessionCounters counters) throws OrtException {
+    this.label = label;
+    this.env = env;
+    this.session = session;
+    this.options = options;
+    this.sizeBytes = sizeBytes;
+    this.counters = counters;
+    this.inputs = specs(session.getInputInfo());
+    this.outputs = specs(session.getOutputInfo());
+  }
+
+  @Override
+  public List<TensorSpec> inputs() {
+    return inputs;
+  }
+
+  @Override
+  public List<TensorSpec> outputs() {
+    return outputs;
+  }
+
+  @Override
+  public long sizeBytes() {
+    return sizeBytes;
+  }
+
+  @Override
+  public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> outputNames) {
+    Map<String, OnnxTensor> feed = new HashMap<>();
+    try {
+      for (Tensor t : in.values()) {
+        feed.put(t.name(), TensorConverter.toOrt(env, t));
+      }
+      try (OrtSession.Result result = session.run(feed, outputNames)) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String name : outputNames) {
+          OnnxValue v = result.get(name).orElseThrow();
+          if (!(v instanceof OnnxTensor tensor)) {
+            throw new ServingException(ErrorKind.UNIMPLEMENTED,
+                "output '" + name + "' is not a tensor (" + v.getType() + ")");
+          }
+          out.put(name, TensorConverter.fromOrt(name, tensor));
+        }
+        return out;
+      }
+    } catch (OrtException e) {
+      ErrorKind kind = e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT
+          ? ErrorKind.INVALID_ARGUMENT : ErrorKind.INTERNAL;
+      throw new ServingException(kind, "model " + label + " failed to run: " + e.getMessage());
+    } finally {
+      feed.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  @Override
+  public void close() {
+    counters.closeCalls.incrementAndGet();
+    if (closed.compareAndSet(false, true)) {
+      try {
+        session.close();
+      } catch (OrtException e) {
+        throw new IllegalStateException("closing " + label + ": " + e.getMessage(), e);
+      } finally {
+        options.close();
+        counters.closed.incrementAndGet();
+      }
+    }
+  }
+
+  private static List<TensorSpec> specs(Map<String, NodeInfo> infos) {
+    List<TensorSpec> out = new ArrayList<>();
+    for (NodeInfo n : infos.values()) {
+      if (!(n.getInfo() instanceof TensorInfo ti)) {
+        throw ServingException.precondition(
+            "value '" + n.getName() + "' is not a tensor (" + n.getInfo() + "); only tensors are served");
+      }
+      out.add(new TensorSpec(n.getName(), TensorConverter.dataType(ti.onnxType, n.getName()), ti.getShape()));
+    }
+    return List.copyOf(out);
+  }
+}

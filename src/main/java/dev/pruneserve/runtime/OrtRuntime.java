@@ -1,0 +1,116 @@
+package dev.pruneserve.runtime;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.model.SessionLoader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
+
+/**
+ * The ONNX Runtime boundary: owns the process-wide {@link OrtEnvironment} and builds sessions with
+ * the configured device, threads and optimisation level. Thread-safe. CUDA is enabled in a
+ * try/catch (the provider list ORT reports is compiled in, not what works).
+ */
+public final class OrtRuntime implements SessionLoader {
+  private static final Logger LOG = Logger.getLogger(OrtRuntime.class);
+
+  private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+  private final ServerConfig.Ort config;
+  private final Map<String, SessionCounters> counters = new ConcurrentHashMap<>();
+  private final AtomicBoolean cudaWarned = new AtomicBoolean();
+
+  public OrtRuntime(ServerConfig.Ort config) {
+    this.config = config;
+  }
+
+  @Override
+  public ModelSession load(String label, Path file) {
+    OrtSession.SessionOptions options = null;
+    OrtSession session = null;
+    try {
+      options = options(label);
+      session = env.createSession(file.toString(), options);
+      SessionCounters c = counters(modelOf(label));
+      c.opened.incrementAndGet();
+      return new OrtModelSession(label, env, session, options, Files.size(file), c);
+    } catch (OrtException | IOException | RuntimeException e) {
+      closeQuietly(session, options);
+      if (e instanceof ServingException se) {
+        throw se;
+      }
+      throw ServingException.precondition("cannot load " + label + " from " + file + ": " + e.getMessage());
+    }
+  }
+
+  /** Counters of every session opened for {@code model} since start. */
+  public SessionCounters counters(String model) {
+    return counters.computeIfAbsent(model, k -> new SessionCounters());
+  }
+
+  private OrtSession.SessionOptions options(String label) throws OrtException {
+    OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+    try {
+      if (config.intraOpThreads() > 0) {
+        o.setIntraOpNumThreads(config.intraOpThreads());
+      }
+      if (config.interOpThreads() > 0) {
+        o.setInterOpNumThreads(config.interOpThreads());
+      }
+      o.setOptimizationLevel(switch (config.optimizationLevel()) {
+        case NONE -> OrtSession.SessionOptions.OptLevel.NO_OPT;
+        case BASIC -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
+        case EXTENDED -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
+        case ALL -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
+      });
+      if (config.device() == ServerConfig.Device.CUDA) {
+        addCuda(o, label);
+      }
+      return o;
+    } catch (OrtException | RuntimeException e) {
+      o.close();
+      throw e;
+    }
+  }
+
+  private void addCuda(OrtSession.SessionOptions o, String label) {
+    try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(config.cudaDeviceId())) {
+      o.addCUDA(cuda);
+    } catch (OrtException | RuntimeException | LinkageError e) {
+      if (!config.cudaFallback()) {
+        throw ServingException.precondition("CUDA requested (pruneserve.ort.device=cuda) but unavailable for "
+            + label + ": " + e.getMessage() + "; set pruneserve.ort.cuda-fallback=true to run on CPU");
+      }
+      if (cudaWarned.compareAndSet(false, true)) {
+        LOG.warnf("CUDA requested but unavailable (%s); running on CPU", e.getMessage());
+      }
+    }
+  }
+
+  private static String modelOf(String label) {
+    int slash = label.indexOf('/');
+    return slash < 0 ? label : label.substring(0, slash);
+  }
+
+  private static void closeQuietly(OrtSession session, OrtSession.SessionOptions options) {
+    try {
+      if (session != null) {
+        session.close();
+      }
+    } catch (OrtException ignored) {
+      // best effort on a failed load: the session never served
+    }
+    if (options != null) {
+      options.close();
+    }
+  }
+}
