@@ -56,8 +56,12 @@ final class TypedContents {
         check(name, "fp64_contents", c.getFp64ContentsCount(), n, shape);
         c.getFp64ContentsList().forEach(b::putDouble);
       }
-      case FP16, BF16 -> throw ServingException.invalid("input '" + name + "': " + type.wireName()
-          + " has no typed contents field; send it in raw_input_contents");
+      case FP16, BF16 -> {
+        if (n > 0) {
+          throw ServingException.invalid("input '" + name + "': " + type.wireName()
+              + " has no typed contents field; send it in raw_input_contents");
+        }
+      }
       default -> throw new IllegalStateException(type.toString());
     }
     b.flip();

@@ -73,6 +73,7 @@ public final class ModelRegistry {
       ModelSlot.Served old = slot.served;
       slot.served = fresh;
       slot.set(ModelState.READY, "");
+      fresh.versions().keySet().forEach(v -> statsFor(name, Long.toString(v)));
       if (old != null) {
         old.retireAll();
       }

@@ -1,5 +1,7 @@
 package dev.pruneserve.model;
 
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Shapes;
 import dev.pruneserve.tensor.Tensor;
@@ -10,7 +12,11 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 
-/** Runs one inference on all-zero inputs (dynamic dims = 1) so the first real request is not slow. */
+/**
+ * Runs one inference on all-zero inputs (dynamic dims = 1) so the first real request is not slow.
+ * A model whose inputs the runtime cannot create (UNIMPLEMENTED) is not warmed: it still loads,
+ * and requests get the same UNIMPLEMENTED status with its explanation.
+ */
 public final class Warmup {
   private Warmup() {}
 
@@ -29,6 +35,12 @@ public final class Warmup {
     }
     LinkedHashSet<String> outputs = new LinkedHashSet<>();
     session.outputs().forEach(o -> outputs.add(o.name()));
-    session.run(inputs, outputs);
+    try {
+      session.run(inputs, outputs);
+    } catch (ServingException e) {
+      if (e.kind() != ErrorKind.UNIMPLEMENTED) {
+        throw e;
+      }
+    }
   }
 }

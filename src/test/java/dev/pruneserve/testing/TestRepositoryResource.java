@@ -1,0 +1,44 @@
+package dev.pruneserve.testing;
+
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Writes the test model repository before the application starts:
+ * <ul>
+ *   <li>{@code mlp} versions 1 and 3 (same weights), with a config.json;
+ *   <li>{@code churn}: the MLP again, reserved for the load/unload concurrency test;
+ *   <li>{@code identity}: one Identity per v2 datatype;
+ *   <li>{@code u16}: a UINT16 input (not feedable from Java);
+ *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE).
+ * </ul>
+ */
+public class TestRepositoryResource implements QuarkusTestResourceLifecycleManager {
+  private Path root;
+
+  @Override
+  public Map<String, String> start() {
+    try {
+      root = Files.createTempDirectory("pruneserve-test-repo");
+      TestModels.write(root, "mlp", 1, TestModels.mlp());
+      TestModels.write(root, "mlp", 3, TestModels.mlp());
+      TestModels.writeText(root.resolve("mlp/config.json"), "{\"kind\":\"generic\",\"max_batch_size\":8}");
+      TestModels.write(root, "churn", 1, TestModels.mlp());
+      TestModels.write(root, "identity", 1, TestModels.identityAllTypes());
+      TestModels.write(root, "u16", 1, TestModels.identityUint16());
+      TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
+      return Map.of("pruneserve.repository.path", root.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void stop() {
+    // temp folder left for post-mortem; it is small
+  }
+}
