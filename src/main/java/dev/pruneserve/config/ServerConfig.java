@@ -61,6 +61,14 @@ public interface ServerConfig {
     @WithDefault("0")
     int interOpThreads();
 
+    /**
+     * Whether idle intra-op threads spin-wait for work ({@code session.intra_op.allow_spinning}).
+     * Spinning lowers latency on a dedicated machine but steals cores from the gRPC threads when
+     * cores are few; see docs/benchmarks.md.
+     */
+    @WithDefault("false")
+    boolean allowSpinning();
+
     /** Graph optimisation level: none, basic, extended, all. */
     @WithDefault("all")
     OptLevel optimizationLevel();

@@ -53,8 +53,14 @@ final class TensorWire {
       meta.addShape(d);
     }
     resp.addOutputs(meta);
-    resp.addRawOutputContents(t.type() == DataType.BYTES ? encodeBytes(t.strings())
-        : UnsafeByteOperations.unsafeWrap(t.dataView()));
+    resp.addRawOutputContents(t.type() == DataType.BYTES ? encodeBytes(t.strings()) : wrap(t.dataView()));
+  }
+
+  /** Zero-copy for array-backed data (what the runtime returns): serialises as a flat byte[]. */
+  private static ByteString wrap(ByteBuffer data) {
+    return data.hasArray()
+        ? UnsafeByteOperations.unsafeWrap(data.array(), data.arrayOffset() + data.position(), data.remaining())
+        : UnsafeByteOperations.unsafeWrap(data);
   }
 
   private static long[] shape(ModelInferRequest.InferInputTensor in) {

@@ -66,6 +66,7 @@ public final class OrtRuntime implements SessionLoader {
       if (config.interOpThreads() > 0) {
         o.setInterOpNumThreads(config.interOpThreads());
       }
+      o.addConfigEntry("session.intra_op.allow_spinning", config.allowSpinning() ? "1" : "0");
       o.setOptimizationLevel(switch (config.optimizationLevel()) {
         case NONE -> OrtSession.SessionOptions.OptLevel.NO_OPT;
         case BASIC -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;

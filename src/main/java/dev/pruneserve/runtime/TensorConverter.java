@@ -33,7 +33,15 @@ final class TensorConverter {
     if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
       throw new ServingException(ErrorKind.UNIMPLEMENTED, "big-endian hosts are not supported");
     }
-    direct.put(src).flip();
+    if (src.hasArray() || src.isDirect()) {
+      direct.put(src);
+    } else {
+      // read-only heap views (protobuf ByteStrings) have no array: a bulk get avoids a per-byte copy
+      byte[] tmp = new byte[src.remaining()];
+      src.get(tmp);
+      direct.put(tmp);
+    }
+    direct.flip();
     long[] shape = t.shape();
     // Typed views: the ByteBuffer overload reinterprets some types (FLOAT became FLOAT16 in 1.24.1).
     return switch (t.type()) {

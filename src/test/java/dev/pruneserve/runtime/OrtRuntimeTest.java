@@ -92,6 +92,11 @@ class OrtRuntimeTest {
       }
 
       @Override
+      public boolean allowSpinning() {
+        return false;
+      }
+
+      @Override
       public ServerConfig.OptLevel optimizationLevel() {
         return ServerConfig.OptLevel.ALL;
       }
