@@ -21,6 +21,9 @@ import java.util.concurrent.TimeUnit;
  * {@code pruneserve_inference_duration_seconds{model,version}}.
  */
 public final class InferenceService {
+  /** Model label for requests that named no served model. */
+  static final String UNKNOWN = "_unknown_";
+
   private final ModelRegistry registry;
   private final MeterRegistry meters;
 
@@ -54,7 +57,9 @@ public final class InferenceService {
       }
     } catch (ServingException e) {
       if (e.kind() == ErrorKind.NOT_FOUND || e.kind() == ErrorKind.UNAVAILABLE) {
-        counter(request.model(), request.version(), outcome(e)).increment();
+        // Names and versions that do not exist are client input: never let them mint label values.
+        boolean known = e.kind() == ErrorKind.UNAVAILABLE;
+        counter(known ? request.model() : UNKNOWN, "", outcome(e)).increment();
       }
       throw e;
     }

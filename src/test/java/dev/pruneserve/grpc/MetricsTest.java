@@ -41,7 +41,8 @@ class MetricsTest {
     assertTrue(body.lines().anyMatch(l -> l.startsWith("pruneserve_inference_requests_total{")
         && l.contains("model=\"mlp\"") && l.contains("outcome=\"success\"") && l.contains("version=\"3\"")), body);
     assertTrue(body.lines().anyMatch(l -> l.startsWith("pruneserve_inference_requests_total{")
-        && l.contains("outcome=\"not_found\"") && l.contains("version=\"9\"")), "not_found outcome");
+        && l.contains("model=\"_unknown_\"") && l.contains("outcome=\"not_found\"")), "not_found outcome");
+    assertTrue(body.lines().noneMatch(l -> l.contains("version=\"9\"")), "client input minted a label value");
     assertTrue(body.contains("pruneserve_inference_duration_seconds_bucket{"), "latency histogram");
   }
 }
