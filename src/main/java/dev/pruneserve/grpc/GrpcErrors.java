@@ -29,8 +29,13 @@ final class GrpcErrors {
     return Status.INTERNAL.withDescription("internal server error; see the server log").asRuntimeException();
   }
 
-  /** Completes a unary call with {@code body}'s result or its mapped status. */
+  /**
+   * Completes a unary call with {@code body}'s result or its mapped status. Must run on a worker
+   * thread (the services are {@code @Blocking}); with {@code -ea}, as in the tests, running on a
+   * Vert.x event loop fails the call.
+   */
   static <T> void unary(StreamObserver<T> observer, Supplier<T> body) {
+    assert !io.vertx.core.Context.isOnEventLoopThread() : "gRPC service method ran on the event loop";
     T result;
     try {
       result = body.get();

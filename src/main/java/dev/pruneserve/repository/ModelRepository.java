@@ -1,6 +1,7 @@
 package dev.pruneserve.repository;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,8 +43,7 @@ public final class ModelRepository {
           .sorted()
           .toList();
     } catch (IOException e) {
-      throw new ServingException(
-          dev.pruneserve.error.ErrorKind.INTERNAL, "cannot list model repository " + root, e);
+      throw new ServingException(ErrorKind.INTERNAL, "cannot list model repository " + root, e);
     }
   }
 

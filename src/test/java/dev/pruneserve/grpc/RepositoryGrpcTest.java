@@ -30,6 +30,8 @@ class RepositoryGrpcTest {
   @GrpcClient("inference")
   HealthGrpc.HealthBlockingStub health;
 
+  @jakarta.inject.Inject dev.pruneserve.repository.ModelRepository repository;
+
   @GrpcClient("inference")
   io.grpc.Channel channel;
 
@@ -68,6 +70,25 @@ class RepositoryGrpcTest {
     assertStatus(Code.FAILED_PRECONDITION, "Protobuf parsing failed", () -> stub.repositoryModelLoad(
         RepositoryModelLoadRequest.newBuilder().setModelName("broken").build()));
     assertEquals("UNAVAILABLE", index(false).get("broken/").getState());
+  }
+
+  @Test
+  void failedReloadKeepsTheOldVersionServing() throws Exception {
+    java.nio.file.Path file = repository.modelDir("flaky").resolve("1/model.onnx");
+    byte[] good = java.nio.file.Files.readAllBytes(file);
+    java.nio.file.Files.writeString(file, "corrupted on disk");
+    try {
+      assertStatus(Code.FAILED_PRECONDITION, "cannot load flaky/1", () -> stub.repositoryModelLoad(
+          RepositoryModelLoadRequest.newBuilder().setModelName("flaky").build()));
+      assertEquals(4, Requests.fp32Output(stub.modelInfer(Requests.mlp("flaky", 1, 16).build()), 0).length);
+      RepositoryIndexResponse.ModelIndex row = index(false).get("flaky/1");
+      assertEquals("READY", row.getState());
+      assertTrue(row.getReason().startsWith("reload failed, still serving"), row.getReason());
+    } finally {
+      java.nio.file.Files.write(file, good);
+    }
+    stub.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("flaky").build());
+    assertEquals("", index(false).get("flaky/1").getReason());
   }
 
   @Test

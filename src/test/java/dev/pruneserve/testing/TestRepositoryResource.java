@@ -12,6 +12,7 @@ import java.util.Map;
  * <ul>
  *   <li>{@code mlp} versions 1 and 3 (same weights), with a config.json;
  *   <li>{@code churn}: the MLP again, reserved for the load/unload concurrency test;
+ *   <li>{@code flaky}: the MLP again, whose file the failed-reload test corrupts and restores;
  *   <li>{@code identity}: one Identity per v2 datatype;
  *   <li>{@code u16}: a UINT16 input (not feedable from Java);
  *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE).
@@ -28,6 +29,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.write(root, "mlp", 3, TestModels.mlp());
       TestModels.writeText(root.resolve("mlp/config.json"), "{\"kind\":\"generic\",\"max_batch_size\":8}");
       TestModels.write(root, "churn", 1, TestModels.mlp());
+      TestModels.write(root, "flaky", 1, TestModels.mlp());
       TestModels.write(root, "identity", 1, TestModels.identityAllTypes());
       TestModels.write(root, "u16", 1, TestModels.identityUint16());
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
