@@ -22,6 +22,7 @@ import java.util.SplittableRandom;
 public final class ModelBuilder {
   public static final int OPSET = 17;
   private final GraphProto.Builder graph = GraphProto.newBuilder();
+  private final java.util.Map<String, String> metadata = new java.util.LinkedHashMap<>();
   private int nodeCount;
 
   public ModelBuilder(String name) {
@@ -76,10 +77,36 @@ public final class ModelBuilder {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
   }
 
+  public static AttributeProto intsAttr(String name, long... values) {
+    AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+    for (long v : values) {
+      a.addInts(v);
+    }
+    return a.build();
+  }
+
+  public static AttributeProto floatAttr(String name, float value) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+  }
+
+  /** Adds an initializer given as a complete tensor (name set by the caller). */
+  public ModelBuilder initializer(TensorProto tensor) {
+    graph.addInitializer(tensor);
+    return this;
+  }
+
+  public ModelBuilder metadata(String key, String value) {
+    metadata.put(key, value);
+    return this;
+  }
+
   public ModelProto build() {
-    return ModelProto.newBuilder().setIrVersion(8).setProducerName("pruneserve")
+    ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(8).setProducerName("pruneserve")
         .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-        .setGraph(graph).build();
+        .setGraph(graph);
+    metadata.forEach((k, v) -> m.addMetadataProps(
+        dev.pruneserve.onnx.proto.Onnx.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
+    return m.build();
   }
 
   /** Uniform values in [-scale, scale), reproducible from {@code seed}. */

@@ -64,42 +64,7 @@ class OrtRuntimeTest {
     return file;
   }
 
-  static ServerConfig.Ort config(ServerConfig.Device device, boolean fallback) {
-    return new ServerConfig.Ort() {
-      @Override
-      public ServerConfig.Device device() {
-        return device;
-      }
-
-      @Override
-      public boolean cudaFallback() {
-        return fallback;
-      }
-
-      @Override
-      public int cudaDeviceId() {
-        return 0;
-      }
-
-      @Override
-      public int intraOpThreads() {
-        return 1;
-      }
-
-      @Override
-      public int interOpThreads() {
-        return 0;
-      }
-
-      @Override
-      public boolean allowSpinning() {
-        return false;
-      }
-
-      @Override
-      public ServerConfig.OptLevel optimizationLevel() {
-        return ServerConfig.OptLevel.ALL;
-      }
-    };
+  private static ServerConfig.Ort config(ServerConfig.Device device, boolean fallback) {
+    return dev.pruneserve.testing.TestOrtConfig.of(device, fallback);
   }
 }

@@ -1,0 +1,129 @@
+package dev.pruneserve.llm;
+
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A llama2.c checkpoint in the legacy ("v0") layout: a 7 × int32 header {dim, hidden_dim,
+ * n_layers, n_heads, n_kv_heads, vocab_size, seq_len} (vocab_size < 0 = untied classifier), then
+ * fp32 arrays, matrices stored [out, in] row-major: tok_emb[V,D], rms_att[L,D], wq/wk/wv/wo[L,D,D],
+ * rms_ffn[L,D], w1[L,F,D], w2[L,D,F], w3[L,F,D], rms_final[D], a legacy RoPE table
+ * [seq_len, head_dim] (skipped), and wcls[V,D] when untied.
+ *
+ * <p>The versioned format (magic "ak42") is rejected with a message. Views are slices of one
+ * read-only memory map; they stay valid while this object is reachable.
+ */
+public final class Llama2cCheckpoint {
+  private static final int VERSIONED_MAGIC = 0x616b3432;
+
+  public final int dim;
+  public final int hiddenDim;
+  public final int layers;
+  public final int heads;
+  public final int kvHeads;
+  public final int vocab;
+  public final int seqLen;
+  public final boolean tiedClassifier;
+  private final FloatBuffer all;
+  private final int offRmsAtt;
+  private final int offWq;
+  private final int offRmsFfn;
+  private final int offW1;
+  private final int offRmsFinal;
+  private final int offWcls;
+
+  private Llama2cCheckpoint(int[] h, FloatBuffer all) {
+    dim = h[0];
+    hiddenDim = h[1];
+    layers = h[2];
+    heads = h[3];
+    kvHeads = h[4];
+    vocab = Math.abs(h[5]);
+    tiedClassifier = h[5] > 0;
+    seqLen = h[6];
+    this.all = all;
+    offRmsAtt = vocab * dim;
+    offWq = offRmsAtt + layers * dim;
+    int afterAttn = offWq + 4 * layers * dim * dim;
+    offRmsFfn = afterAttn;
+    offW1 = offRmsFfn + layers * dim;
+    offRmsFinal = offW1 + 3 * layers * dim * hiddenDim;
+    int headDim = dim / heads;
+    offWcls = offRmsFinal + dim + seqLen * headDim;
+  }
+
+  public static Llama2cCheckpoint read(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+      map.order(ByteOrder.LITTLE_ENDIAN);
+      int[] h = new int[7];
+      for (int i = 0; i < 7; i++) {
+        h[i] = map.getInt(i * 4);
+      }
+      if (h[0] == VERSIONED_MAGIC) {
+        throw new IOException(file + " is a versioned llama2.c checkpoint (magic \"ak42\"); only the legacy"
+            + " v0 layout is supported: export it with llama2.c's legacy_export");
+      }
+      for (int i = 0; i < 7; i++) {
+        if (i != 5 && h[i] <= 0) {
+          throw new IOException(file + ": header field " + i + " is " + h[i] + "; not a llama2.c checkpoint");
+        }
+      }
+      if (h[3] != h[4]) {
+        throw new IOException(file + ": grouped-query attention (n_kv_heads " + h[4] + " != n_heads " + h[3]
+            + ") is not supported yet");
+      }
+      FloatBuffer floats = map.position(28).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+      Llama2cCheckpoint c = new Llama2cCheckpoint(h, floats);
+      long needed = (long) (c.tiedClassifier ? c.offWcls : c.offWcls + (long) c.vocab * c.dim);
+      if (floats.capacity() < needed) {
+        throw new IOException(file + ": truncated: " + floats.capacity() + " floats, header implies " + needed);
+      }
+      return c;
+    }
+  }
+
+  public int headDim() {
+    return dim / heads;
+  }
+
+  public FloatBuffer tokenEmbedding() {
+    return slice(0, vocab * dim);
+  }
+
+  public FloatBuffer rmsAttention(int layer) {
+    return slice(offRmsAtt + layer * dim, dim);
+  }
+
+  /** {@code which} 0..3 = wq, wk, wv, wo; [out=D, in=D]. */
+  public FloatBuffer attention(int which, int layer) {
+    return slice(offWq + (which * layers + layer) * dim * dim, dim * dim);
+  }
+
+  public FloatBuffer rmsFfn(int layer) {
+    return slice(offRmsFfn + layer * dim, dim);
+  }
+
+  /** {@code which} 0..2 = w1 [F,D], w2 [D,F], w3 [F,D]. */
+  public FloatBuffer ffn(int which, int layer) {
+    return slice(offW1 + (which * layers + layer) * dim * hiddenDim, dim * hiddenDim);
+  }
+
+  public FloatBuffer rmsFinal() {
+    return slice(offRmsFinal, dim);
+  }
+
+  /** The untied classifier [V, D]; only when {@link #tiedClassifier} is false. */
+  public FloatBuffer classifier() {
+    return slice(offWcls, vocab * dim);
+  }
+
+  private FloatBuffer slice(int offset, int length) {
+    return all.slice(offset, length);
+  }
+}

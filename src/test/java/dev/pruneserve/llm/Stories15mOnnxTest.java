@@ -1,0 +1,106 @@
+package dev.pruneserve.llm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.fixtures.FixtureCache;
+import dev.pruneserve.fixtures.Stories15m;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.tokenizer.Llama2cTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The llama2.c → ONNX importer on the real stories15M weights, against the golden values of
+ * fixtures.md (independent numpy reference): prompt ids, top-5 last-position logits within 1e-3,
+ * the first 20 greedy ids, and KV-cache decoding equal to recomputation within 1e-4.
+ */
+class Stories15mOnnxTest {
+  static final int VOCAB = 32000;
+  static ModelSession session;
+  static Llama2cTokenizer tok;
+
+  @BeforeAll
+  static void export() throws Exception {
+    FixtureCache cache = Fixtures.stories15m();
+    tok = Llama2cTokenizer.read(Stories15m.tokenizerFile(cache), VOCAB);
+    Llama2cCheckpoint ck = Llama2cCheckpoint.read(Stories15m.modelFile(cache));
+    Path file = Files.createTempFile("stories15m", ".onnx");
+    Files.write(file, LlamaOnnxExporter.export(ck, "stories15M").toByteArray());
+    session = new OrtRuntime(dev.pruneserve.testing.TestOrtConfig.of(ServerConfig.Device.CPU, true)).load("stories15m/1", file);
+    Files.delete(file);
+  }
+
+  @AfterAll
+  static void close() {
+    session.close();
+  }
+
+  @Test
+  void goldenLogitsOfThePrompt() {
+    int[] ids = tok.encode("Once upon a time", true);
+    assertArrayEquals(new int[] {1, 9038, 2501, 263, 931}, ids);
+    float[] logits = new DecoderRunner(session).step(ids);
+    assertEquals(-6.7908f, logits[0], 1e-3f);
+    assertEquals(0.8281f, logits[1], 1e-3f);
+    assertEquals(-6.7904f, logits[2], 1e-3f);
+    int last = ids.length - 1;
+    Integer[] order = new Integer[VOCAB];
+    for (int i = 0; i < VOCAB; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> Float.compare(logits[last * VOCAB + b], logits[last * VOCAB + a]));
+    int[] top = {29892, 727, 297, 263, 1023};
+    float[] topValues = {18.3598f, 14.9789f, 11.3668f, 10.0175f, 7.9932f};
+    for (int k = 0; k < 5; k++) {
+      assertEquals(top[k], order[k], "rank " + k);
+      assertEquals(topValues[k], logits[last * VOCAB + top[k]], 1e-3f, "logit of " + top[k]);
+    }
+  }
+
+  @Test
+  void greedyContinuationWithKvCache() {
+    DecoderRunner r = new DecoderRunner(session);
+    int[] prompt = tok.encode("Once upon a time", true);
+    float[] logits = r.step(prompt);
+    int next = DecoderRunner.argmax(logits, prompt.length - 1, VOCAB);
+    int[] got = new int[20];
+    for (int i = 0; i < 20; i++) {
+      got[i] = next;
+      next = DecoderRunner.argmax(r.step(new int[] {next}), 0, VOCAB);
+    }
+    assertArrayEquals(new int[] {29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296, 18012, 304,
+        1708, 5377, 297, 278, 6575, 845, 457}, got);
+    int[] all = new int[prompt.length + got.length];
+    System.arraycopy(prompt, 0, all, 0, prompt.length);
+    System.arraycopy(got, 0, all, prompt.length, got.length);
+    assertTrue(tok.decode(all).startsWith("Once upon a time, there was a little girl named Lily. She loved to play"
+        + " outside in the sunshine"), tok.decode(all));
+  }
+
+  @Test
+  void kvCacheEqualsRecomputation() {
+    int[] seq = {1, 9038, 2501, 263, 931, 29892, 727, 471, 263, 2217};
+    DecoderRunner cached = new DecoderRunner(session);
+    cached.step(Arrays.copyOf(seq, 6));
+    float[] incremental = null;
+    for (int i = 6; i < seq.length; i++) {
+      incremental = cached.step(new int[] {seq[i]});
+    }
+    float[] full = new DecoderRunner(session).step(seq);
+    float[] lastFull = Arrays.copyOfRange(full, (seq.length - 1) * VOCAB, seq.length * VOCAB);
+    float maxDiff = 0;
+    for (int v = 0; v < VOCAB; v++) {
+      maxDiff = Math.max(maxDiff, Math.abs(lastFull[v] - incremental[v]));
+    }
+    assertTrue(maxDiff <= 1e-4f, "max |cached - recomputed| = " + maxDiff);
+  }
+}
