@@ -1,6 +1,7 @@
 package dev.pruneserve.app;
 
 import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.llm.GenerationService;
 import dev.pruneserve.model.InferenceService;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.model.Warmup;
@@ -31,6 +32,12 @@ public class ServerBeans {
   @ApplicationScoped
   ModelRegistry modelRegistry(ModelRepository repository, OrtRuntime runtime) {
     return new ModelRegistry(repository, runtime, Warmup::run);
+  }
+
+  @Produces
+  @ApplicationScoped
+  GenerationService generationService(ModelRegistry registry, MeterRegistry meters) {
+    return new GenerationService(registry, meters);
   }
 
   @Produces

@@ -2,6 +2,8 @@ package dev.pruneserve.app;
 
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.error.ServingException;
+import dev.pruneserve.fixtures.FixtureCache;
+import dev.pruneserve.llm.Stories15mImport;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.repository.DemoRepository;
 import dev.pruneserve.repository.ModelRepository;
@@ -27,6 +29,13 @@ public class ServerLifecycle {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the demo model into " + repo.root(), e);
+    }
+    if (config.repository().fixtures()) {
+      try {
+        Stories15mImport.installIfAbsent(FixtureCache.defaultCache(), repo.root());
+      } catch (IOException | RuntimeException e) {
+        LOG.errorf("stories15m is not available: %s", e.getMessage());
+      }
     }
     boolean loadAll = config.repository().loadAtStartup()
         || config.repository().controlMode() == ServerConfig.ControlMode.NONE;

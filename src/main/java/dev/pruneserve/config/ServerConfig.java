@@ -31,6 +31,13 @@ public interface ServerConfig {
     @WithDefault("true")
     boolean loadAtStartup();
 
+    /**
+     * Put the fixture models (stories15m) into the repository at start, fetching and converting
+     * them on first use into the fixture cache.
+     */
+    @WithDefault("true")
+    boolean fixtures();
+
     /** Write the generated demo model into an empty repository at start. */
     @WithDefault("true")
     boolean demoIfEmpty();

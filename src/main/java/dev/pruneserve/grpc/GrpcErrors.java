@@ -29,6 +29,18 @@ final class GrpcErrors {
     return Status.INTERNAL.withDescription("internal server error; see the server log").asRuntimeException();
   }
 
+  /** Runs a server-streaming {@code body} (which sends its messages) and completes or fails the call. */
+  static <T> void stream(StreamObserver<T> observer, Runnable body) {
+    assert !io.vertx.core.Context.isOnEventLoopThread() : "gRPC service method ran on the event loop";
+    try {
+      body.run();
+    } catch (RuntimeException | Error e) {
+      observer.onError(toStatus(e));
+      return;
+    }
+    observer.onCompleted();
+  }
+
   /**
    * Completes a unary call with {@code body}'s result or its mapped status. Must run on a worker
    * thread (the services are {@code @Blocking}); with {@code -ea}, as in the tests, running on a

@@ -14,6 +14,7 @@ import java.util.List;
  * @param labels class labels for classifiers, in output order
  * @param maxBatchSize Triton's {@code max_batch_size}; 0 (default) = shapes are reported whole
  * @param warmup run one inference on zero inputs before the model is READY (default true)
+ * @param contextLength causal LMs: the most positions (prompt + generated) the model supports
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelConfigFile(
@@ -21,9 +22,11 @@ public record ModelConfigFile(
     @JsonProperty("tokenizer") String tokenizer,
     @JsonProperty("labels") List<String> labels,
     @JsonProperty("max_batch_size") Integer maxBatchSize,
-    @JsonProperty("warmup") Boolean warmup) {
+    @JsonProperty("warmup") Boolean warmup,
+    @JsonProperty("context_length") Integer contextLength) {
 
-  public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null);
+  public static final String CAUSAL_LM = "causal-lm";
+  public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null);
 
   public String kindOrDefault() {
     return kind == null ? "generic" : kind;

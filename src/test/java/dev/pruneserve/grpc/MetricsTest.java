@@ -1,6 +1,5 @@
 package dev.pruneserve.grpc;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
@@ -10,11 +9,6 @@ import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
 /** Prometheus exposition of the inference counters and latency histogram. */
@@ -32,12 +26,7 @@ class MetricsTest {
     } catch (StatusRuntimeException expected) {
       // counted as outcome not_found
     }
-    int port = ConfigProvider.getConfig().getOptionalValue("quarkus.http.test-port", Integer.class).orElse(8081);
-    HttpResponse<String> r = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics")).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, r.statusCode());
-    String body = r.body();
+    String body = MetricsScrape.body();
     assertTrue(body.lines().anyMatch(l -> l.startsWith("pruneserve_inference_requests_total{")
         && l.contains("model=\"mlp\"") && l.contains("outcome=\"success\"") && l.contains("version=\"3\"")), body);
     assertTrue(body.lines().anyMatch(l -> l.startsWith("pruneserve_inference_requests_total{")

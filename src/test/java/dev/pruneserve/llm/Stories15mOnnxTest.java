@@ -44,11 +44,21 @@ class Stories15mOnnxTest {
     session.close();
   }
 
+  static int argmax(float[] logits, int row, int vocab) {
+    int best = 0;
+    for (int v = 1; v < vocab; v++) {
+      if (logits[row * vocab + v] > logits[row * vocab + best]) {
+        best = v;
+      }
+    }
+    return best;
+  }
+
   @Test
   void goldenLogitsOfThePrompt() {
     int[] ids = tok.encode("Once upon a time", true);
     assertArrayEquals(new int[] {1, 9038, 2501, 263, 931}, ids);
-    float[] logits = new DecoderRunner(session).step(ids);
+    float[] logits = new KvDecoder(session).step(ids);
     assertEquals(-6.7908f, logits[0], 1e-3f);
     assertEquals(0.8281f, logits[1], 1e-3f);
     assertEquals(-6.7904f, logits[2], 1e-3f);
@@ -68,14 +78,14 @@ class Stories15mOnnxTest {
 
   @Test
   void greedyContinuationWithKvCache() {
-    DecoderRunner r = new DecoderRunner(session);
+    KvDecoder r = new KvDecoder(session);
     int[] prompt = tok.encode("Once upon a time", true);
     float[] logits = r.step(prompt);
-    int next = DecoderRunner.argmax(logits, prompt.length - 1, VOCAB);
+    int next = argmax(logits, prompt.length - 1, VOCAB);
     int[] got = new int[20];
     for (int i = 0; i < 20; i++) {
       got[i] = next;
-      next = DecoderRunner.argmax(r.step(new int[] {next}), 0, VOCAB);
+      next = argmax(r.step(new int[] {next}), 0, VOCAB);
     }
     assertArrayEquals(new int[] {29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296, 18012, 304,
         1708, 5377, 297, 278, 6575, 845, 457}, got);
@@ -89,13 +99,13 @@ class Stories15mOnnxTest {
   @Test
   void kvCacheEqualsRecomputation() {
     int[] seq = {1, 9038, 2501, 263, 931, 29892, 727, 471, 263, 2217};
-    DecoderRunner cached = new DecoderRunner(session);
+    KvDecoder cached = new KvDecoder(session);
     cached.step(Arrays.copyOf(seq, 6));
     float[] incremental = null;
     for (int i = 6; i < seq.length; i++) {
       incremental = cached.step(new int[] {seq[i]});
     }
-    float[] full = new DecoderRunner(session).step(seq);
+    float[] full = new KvDecoder(session).step(seq);
     float[] lastFull = Arrays.copyOfRange(full, (seq.length - 1) * VOCAB, seq.length * VOCAB);
     float maxDiff = 0;
     for (int v = 0; v < VOCAB; v++) {

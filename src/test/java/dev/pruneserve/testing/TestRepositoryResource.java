@@ -15,7 +15,8 @@ import java.util.Map;
  *   <li>{@code flaky}: the MLP again, whose file the failed-reload test corrupts and restores;
  *   <li>{@code identity}: one Identity per v2 datatype;
  *   <li>{@code u16}: a UINT16 input (not feedable from Java);
- *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE).
+ *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE);
+ *   <li>{@code stories15m}: the real LLM fixture, when it can be fetched.
  * </ul>
  */
 public class TestRepositoryResource implements QuarkusTestResourceLifecycleManager {
@@ -33,9 +34,19 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.write(root, "identity", 1, TestModels.identityAllTypes());
       TestModels.write(root, "u16", 1, TestModels.identityUint16());
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
+      installStories15m(root);
       return Map.of("pruneserve.repository.path", root.toString());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** stories15m, converted once per JVM from the fixture cache; tests that need it check readiness. */
+  private static void installStories15m(Path root) {
+    try {
+      dev.pruneserve.llm.Stories15mImport.installIfAbsent(dev.pruneserve.fixtures.FixtureCache.defaultCache(), root);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("stories15m not installed in the test repository: " + e.getMessage());
     }
   }
 

@@ -1,0 +1,144 @@
+package dev.pruneserve.llm;
+
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.model.Lease;
+import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.model.ModelView;
+import dev.pruneserve.repository.ModelConfigFile;
+import dev.pruneserve.tokenizer.Tokenizer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * Text generation on causal LMs of the registry. One call = one batch-1 generation holding a lease
+ * on the model version for its whole duration (a reload or unload never cuts it short); concurrent
+ * calls share the session. Blocking; thread-safe.
+ */
+public final class GenerationService {
+  /** One streamed token and the text it makes visible (possibly empty). */
+  public record TokenEvent(int id, String text) {}
+
+  private final ModelRegistry registry;
+  private final MeterRegistry meters;
+  private final TokenizerCache tokenizers = new TokenizerCache();
+
+  /**
+   * Metrics: {@code pruneserve_generation_requests_total{model,version,finish_reason}}, {@code
+   * pruneserve_generation_tokens_total{model,version}} and the histogram {@code
+   * pruneserve_generation_time_to_first_token_seconds{model,version}}.
+   */
+  public GenerationService(ModelRegistry registry, MeterRegistry meters) {
+    this.registry = registry;
+    this.meters = meters;
+  }
+
+  /**
+   * Generates from {@code prompt}; {@code sink} receives each token as it is produced, and
+   * {@code cancelled} is polled before every step.
+   */
+  public GenerationResult generate(String model, String version, String prompt, SamplingParams params,
+      BooleanSupplier cancelled, Consumer<TokenEvent> sink) {
+    long t0 = System.nanoTime();
+    try (Lease lease = registry.acquire(model, version)) {
+      ModelView view = registry.describe(model, lease.version());
+      ModelConfigFile config = view.config();
+      if (!ModelConfigFile.CAUSAL_LM.equals(config.kindOrDefault()) || config.tokenizer() == null) {
+        throw ServingException.precondition("model '" + model + "' is not a causal LM (config.json kind '"
+            + config.kindOrDefault() + "'); Generate needs kind \"causal-lm\" and a tokenizer");
+      }
+      KvDecoder decoder = new KvDecoder(lease.session());
+      Tokenizer tok = tokenizers.get(registry.repository().modelDir(model).resolve(config.tokenizer()), decoder.vocab());
+      int context = config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
+      int[] promptIds = tok.encode(prompt, true);
+      if (promptIds.length > context) {
+        throw ServingException.invalid("prompt is " + promptIds.length + " tokens; model '" + model
+            + "' has a context of " + context + " tokens");
+      }
+      GenerationResult r = loop(model, lease.version(), params, cancelled, sink, t0, decoder, tok, context, promptIds);
+      record(r);
+      return r;
+    }
+  }
+
+  private void record(GenerationResult r) {
+    Counter.builder("pruneserve.generation.requests").description("Finished generations by finish reason")
+        .tags("model", r.model(), "version", r.version(), "finish_reason", r.reason().name().toLowerCase())
+        .register(meters).increment();
+    Counter.builder("pruneserve.generation.tokens").description("Generated tokens")
+        .tags("model", r.model(), "version", r.version()).register(meters).increment(r.tokenIds().length);
+    Timer.builder("pruneserve.generation.time.to.first.token").tags("model", r.model(), "version", r.version())
+        .publishPercentileHistogram().register(meters)
+        .record((long) (r.timeToFirstTokenMs() * 1e6), TimeUnit.NANOSECONDS);
+  }
+
+  private static GenerationResult loop(String model, String version, SamplingParams params,
+      BooleanSupplier cancelled, Consumer<TokenEvent> sink, long t0, KvDecoder decoder, Tokenizer tok,
+      int context, int[] promptIds) {
+    int vocab = decoder.vocab();
+    Sampler sampler = new Sampler(params);
+    StopMatcher stops = new StopMatcher(params.stops());
+    BitSet seen = new BitSet(vocab);
+    for (int id : promptIds) {
+      seen.set(id);
+    }
+    Utf8Text text = new Utf8Text();
+    List<Integer> out = new ArrayList<>();
+    int prev = promptIds[promptIds.length - 1];
+    int streamed = 0;
+    long firstAt = 0;
+    FinishReason reason = null;
+    float[] logits = decoder.step(promptIds);
+    int row = promptIds.length - 1;
+    String visible = "";
+    while (reason == null) {
+      if (cancelled.getAsBoolean()) {
+        reason = FinishReason.CANCELLED;
+        break;
+      }
+      int id = sampler.next(logits, row * vocab, vocab, seen);
+      if (firstAt == 0) {
+        firstAt = System.nanoTime();
+      }
+      if (id == tok.eosId()) {
+        reason = FinishReason.EOS;
+        break;
+      }
+      out.add(id);
+      seen.set(id);
+      text.append(tok.piece(prev, id));
+      prev = id;
+      visible = text.complete();
+      int stopAt = stops.match(visible);
+      int safe = stopAt >= 0 ? stopAt : stops.safeLength(visible);
+      if (stopAt >= 0) {
+        visible = visible.substring(0, stopAt);
+        reason = FinishReason.STOP;
+      }
+      sink.accept(new TokenEvent(id, safe > streamed ? visible.substring(streamed, safe) : ""));
+      streamed = Math.max(streamed, safe);
+      if (reason == null && out.size() >= params.maxNewTokens()) {
+        reason = FinishReason.LENGTH;
+      } else if (reason == null && decoder.length() >= context) {
+        reason = FinishReason.CONTEXT;
+      } else if (reason == null) {
+        logits = decoder.step(new int[] {id});
+        row = 0;
+      }
+    }
+    String all = reason == FinishReason.STOP ? visible : text.all();
+    long end = System.nanoTime();
+    double ttft = firstAt == 0 ? 0 : (firstAt - t0) / 1e6;
+    double decodeSeconds = firstAt == 0 ? 0 : (end - firstAt) / 1e9;
+    double tps = out.size() > 1 && decodeSeconds > 0 ? (out.size() - 1) / decodeSeconds : 0;
+    return new GenerationResult(model, version, reason, promptIds.length,
+        out.stream().mapToInt(Integer::intValue).toArray(), all, all.substring(Math.min(streamed, all.length())),
+        ttft, tps, params.seed());
+  }
+}

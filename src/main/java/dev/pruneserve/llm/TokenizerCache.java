@@ -1,0 +1,38 @@
+package dev.pruneserve.llm;
+
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.tokenizer.Llama2cTokenizer;
+import dev.pruneserve.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Loads each model's tokenizer file once (keyed by path and modification time). Thread-safe. */
+public final class TokenizerCache {
+  private final Map<String, Tokenizer> cache = new ConcurrentHashMap<>();
+
+  /** The tokenizer at {@code file}; {@code vocab} is the model's logits width. */
+  public Tokenizer get(Path file, int vocab) {
+    try {
+      String key = file.toAbsolutePath() + "@" + Files.getLastModifiedTime(file).toMillis() + "#" + vocab;
+      return cache.computeIfAbsent(key, k -> load(file, vocab));
+    } catch (IOException e) {
+      throw ServingException.precondition("tokenizer " + file + " is missing: " + e.getMessage());
+    }
+  }
+
+  private static Tokenizer load(Path file, int vocab) {
+    String name = file.getFileName().toString();
+    try {
+      if (name.endsWith(".bin")) {
+        return Llama2cTokenizer.read(file, vocab);
+      }
+    } catch (IOException e) {
+      throw ServingException.precondition("cannot read tokenizer " + file + ": " + e.getMessage());
+    }
+    throw ServingException.precondition("unsupported tokenizer file '" + name
+        + "': causal LMs take a llama2.c tokenizer.bin");
+  }
+}
