@@ -53,18 +53,24 @@ public final class GenerationService {
         throw ServingException.precondition("model '" + model + "' is not a causal LM (config.json kind '"
             + config.kindOrDefault() + "'); Generate needs kind \"causal-lm\" and a tokenizer");
       }
-      KvDecoder decoder = new KvDecoder(lease.session());
-      Tokenizer tok = tokenizers.get(registry.repository().modelDir(model).resolve(config.tokenizer()), decoder.vocab());
-      int context = config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
-      int[] promptIds = tok.encode(prompt, true);
-      if (promptIds.length > context) {
-        throw ServingException.invalid("prompt is " + promptIds.length + " tokens; model '" + model
-            + "' has a context of " + context + " tokens");
+      try (KvDecoder decoder = new KvDecoder(lease.session())) {
+        return generate(model, lease.version(), config, decoder, prompt, params, cancelled, sink, t0);
       }
-      GenerationResult r = loop(model, lease.version(), params, cancelled, sink, t0, decoder, tok, context, promptIds);
-      record(r);
-      return r;
     }
+  }
+
+  private GenerationResult generate(String model, String version, ModelConfigFile config, KvDecoder decoder,
+      String prompt, SamplingParams params, BooleanSupplier cancelled, Consumer<TokenEvent> sink, long t0) {
+    Tokenizer tok = tokenizers.get(registry.repository().modelDir(model).resolve(config.tokenizer()), decoder.vocab());
+    int context = config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
+    int[] promptIds = tok.encode(prompt, true);
+    if (promptIds.length > context) {
+      throw ServingException.invalid("prompt is " + promptIds.length + " tokens; model '" + model
+          + "' has a context of " + context + " tokens");
+    }
+    GenerationResult r = loop(model, version, params, cancelled, sink, t0, decoder, tok, context, promptIds);
+    record(r);
+    return r;
   }
 
   private void record(GenerationResult r) {

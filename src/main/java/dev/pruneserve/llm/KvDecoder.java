@@ -1,5 +1,6 @@
 package dev.pruneserve.llm;
 
+import dev.pruneserve.model.CarryRun;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Tensor;
@@ -7,7 +8,6 @@ import dev.pruneserve.tensor.TensorSpec;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -15,25 +15,27 @@ import java.util.Set;
  * Batch-1 incremental decoding over an exported decoder ({@code input_ids}, {@code attention_mask},
  * {@code position_ids}, {@code past_key_values.{i}.key|value} → {@code logits}, {@code
  * present.{i}.key|value}). Each layer's KV shape comes from the session's own input metadata, so
- * layers pruned to different head counts work. Not thread-safe: one decoder per generation; the
- * session is shared and must stay leased while the decoder is used.
+ * layers pruned to different head counts work. The cache stays inside the runtime between steps
+ * (a {@link CarryRun}); only logits are copied out. Not thread-safe: one decoder per generation;
+ * the session is shared and must stay leased until the decoder is closed.
  */
-public final class KvDecoder {
+public final class KvDecoder implements AutoCloseable {
   private static final String PAST = "past_key_values.";
   private static final String PRESENT = "present.";
 
   private final ModelSession session;
-  private final Set<String> outputs = new LinkedHashSet<>();
+  private static final Set<String> LOGITS = Set.of("logits");
   private final int vocab;
-  private Map<String, Tensor> past = new LinkedHashMap<>();
+  private final CarryRun run;
   private int pastLength;
 
   public KvDecoder(ModelSession session) {
     this.session = session;
     TensorSpec logits = null;
+    Map<String, String> carry = new LinkedHashMap<>();
     for (TensorSpec o : session.outputs()) {
-      if (o.name().equals("logits") || o.name().startsWith(PRESENT)) {
-        outputs.add(o.name());
+      if (o.name().startsWith(PRESENT)) {
+        carry.put(o.name(), PAST + o.name().substring(PRESENT.length()));
       }
       if (o.name().equals("logits")) {
         logits = o;
@@ -44,6 +46,7 @@ public final class KvDecoder {
           "model has no 'logits' output of shape [batch, seq, vocab]; it is not an exported causal LM");
     }
     this.vocab = (int) logits.shape()[2];
+    Map<String, Tensor> past = new LinkedHashMap<>();
     for (TensorSpec s : session.inputs()) {
       if (s.name().startsWith(PAST)) {
         long[] shape = s.shape(); // [batch, heads_i, past, head_dim_i]
@@ -52,6 +55,11 @@ public final class KvDecoder {
         past.put(s.name(), Tensor.fixed(s.name(), DataType.FP32, shape, ByteBuffer.allocate(0)));
       }
     }
+    if (!carry.values().containsAll(past.keySet()) || carry.size() != past.size()) {
+      throw dev.pruneserve.error.ServingException.precondition("model's present.* outputs " + carry.keySet()
+          + " do not match its past_key_values.* inputs " + past.keySet());
+    }
+    this.run = session.openCarryRun(carry, past);
   }
 
   public int vocab() {
@@ -67,22 +75,20 @@ public final class KvDecoder {
   public float[] step(int[] ids) {
     int s = ids.length;
     int total = pastLength + s;
-    Map<String, Tensor> in = new LinkedHashMap<>(past);
+    Map<String, Tensor> in = new LinkedHashMap<>();
     int start = pastLength;
     in.put("input_ids", longs("input_ids", s, i -> ids[i]));
     in.put("attention_mask", longs("attention_mask", total, i -> 1));
     in.put("position_ids", longs("position_ids", s, i -> start + i));
-    Map<String, Tensor> out = session.run(in, outputs);
-    Map<String, Tensor> next = new LinkedHashMap<>();
-    out.forEach((name, t) -> {
-      if (name.startsWith(PRESENT)) {
-        String p = PAST + name.substring(PRESENT.length());
-        next.put(p, Tensor.fixed(p, t.type(), t.shape(), t.dataView()));
-      }
-    });
-    past = next;
+    Map<String, Tensor> out = run.step(in, LOGITS);
     pastLength = total;
     return out.get("logits").toFloatArray();
+  }
+
+  /** Frees the cache; idempotent. */
+  @Override
+  public void close() {
+    run.close();
   }
 
   private static Tensor longs(String name, int n, java.util.function.IntToLongFunction f) {

@@ -25,6 +25,12 @@ public interface ModelSession extends AutoCloseable {
    */
   Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputNames);
 
+  /**
+   * Opens a {@link CarryRun}: output {@code k} of each step feeds input {@code carry.get(k)} of the
+   * next; {@code initial} gives the carried inputs of the first step.
+   */
+  CarryRun openCarryRun(Map<String, String> carry, Map<String, Tensor> initial);
+
   /** Bytes this session holds, as measured at load (host RSS delta or file size estimate). */
   long sizeBytes();
 

@@ -92,6 +92,11 @@ final class OrtModelSession implements ModelSession {
   }
 
   @Override
+  public dev.pruneserve.model.CarryRun openCarryRun(Map<String, String> carry, Map<String, Tensor> initial) {
+    return new OrtCarryRun(label, env, session, carry, initial);
+  }
+
+  @Override
   public void close() {
     counters.closeCalls.incrementAndGet();
     if (closed.compareAndSet(false, true)) {

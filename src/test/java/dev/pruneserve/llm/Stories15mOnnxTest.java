@@ -58,7 +58,10 @@ class Stories15mOnnxTest {
   void goldenLogitsOfThePrompt() {
     int[] ids = tok.encode("Once upon a time", true);
     assertArrayEquals(new int[] {1, 9038, 2501, 263, 931}, ids);
-    float[] logits = new KvDecoder(session).step(ids);
+    float[] logits;
+    try (KvDecoder d = new KvDecoder(session)) {
+      logits = d.step(ids);
+    }
     assertEquals(-6.7908f, logits[0], 1e-3f);
     assertEquals(0.8281f, logits[1], 1e-3f);
     assertEquals(-6.7904f, logits[2], 1e-3f);
@@ -78,7 +81,7 @@ class Stories15mOnnxTest {
 
   @Test
   void greedyContinuationWithKvCache() {
-    KvDecoder r = new KvDecoder(session);
+    try (KvDecoder r = new KvDecoder(session)) {
     int[] prompt = tok.encode("Once upon a time", true);
     float[] logits = r.step(prompt);
     int next = argmax(logits, prompt.length - 1, VOCAB);
@@ -94,18 +97,21 @@ class Stories15mOnnxTest {
     System.arraycopy(got, 0, all, prompt.length, got.length);
     assertTrue(tok.decode(all).startsWith("Once upon a time, there was a little girl named Lily. She loved to play"
         + " outside in the sunshine"), tok.decode(all));
+    }
   }
 
   @Test
   void kvCacheEqualsRecomputation() {
     int[] seq = {1, 9038, 2501, 263, 931, 29892, 727, 471, 263, 2217};
-    KvDecoder cached = new KvDecoder(session);
-    cached.step(Arrays.copyOf(seq, 6));
     float[] incremental = null;
-    for (int i = 6; i < seq.length; i++) {
-      incremental = cached.step(new int[] {seq[i]});
+    float[] full;
+    try (KvDecoder cached = new KvDecoder(session); KvDecoder whole = new KvDecoder(session)) {
+      cached.step(Arrays.copyOf(seq, 6));
+      for (int i = 6; i < seq.length; i++) {
+        incremental = cached.step(new int[] {seq[i]});
+      }
+      full = whole.step(seq);
     }
-    float[] full = new KvDecoder(session).step(seq);
     float[] lastFull = Arrays.copyOfRange(full, (seq.length - 1) * VOCAB, seq.length * VOCAB);
     float maxDiff = 0;
     for (int v = 0; v < VOCAB; v++) {
