@@ -1,6 +1,7 @@
 package dev.pruneserve.app;
 
 import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.embed.EmbeddingService;
 import dev.pruneserve.llm.GenerationService;
 import dev.pruneserve.model.InferenceService;
 import dev.pruneserve.model.ModelRegistry;
@@ -38,6 +39,12 @@ public class ServerBeans {
   @ApplicationScoped
   GenerationService generationService(ModelRegistry registry, MeterRegistry meters) {
     return new GenerationService(registry, meters);
+  }
+
+  @Produces
+  @ApplicationScoped
+  EmbeddingService embeddingService(ModelRegistry registry) {
+    return new EmbeddingService(registry);
   }
 
   @Produces

@@ -2,6 +2,7 @@ package dev.pruneserve.app;
 
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.error.ServingException;
+import dev.pruneserve.embed.MiniLmImport;
 import dev.pruneserve.fixtures.FixtureCache;
 import dev.pruneserve.llm.Stories15mImport;
 import dev.pruneserve.model.ModelRegistry;
@@ -35,6 +36,11 @@ public class ServerLifecycle {
         Stories15mImport.installIfAbsent(FixtureCache.defaultCache(), repo.root());
       } catch (IOException | RuntimeException e) {
         LOG.errorf("stories15m is not available: %s", e.getMessage());
+      }
+      try {
+        MiniLmImport.installIfAbsent(FixtureCache.defaultCache(), repo.root());
+      } catch (IOException | RuntimeException e) {
+        LOG.errorf("minilm is not available: %s", e.getMessage());
       }
     }
     boolean loadAll = config.repository().loadAtStartup()

