@@ -78,6 +78,23 @@ class GenerationGrpcTest {
   }
 
   @Test
+  void concurrentGenerationsShareTheSessionAndAgree() throws Exception {
+    GenerateRequest req = request("Once upon a time", SamplingParams.newBuilder().setMaxNewTokens(20).build());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<GenerateResult>> fs = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        fs.add(pool.submit(() -> gen.generateUnary(req)));
+      }
+      for (var f : fs) {
+        assertEquals(GOLDEN, f.get(60, java.util.concurrent.TimeUnit.SECONDS).getTokenIdsList());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void sameSeedSameOutput() {
     SamplingParams.Builder p = SamplingParams.newBuilder().setMaxNewTokens(24).setTemperature(1.0f).setTopK(40)
         .setTopP(0.9f).setRepetitionPenalty(1.1f);
