@@ -2,12 +2,11 @@ package dev.pruneserve.embed;
 
 import dev.pruneserve.fixtures.FixtureCache;
 import dev.pruneserve.fixtures.MiniLm;
-import dev.pruneserve.repository.DemoRepository;
+import dev.pruneserve.repository.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import org.jboss.logging.Logger;
 
 /** Puts all-MiniLM-L6-v2 into a repository as {@code <root>/minilm/1/model.onnx} (kind encoder). */
@@ -24,17 +23,10 @@ public final class MiniLmImport {
       return;
     }
     MiniLm.ensure(cache);
-    Files.createDirectories(onnx.getParent());
-    Files.copy(MiniLm.tokenizerFile(cache), dir.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
-    DemoRepository.writeAtomically(dir.resolve("config.json"),
+    AtomicFiles.copy(MiniLm.tokenizerFile(cache), dir.resolve("tokenizer.json"));
+    AtomicFiles.write(dir.resolve("config.json"),
         "{\"kind\": \"encoder\", \"tokenizer\": \"tokenizer.json\"}\n".getBytes(StandardCharsets.UTF_8));
-    Path tmp = Files.createTempFile(onnx.getParent(), ".model", ".part");
-    try {
-      Files.copy(MiniLm.modelFile(cache), tmp, StandardCopyOption.REPLACE_EXISTING);
-      Files.move(tmp, onnx, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.copy(MiniLm.modelFile(cache), onnx);
     LOG.infof("installed all-MiniLM-L6-v2 into %s", dir);
   }
 }

@@ -2,7 +2,7 @@ package dev.pruneserve.llm;
 
 import dev.pruneserve.fixtures.FixtureCache;
 import dev.pruneserve.fixtures.Stories15m;
-import dev.pruneserve.repository.DemoRepository;
+import dev.pruneserve.repository.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,10 +31,10 @@ public final class Stories15mImport {
     Llama2cCheckpoint ck = Llama2cCheckpoint.read(Stories15m.modelFile(cache));
     byte[] model = LlamaOnnxExporter.export(ck, "stories15M (llama2.c, tinyllamas)").toByteArray();
     Files.createDirectories(dir);
-    DemoRepository.writeAtomically(dir.resolve("tokenizer.bin"), Files.readAllBytes(Stories15m.tokenizerFile(cache)));
-    DemoRepository.writeAtomically(dir.resolve("config.json"), ("{\"kind\": \"causal-lm\", \"tokenizer\": "
+    AtomicFiles.write(dir.resolve("tokenizer.bin"), Files.readAllBytes(Stories15m.tokenizerFile(cache)));
+    AtomicFiles.write(dir.resolve("config.json"), ("{\"kind\": \"causal-lm\", \"tokenizer\": "
         + "\"tokenizer.bin\", \"context_length\": " + ck.seqLen + "}\n").getBytes(StandardCharsets.UTF_8));
-    DemoRepository.writeAtomically(onnx, model);
+    AtomicFiles.write(onnx, model);
     LOG.infof("converted stories15M to ONNX (%d MB) in %d ms: %s", model.length >> 20,
         (System.nanoTime() - t0) / 1_000_000, onnx);
   }

@@ -2,9 +2,7 @@ package dev.pruneserve.repository;
 
 import dev.pruneserve.graph.ModelBuilder;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import org.jboss.logging.Logger;
 
 /**
@@ -24,19 +22,7 @@ public final class DemoRepository {
       return;
     }
     Path file = repo.root().resolve(DEMO_MODEL).resolve("1").resolve(ModelRepository.MODEL_FILE);
-    writeAtomically(file, ModelBuilder.mlp(DEMO_MODEL, 42, 16, 64, 64, 4).toByteArray());
+    AtomicFiles.write(file, ModelBuilder.mlp(DEMO_MODEL, 42, 16, 64, 64, 4).toByteArray());
     LOG.infof("empty model repository: wrote the generated demo model %s", file);
-  }
-
-  /** Writes to a temp file beside {@code file}, then renames it into place. */
-  public static void writeAtomically(Path file, byte[] bytes) throws IOException {
-    Files.createDirectories(file.getParent());
-    Path tmp = Files.createTempFile(file.getParent(), ".tmp-", ".part");
-    try {
-      Files.write(tmp, bytes);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
   }
 }

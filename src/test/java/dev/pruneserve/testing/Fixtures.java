@@ -13,6 +13,18 @@ import org.junit.jupiter.api.Assumptions;
 public final class Fixtures {
   private Fixtures() {}
 
+  /**
+   * For gRPC tests on a fixture model of the test repository: skip (developer machine) or fail (CI)
+   * when it is not loaded because its fixture could not be had.
+   */
+  public static void requireLoaded(String model, boolean ready) {
+    String why = model + " is not in the test repository (its fixture could not be fetched; see the log)";
+    if (!ready && System.getenv("CI") != null) {
+      Assertions.fail(why);
+    }
+    Assumptions.assumeTrue(ready, why);
+  }
+
   public static FixtureCache stories15m() {
     FixtureCache cache = FixtureCache.defaultCache();
     try {

@@ -2,7 +2,7 @@ package dev.pruneserve.testing;
 
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.repository.DemoRepository;
+import dev.pruneserve.repository.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,7 +41,7 @@ public final class TestModels {
 
   /** Writes {@code model} as {@code <root>/<name>/<version>/model.onnx}. */
   public static void write(Path root, String name, int version, ModelProto model) throws IOException {
-    DemoRepository.writeAtomically(
+    AtomicFiles.write(
         root.resolve(name).resolve(Integer.toString(version)).resolve("model.onnx"), model.toByteArray());
   }
 
