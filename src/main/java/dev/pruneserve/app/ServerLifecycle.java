@@ -51,6 +51,8 @@ public class ServerLifecycle {
           registry.load(name);
         } catch (ServingException e) {
           LOG.errorf("model '%s' failed to load at start: %s", name, e.getMessage());
+        } catch (RuntimeException e) {
+          LOG.errorf(e, "model '%s' failed to load at start", name);
         }
       }
     }

@@ -34,7 +34,7 @@ public final class EmbeddingService {
   public record Result(String model, String version, List<float[]> vectors, int[] tokenCounts) {}
 
   private final ModelRegistry registry;
-  private final Map<String, HfTokenizer> tokenizers = new ConcurrentHashMap<>();
+  private final Map<String, Loaded> tokenizers = new ConcurrentHashMap<>();
 
   public EmbeddingService(ModelRegistry registry) {
     this.registry = registry;
@@ -45,12 +45,13 @@ public final class EmbeddingService {
       throw ServingException.invalid("give 1 to " + MAX_TEXTS + " texts, got " + texts.size());
     }
     try (Lease lease = registry.acquire(model, version)) {
-      ModelConfigFile config = registry.describe(model, lease.version()).config();
+      ModelConfigFile config = lease.config();
       if (!ENCODER.equals(config.kindOrDefault()) || config.tokenizer() == null) {
         throw ServingException.precondition("model '" + model + "' is not an encoder (config.json kind '"
             + config.kindOrDefault() + "'); Embed needs kind \"encoder\" and a tokenizer.json");
       }
       HfTokenizer tok = tokenizer(registry.repository().modelDir(model).resolve(config.tokenizer()));
+      checkSignature(model, lease.session());
       List<HfTokenizer.Encoded> enc = texts.stream().map(tok::encode).toList();
       int seq = enc.stream().mapToInt(e -> e.ids().length).max().orElse(1);
       Map<String, Tensor> inputs = new LinkedHashMap<>();
@@ -63,7 +64,8 @@ public final class EmbeddingService {
               + "' is not one of input_ids, attention_mask, token_type_ids");
         });
       }
-      TensorSpec hidden = lease.session().outputs().stream().filter(o -> o.shape().length == 3).findFirst()
+      TensorSpec hidden = lease.session().outputs().stream()
+          .filter(o -> o.type() == DataType.FP32 && o.shape().length == 3).findFirst()
           .orElseThrow(() -> ServingException.precondition("encoder '" + model
               + "' has no [batch, seq, dim] output to pool"));
       Tensor out = lease.session().run(inputs, Set.of(hidden.name())).get(hidden.name());
@@ -73,20 +75,44 @@ public final class EmbeddingService {
     }
   }
 
-  private HfTokenizer tokenizer(Path file) {
-    try {
-      String key = file.toAbsolutePath() + "@" + Files.getLastModifiedTime(file).toMillis();
-      return tokenizers.computeIfAbsent(key, k -> {
-        try {
-          return HfTokenizer.load(file, MAX_TOKENS);
-        } catch (IOException | RuntimeException e) {
-          throw ServingException.precondition("cannot load tokenizer " + file + ": " + e.getMessage());
-        }
-      });
-    } catch (IOException e) {
-      throw ServingException.precondition("tokenizer " + file + " is missing: " + e.getMessage());
+  /** Inputs INT64 [batch, seq]; a FP32 [batch, seq, dim] output to pool. */
+  private static void checkSignature(String model, dev.pruneserve.model.ModelSession s) {
+    for (TensorSpec in : s.inputs()) {
+      if (in.type() != DataType.INT64 || in.shape().length != 2) {
+        throw ServingException.precondition("encoder '" + model + "' input '" + in.name()
+            + "' is not INT64 [batch, seq]");
+      }
+    }
+    if (s.outputs().stream().noneMatch(o -> o.type() == DataType.FP32 && o.shape().length == 3)) {
+      throw ServingException.precondition("encoder '" + model + "' has no FP32 [batch, seq, dim] output to pool");
     }
   }
+
+  /** One tokenizer per file; a changed file replaces (and frees) the previous one. */
+  private HfTokenizer tokenizer(Path file) {
+    long mtime;
+    try {
+      mtime = Files.getLastModifiedTime(file).toMillis();
+    } catch (IOException e) {
+      throw ServingException.precondition("tokenizer " + file.getFileName() + " is missing");
+    }
+    return tokenizers.compute(file.toAbsolutePath().toString(), (k, old) -> {
+      if (old != null && old.mtime() == mtime) {
+        return old;
+      }
+      try {
+        Loaded fresh = new Loaded(mtime, HfTokenizer.load(file, MAX_TOKENS));
+        if (old != null) {
+          old.tokenizer().close();
+        }
+        return fresh;
+      } catch (IOException | RuntimeException e) {
+        throw ServingException.precondition("cannot load tokenizer " + file.getFileName() + ": " + e.getMessage());
+      }
+    }).tokenizer();
+  }
+
+  private record Loaded(long mtime, HfTokenizer tokenizer) {}
 
   /** int64 [texts, seq], right-padded with zeros. */
   private static Tensor batch(String name, List<HfTokenizer.Encoded> enc, int seq,

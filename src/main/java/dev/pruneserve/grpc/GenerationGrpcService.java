@@ -15,7 +15,6 @@ import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -58,9 +57,9 @@ public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   private GenerationResult run(GenerateRequest req, BooleanSupplier cancelled,
       Consumer<GenerationService.TokenEvent> sink) {
     var p = req.getParams();
-    long seed = p.hasSeed() ? p.getSeed() : ThreadLocalRandom.current().nextLong();
-    SamplingParams params = SamplingParams.of(p.getMaxNewTokens(), p.getTemperature(), p.getTopK(), p.getTopP(),
-        p.getRepetitionPenalty(), seed, p.getStopList());
+    SamplingParams params = SamplingParams.of(Integer.toUnsignedLong(p.getMaxNewTokens()), p.getTemperature(),
+        Integer.toUnsignedLong(p.getTopK()), p.getTopP(), p.getRepetitionPenalty(),
+        p.hasSeed() ? p.getSeed() : null, p.getStopList());
     return generation.generate(req.getModel(), req.getVersion(), req.getPrompt(), params, cancelled, sink);
   }
 

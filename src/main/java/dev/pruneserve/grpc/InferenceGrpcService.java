@@ -10,7 +10,6 @@ import dev.pruneserve.model.InferenceResult;
 import dev.pruneserve.model.InferenceService;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.model.ModelState;
-import dev.pruneserve.model.ModelStats;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
@@ -109,10 +108,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
   public void modelStatistics(ModelStatisticsRequest req, StreamObserver<ModelStatisticsResponse> obs) {
     GrpcErrors.unary(obs, () -> {
       ModelStatisticsResponse.Builder b = ModelStatisticsResponse.newBuilder();
-      for (ModelStats s : registry.statistics(req.getName(), req.getVersion())) {
-        long bytes = registry.isReady(s.name(), s.version())
-            ? registry.describe(s.name(), s.version()).sizeBytes() : 0;
-        b.addModelStats(ModelInfoWire.statistics(s, bytes));
+      for (ModelRegistry.VersionStats s : registry.statistics(req.getName(), req.getVersion())) {
+        b.addModelStats(ModelInfoWire.statistics(s.stats(), s.sizeBytes()));
       }
       return b.build();
     });

@@ -85,7 +85,12 @@ final class TensorWire {
     if (type == DataType.BYTES) {
       return Tensor.bytes(name, shape, decodeBytes(name, n, blob));
     }
-    long expected = n * type.byteSize();
+    long expected;
+    try {
+      expected = Math.multiplyExact(n, (long) type.byteSize());
+    } catch (ArithmeticException e) {
+      throw ServingException.invalid("input '" + name + "': shape " + Shapes.format(shape) + " is too large");
+    }
     if (blob.size() != expected) {
       throw ServingException.invalid("input '" + name + "': raw content has " + blob.size() + " bytes, expected "
           + expected + " (" + n + " x " + type.wireName() + " for shape " + Shapes.format(shape) + ")");

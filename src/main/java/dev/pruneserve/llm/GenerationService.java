@@ -3,7 +3,6 @@ package dev.pruneserve.llm;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.model.Lease;
 import dev.pruneserve.model.ModelRegistry;
-import dev.pruneserve.model.ModelView;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.tokenizer.Tokenizer;
 import io.micrometer.core.instrument.Counter;
@@ -22,6 +21,9 @@ import java.util.function.Consumer;
  * calls share the session. Blocking; thread-safe.
  */
 public final class GenerationService {
+  /** Upper bound on the bytes one token can cover (llama2.c: max_token_length 27). */
+  static final int MAX_TOKEN_BYTES = 64;
+
   /** One streamed token and the text it makes visible (possibly empty). */
   public record TokenEvent(int id, String text) {}
 
@@ -47,8 +49,7 @@ public final class GenerationService {
       BooleanSupplier cancelled, Consumer<TokenEvent> sink) {
     long t0 = System.nanoTime();
     try (Lease lease = registry.acquire(model, version)) {
-      ModelView view = registry.describe(model, lease.version());
-      ModelConfigFile config = view.config();
+      ModelConfigFile config = lease.config();
       if (!ModelConfigFile.CAUSAL_LM.equals(config.kindOrDefault()) || config.tokenizer() == null) {
         throw ServingException.precondition("model '" + model + "' is not a causal LM (config.json kind '"
             + config.kindOrDefault() + "'); Generate needs kind \"causal-lm\" and a tokenizer");
@@ -63,6 +64,13 @@ public final class GenerationService {
       String prompt, SamplingParams params, BooleanSupplier cancelled, Consumer<TokenEvent> sink, long t0) {
     Tokenizer tok = tokenizers.get(registry.repository().modelDir(model).resolve(config.tokenizer()), decoder.vocab());
     int context = config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
+    // A token covers at most MAX_TOKEN_BYTES bytes, so longer prompts cannot fit: refuse them before
+    // spending time on tokenization.
+    long bytes = prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (bytes > (long) context * MAX_TOKEN_BYTES) {
+      throw ServingException.invalid("prompt is " + bytes + " bytes, far more than model '" + model
+          + "' can take (context of " + context + " tokens)");
+    }
     int[] promptIds = tok.encode(prompt, true);
     if (promptIds.length > context) {
       throw ServingException.invalid("prompt is " + promptIds.length + " tokens; model '" + model
@@ -112,7 +120,7 @@ public final class GenerationService {
       if (firstAt == 0) {
         firstAt = System.nanoTime();
       }
-      if (id == tok.eosId()) {
+      if (id == tok.eosId() || id == tok.bosId()) { // llama2.c models mark a story's end with BOS
         reason = FinishReason.EOS;
         break;
       }

@@ -50,9 +50,13 @@ public final class KvDecoder implements AutoCloseable {
     for (TensorSpec s : session.inputs()) {
       if (s.name().startsWith(PAST)) {
         long[] shape = s.shape(); // [batch, heads_i, past, head_dim_i]
+        if (shape.length != 4 || s.type().byteSize() == 0) {
+          throw dev.pruneserve.error.ServingException.precondition("cache input '" + s.name()
+              + "' is not a [batch, heads, past, head_dim] tensor");
+        }
         shape[0] = 1;
         shape[2] = 0;
-        past.put(s.name(), Tensor.fixed(s.name(), DataType.FP32, shape, ByteBuffer.allocate(0)));
+        past.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
       }
     }
     if (!carry.values().containsAll(past.keySet()) || carry.size() != past.size()) {

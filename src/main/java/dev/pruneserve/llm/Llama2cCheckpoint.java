@@ -30,12 +30,13 @@ public final class Llama2cCheckpoint {
   public final int seqLen;
   public final boolean tiedClassifier;
   private final FloatBuffer all;
-  private final int offRmsAtt;
-  private final int offWq;
-  private final int offRmsFfn;
-  private final int offW1;
-  private final int offRmsFinal;
-  private final int offWcls;
+  // offsets in floats; computed in long, checked to fit a FloatBuffer index before use
+  private final long offRmsAtt;
+  private final long offWq;
+  private final long offRmsFfn;
+  private final long offW1;
+  private final long offRmsFinal;
+  private final long offWcls;
 
   private Llama2cCheckpoint(int[] h, FloatBuffer all) {
     dim = h[0];
@@ -47,14 +48,12 @@ public final class Llama2cCheckpoint {
     tiedClassifier = h[5] > 0;
     seqLen = h[6];
     this.all = all;
-    offRmsAtt = vocab * dim;
-    offWq = offRmsAtt + layers * dim;
-    int afterAttn = offWq + 4 * layers * dim * dim;
-    offRmsFfn = afterAttn;
-    offW1 = offRmsFfn + layers * dim;
-    offRmsFinal = offW1 + 3 * layers * dim * hiddenDim;
-    int headDim = dim / heads;
-    offWcls = offRmsFinal + dim + seqLen * headDim;
+    offRmsAtt = (long) vocab * dim;
+    offWq = offRmsAtt + (long) layers * dim;
+    offRmsFfn = offWq + 4L * layers * dim * dim;
+    offW1 = offRmsFfn + (long) layers * dim;
+    offRmsFinal = offW1 + 3L * layers * dim * hiddenDim;
+    offWcls = offRmsFinal + dim + (long) seqLen * (dim / heads);
   }
 
   public static Llama2cCheckpoint read(Path file) throws IOException {
@@ -70,7 +69,7 @@ public final class Llama2cCheckpoint {
             + " v0 layout is supported: export it with llama2.c's legacy_export");
       }
       for (int i = 0; i < 7; i++) {
-        if (i != 5 && h[i] <= 0) {
+        if (h[i] == 0 || (i != 5 && h[i] < 0)) {
           throw new IOException(file + ": header field " + i + " is " + h[i] + "; not a llama2.c checkpoint");
         }
       }
@@ -80,7 +79,10 @@ public final class Llama2cCheckpoint {
       }
       FloatBuffer floats = map.position(28).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
       Llama2cCheckpoint c = new Llama2cCheckpoint(h, floats);
-      long needed = (long) (c.tiedClassifier ? c.offWcls : c.offWcls + (long) c.vocab * c.dim);
+      long needed = c.tiedClassifier ? c.offWcls : c.offWcls + (long) c.vocab * c.dim;
+      if (needed > Integer.MAX_VALUE) {
+        throw new IOException(file + ": " + needed + " floats; checkpoints over 8 GiB are not supported");
+      }
       if (floats.capacity() < needed) {
         throw new IOException(file + ": truncated: " + floats.capacity() + " floats, header implies " + needed);
       }
@@ -102,7 +104,7 @@ public final class Llama2cCheckpoint {
 
   /** {@code which} 0..3 = wq, wk, wv, wo; [out=D, in=D]. */
   public FloatBuffer attention(int which, int layer) {
-    return slice(offWq + (which * layers + layer) * dim * dim, dim * dim);
+    return slice(offWq + (long) (which * layers + layer) * dim * dim, dim * dim);
   }
 
   public FloatBuffer rmsFfn(int layer) {
@@ -111,7 +113,7 @@ public final class Llama2cCheckpoint {
 
   /** {@code which} 0..2 = w1 [F,D], w2 [D,F], w3 [F,D]. */
   public FloatBuffer ffn(int which, int layer) {
-    return slice(offW1 + (which * layers + layer) * dim * hiddenDim, dim * hiddenDim);
+    return slice(offW1 + (long) (which * layers + layer) * dim * hiddenDim, dim * hiddenDim);
   }
 
   public FloatBuffer rmsFinal() {
@@ -123,7 +125,7 @@ public final class Llama2cCheckpoint {
     return slice(offWcls, vocab * dim);
   }
 
-  private FloatBuffer slice(int offset, int length) {
-    return all.slice(offset, length);
+  private FloatBuffer slice(long offset, int length) {
+    return all.slice((int) offset, length); // fits: read() checked the total against Integer.MAX_VALUE
   }
 }

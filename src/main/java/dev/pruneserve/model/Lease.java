@@ -19,6 +19,11 @@ public final class Lease implements AutoCloseable {
     return handle.version();
   }
 
+  /** The config.json this version was loaded with (consistent with {@link #session()}). */
+  public dev.pruneserve.repository.ModelConfigFile config() {
+    return handle.config();
+  }
+
   /** Releases the reference; idempotent. */
   @Override
   public void close() {

@@ -1,5 +1,6 @@
 package dev.pruneserve.model;
 
+import dev.pruneserve.repository.ModelConfigFile;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,12 +16,23 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ModelHandle {
   private final ModelSession session;
   private final String version;
+  private final ModelConfigFile config;
   private final AtomicInteger refs = new AtomicInteger(1);
   private final AtomicBoolean retired = new AtomicBoolean();
 
   public ModelHandle(String version, ModelSession session) {
+    this(version, session, ModelConfigFile.DEFAULT);
+  }
+
+  /** @param config the config.json the session was loaded with */
+  public ModelHandle(String version, ModelSession session, ModelConfigFile config) {
     this.version = version;
     this.session = session;
+    this.config = config;
+  }
+
+  public ModelConfigFile config() {
+    return config;
   }
 
   public String version() {

@@ -61,7 +61,10 @@ public final class ModelRegistry {
       try {
         fresh = build(name);
       } catch (RuntimeException e) {
-        String why = e instanceof ServingException ? e.getMessage() : "internal error: " + e;
+        String why = e instanceof ServingException ? e.getMessage() : "internal error; see the server log";
+        if (!(e instanceof ServingException)) {
+          LOG.errorf(e, "load of model '%s' failed", name);
+        }
         if (slot.served == null) {
           slot.set(ModelState.UNAVAILABLE, "load failed: " + why);
         } else {
@@ -99,9 +102,9 @@ public final class ModelRegistry {
       if (old == null) {
         return;
       }
-      slot.set(ModelState.UNLOADING, "draining in-flight requests");
+      slot.set(ModelState.UNLOADING, "unloading");
       slot.served = null;
-      old.retireAll();
+      old.retireAll(); // sessions close when their last in-flight request releases them
       slot.set(ModelState.UNAVAILABLE, "unloaded");
       LOG.infof("model '%s' unloaded", name);
     } finally {
@@ -174,8 +177,11 @@ public final class ModelRegistry {
     return out;
   }
 
+  /** A version's statistics and the bytes its session holds now (0 when not loaded). */
+  public record VersionStats(ModelStats stats, long sizeBytes) {}
+
   /** Statistics per version; {@code name} and {@code version} empty = all. */
-  public List<ModelStats> statistics(String name, String version) {
+  public List<VersionStats> statistics(String name, String version) {
     if (!name.isEmpty()) {
       resolve(name, version);
     }
@@ -183,7 +189,16 @@ public final class ModelRegistry {
         .filter(s -> name.isEmpty() || s.name().equals(name))
         .filter(s -> version.isEmpty() || s.version().equals(version))
         .sorted((a, b) -> (a.name() + "/" + a.version()).compareTo(b.name() + "/" + b.version()))
+        .map(s -> new VersionStats(s, loadedBytes(s.name(), s.version())))
         .toList();
+  }
+
+  private long loadedBytes(String name, String version) {
+    ModelSlot slot = slots.get(name);
+    ModelSlot.Served served = slot == null ? null : slot.served;
+    ModelHandle h = served == null || !ModelNames.isVersion(version) ? null
+        : served.versions().get(Long.parseLong(version));
+    return h == null ? 0 : h.session().sizeBytes();
   }
 
   ModelStats statsFor(String name, String version) {
@@ -226,7 +241,7 @@ public final class ModelRegistry {
       for (Map.Entry<Long, Path> e : files.entrySet()) {
         String v = Long.toString(e.getKey());
         ModelSession session = loader.load(name + "/" + v, e.getValue());
-        handles.put(e.getKey(), new ModelHandle(v, session));
+        handles.put(e.getKey(), new ModelHandle(v, session, config));
         if (config.warmupOrDefault()) {
           warmup.accept(session);
         }

@@ -8,10 +8,12 @@ package dev.pruneserve.model;
  * UNAVAILABLE   load     -      -          -
  * LOADING       -        ok     -          failed
  * READY         -        reload -          (via UNLOADING)
- * UNLOADING     -        -      -          drained
+ * UNLOADING     -        -      -          routing stopped
  * </pre>
  *
  * A reload keeps the model READY on the old sessions until the new ones are warm, then switches.
+ * UNAVAILABLE is reported as soon as routing stops; sessions still leased by in-flight requests
+ * close when those finish.
  */
 public enum ModelState {
   LOADING,

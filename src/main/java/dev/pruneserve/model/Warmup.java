@@ -27,7 +27,13 @@ public final class Warmup {
       for (int i = 0; i < shape.length; i++) {
         shape[i] = shape[i] < 0 ? 1 : shape[i];
       }
-      int n = Math.toIntExact(Shapes.elementCount(shape));
+      long count = Shapes.elementCount(shape);
+      long bytes = count * Math.max(1, spec.type().byteSize());
+      if (bytes > Integer.MAX_VALUE / 2) {
+        throw ServingException.precondition("warm-up input '" + spec.name() + "' of shape "
+            + Shapes.format(shape) + " is too large; set \"warmup\": false in config.json");
+      }
+      int n = (int) count;
       Tensor t = spec.type() == DataType.BYTES
           ? Tensor.bytes(spec.name(), shape, Collections.nCopies(n, new byte[0]))
           : Tensor.fixed(spec.name(), spec.type(), shape, ByteBuffer.allocate(n * spec.type().byteSize()));

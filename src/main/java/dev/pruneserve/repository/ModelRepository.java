@@ -79,8 +79,10 @@ public final class ModelRepository {
     try {
       return json.readValue(file.toFile(), ModelConfigFile.class);
     } catch (IOException e) {
-      throw ServingException.precondition(
-          "invalid " + file + ": " + e.getMessage().lines().findFirst().orElse(""));
+      String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+          ? j.getOriginalMessage() + (j.getLocation() == null ? "" : " at line " + j.getLocation().getLineNr())
+          : e.getMessage();
+      throw ServingException.precondition("invalid " + name + "/" + CONFIG_FILE + ": " + why);
     }
   }
 

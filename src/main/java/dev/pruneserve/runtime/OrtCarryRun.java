@@ -42,9 +42,10 @@ final class OrtCarryRun implements CarryRun {
         owned.put(t.name(), o);
         carried.put(t.name(), o);
       }
-    } catch (OrtException e) {
+    } catch (OrtException | RuntimeException e) {
       close();
-      throw new ServingException(ErrorKind.INTERNAL, label + ": cannot create carried inputs: " + e.getMessage());
+      throw e instanceof ServingException se ? se
+          : new ServingException(ErrorKind.INTERNAL, label + ": cannot create carried inputs: " + e.getMessage());
     }
   }
 
@@ -62,11 +63,18 @@ final class OrtCarryRun implements CarryRun {
       wanted.addAll(carry.keySet());
       OrtSession.Result result = session.run(feed, wanted);
       Map<String, Tensor> out = new LinkedHashMap<>();
-      for (String name : returned) {
-        out.put(name, TensorConverter.fromOrt(name, (OnnxTensor) result.get(name).orElseThrow()));
-      }
       Map<String, OnnxTensor> next = new HashMap<>();
-      carry.forEach((output, input) -> next.put(input, (OnnxTensor) result.get(output).orElseThrow()));
+      try {
+        for (String name : returned) {
+          out.put(name, TensorConverter.fromOrt(name, tensor(result, name)));
+        }
+        for (Map.Entry<String, String> c : carry.entrySet()) {
+          next.put(c.getValue(), tensor(result, c.getKey()));
+        }
+      } catch (OrtException | RuntimeException e) {
+        result.close(); // the new cache never becomes current
+        throw e;
+      }
       releasePrevious();
       previous = result;
       carried = next;
@@ -76,6 +84,13 @@ final class OrtCarryRun implements CarryRun {
     } finally {
       fresh.values().forEach(OnnxTensor::close);
     }
+  }
+
+  private static OnnxTensor tensor(OrtSession.Result result, String name) {
+    if (result.get(name).orElse(null) instanceof OnnxTensor t) {
+      return t;
+    }
+    throw new ServingException(ErrorKind.FAILED_PRECONDITION, "output '" + name + "' is not a tensor");
   }
 
   @Override

@@ -41,8 +41,9 @@ public final class OrtRuntime implements SessionLoader {
       options = options(label);
       session = env.createSession(file.toString(), options);
       SessionCounters c = counters(modelOf(label));
+      OrtModelSession loaded = new OrtModelSession(label, env, session, options, Files.size(file), c);
       c.opened.incrementAndGet();
-      return new OrtModelSession(label, env, session, options, Files.size(file), c);
+      return loaded;
     } catch (OrtException | IOException | RuntimeException e) {
       closeQuietly(session, options);
       if (e instanceof ServingException se) {

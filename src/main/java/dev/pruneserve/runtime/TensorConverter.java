@@ -24,7 +24,7 @@ final class TensorConverter {
     if (t.type() == DataType.BYTES) {
       String[] s = new String[t.strings().size()];
       for (int i = 0; i < s.length; i++) {
-        s[i] = new String(t.strings().get(i), StandardCharsets.UTF_8);
+        s[i] = utf8(t.name(), i, t.strings().get(i));
       }
       return OnnxTensor.createTensor(env, s, t.shape());
     }
@@ -33,15 +33,7 @@ final class TensorConverter {
     if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
       throw new ServingException(ErrorKind.UNIMPLEMENTED, "big-endian hosts are not supported");
     }
-    if (src.hasArray() || src.isDirect()) {
-      direct.put(src);
-    } else {
-      // read-only heap views (protobuf ByteStrings) have no array: a bulk get avoids a per-byte copy
-      byte[] tmp = new byte[src.remaining()];
-      src.get(tmp);
-      direct.put(tmp);
-    }
-    direct.flip();
+    direct.put(src).flip();
     long[] shape = t.shape();
     // Typed views: the ByteBuffer overload reinterprets some types (FLOAT became FLOAT16 in 1.24.1).
     return switch (t.type()) {
@@ -53,6 +45,18 @@ final class TensorConverter {
           OnnxTensor.createTensor(env, direct.asShortBuffer(), shape, javaType(t.type(), t.name()));
       default -> OnnxTensor.createTensor(env, direct, shape, javaType(t.type(), t.name()));
     };
+  }
+
+  /** ORT string tensors hold text: reject bytes that are not UTF-8 instead of altering them. */
+  private static String utf8(String name, int index, byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw ServingException.invalid("input '" + name + "': BYTES element " + index
+          + " is not valid UTF-8; ONNX string tensors carry text only");
+    }
   }
 
   static Tensor fromOrt(String name, OnnxTensor value) throws OrtException {

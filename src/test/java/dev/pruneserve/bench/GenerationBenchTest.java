@@ -52,7 +52,7 @@ class GenerationBenchTest {
       GenerationGrpc.GenerationBlockingStub stub = GenerationGrpc.newBlockingStub(ch);
       GenerateRequest req = GenerateRequest.newBuilder().setModel("stories15m").setPrompt("Once upon a time")
           .setParams(SamplingParams.newBuilder().setMaxNewTokens(256)).build();
-      dev.pruneserve.llm.SamplingParams local = dev.pruneserve.llm.SamplingParams.of(256, 0, 0, 0, 0, 0, List.of());
+      dev.pruneserve.llm.SamplingParams local = dev.pruneserve.llm.SamplingParams.of(256, 0, 0, 0, 0, 0L, List.of());
       double[] gTps = new double[ROUNDS], gTtft = new double[ROUNDS], lTps = new double[ROUNDS], lTtft = new double[ROUNDS];
       int tokens = 0;
       for (int i = -1; i < ROUNDS; i++) {

@@ -154,6 +154,20 @@ class InferenceGrpcServiceTest {
   }
 
   @Test
+  void hugeDeclaredShapesAreRejectedWithoutAllocating() {
+    assertStatus(Code.INVALID_ARGUMENT, "fp32_contents has 1 values, expected 500000000", () -> stub.modelInfer(
+        ModelInferRequest.newBuilder().setModelName("mlp").addInputs(input("x", "FP32", 500_000_000L).toBuilder()
+            .setContents(InferTensorContents.newBuilder().addFp32Contents(1f))).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "too large", () -> stub.modelInfer(Requests.mlp("mlp", 1, 16)
+        .setInputs(0, input("x", "FP64", 1L << 31, 1L << 31)).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "BYTES element 0 is not valid UTF-8", () -> stub.modelInfer(
+        ModelInferRequest.newBuilder().setModelName("identity").addAllInputs(DataTypesGrpcTest.allTypesInputs())
+            .addAllRawInputContents(DataTypesGrpcTest.allTypesRaw().subList(0, 10))
+            .addRawInputContents(ByteString.copyFrom(new byte[] {1, 0, 0, 0, (byte) 0xFF, 1, 0, 0, 0, 65, 1, 0, 0, 0,
+                66, 1, 0, 0, 0, 67, 1, 0, 0, 0, 68, 1, 0, 0, 0, 69})).build()));
+  }
+
+  @Test
   void oversizedMessageIsResourceExhaustedNamingTheLimit() {
     float[] big = new float[9 * 1024 * 1024 / 4];
     assertStatus(Code.RESOURCE_EXHAUSTED, "8388608", () -> stub.modelInfer(Requests.mlp("mlp", 1, 16)
