@@ -54,6 +54,74 @@ public final class Surgery {
     return g.model().toBuilder().setGraph(graph).build();
   }
 
+  /**
+   * Removes heads {@code removed.get(group.index())} from each attention block (missing = none):
+   * q/k/v columns, o rows, the shape constants and the KV-cache declarations.
+   */
+  public static ModelProto removeHeads(OnnxGraph g, java.util.List<HeadGroup> groups, Map<Integer, BitSet> removed) {
+    Map<String, TensorProto> replaced = new HashMap<>();
+    Map<String, Integer> cacheHeads = new HashMap<>();
+    for (HeadGroup grp : groups) {
+      BitSet drop = removed.getOrDefault(grp.index(), new BitSet());
+      if (drop.isEmpty()) {
+        continue;
+      }
+      if (drop.length() > grp.heads()) {
+        throw new IllegalArgumentException("attention block " + grp.index() + ": head " + (drop.length() - 1)
+            + " out of range [0, " + grp.heads() + ")");
+      }
+      int kept = grp.heads() - drop.cardinality();
+      if (kept == 0) {
+        throw new IllegalArgumentException("attention block " + grp.index() + ": refusing to remove all "
+            + grp.heads() + " heads");
+      }
+      BitSet cols = new BitSet();
+      for (int h = drop.nextSetBit(0); h >= 0; h = drop.nextSetBit(h + 1)) {
+        cols.set(h * grp.headDim(), (h + 1) * grp.headDim());
+      }
+      for (String w : java.util.List.of(grp.qWeight(), grp.kWeight(), grp.vWeight())) {
+        replaced.put(w, keepColumns(DependencyDiscovery.require(g, w), cols));
+      }
+      replaced.put(grp.oWeight(), keepRows(DependencyDiscovery.require(g, grp.oWeight()), cols));
+      for (String s : grp.splitShapes()) {
+        replaced.put(s, int64(s, 0, 0, kept, grp.headDim()));
+      }
+      replaced.put(grp.mergeShape(), int64(grp.mergeShape(), 0, 0, (long) kept * grp.headDim()));
+      grp.cacheValues().forEach(v -> cacheHeads.put(v, kept));
+    }
+    GraphProto.Builder graph = g.model().getGraph().toBuilder();
+    for (int i = 0; i < graph.getInitializerCount(); i++) {
+      TensorProto t = replaced.get(graph.getInitializer(i).getName());
+      if (t != null) {
+        graph.setInitializer(i, t);
+      }
+    }
+    for (var info : graph.getInputBuilderList()) {
+      setHeadDim(info, cacheHeads);
+    }
+    for (var info : graph.getOutputBuilderList()) {
+      setHeadDim(info, cacheHeads);
+    }
+    return g.model().toBuilder().setGraph(graph).build();
+  }
+
+  /** Dimension 1 of a [batch, heads, len, hd] cache value gets the new head count. */
+  private static void setHeadDim(dev.pruneserve.onnx.proto.Onnx.ValueInfoProto.Builder info,
+      Map<String, Integer> heads) {
+    Integer h = heads.get(info.getName());
+    if (h != null && info.getType().getTensorType().getShape().getDimCount() == 4) {
+      info.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(1).setDimValue(h);
+    }
+  }
+
+  private static TensorProto int64(String name, long... values) {
+    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(7).addDims(values.length);
+    for (long v : values) {
+      t.addInt64Data(v);
+    }
+    return t.build();
+  }
+
   static TensorProto keepColumns(TensorProto t, BitSet drop) {
     int rows = (int) t.getDims(0);
     int cols = (int) t.getDims(1);

@@ -1,0 +1,171 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Finds decoder attention blocks by graph pattern, starting from each Softmax:
+ * {@code MatMul(Softmax(...MatMul(q, Transpose(k))...), v)} → Transpose → Reshape(merge) →
+ * MatMul(·, Wo); q, k and v are traced back (through RoPE's Mul/Add/Neg/Slice/Concat and the
+ * KV-cache Concat) to their head-split {@code Transpose(Reshape(MatMul(x, W), [0, 0, H, hd]))}.
+ * A block that does not match exactly is not prunable and is skipped.
+ */
+public final class HeadDiscovery {
+  private static final Set<String> PASS_THROUGH = Set.of("Add", "Mul", "Neg", "Slice", "Concat", "Transpose", "Sub");
+
+  private HeadDiscovery() {}
+
+  public static List<HeadGroup> attentionBlocks(OnnxGraph g) {
+    List<HeadGroup> out = new ArrayList<>();
+    for (NodeProto softmax : g.nodes()) {
+      if (softmax.getOpType().equals("Softmax")) {
+        match(g, softmax, out.size()).ifPresent(out::add);
+      }
+    }
+    return out;
+  }
+
+  private record Split(String weight, String shape, List<String> cache, int heads, int headDim) {}
+
+  private static Optional<HeadGroup> match(OnnxGraph g, NodeProto softmax, int index) {
+    Optional<NodeProto> pv = g.soleConsumer(softmax.getOutput(0), "MatMul");
+    if (pv.isEmpty() || !pv.get().getInput(0).equals(softmax.getOutput(0))) {
+      return Optional.empty();
+    }
+    Optional<NodeProto> tr = g.soleConsumer(pv.get().getOutput(0), "Transpose");
+    Optional<NodeProto> merge = tr.flatMap(t -> g.soleConsumer(t.getOutput(0), "Reshape"));
+    Optional<NodeProto> oProj = merge.flatMap(m -> g.soleConsumer(m.getOutput(0), "MatMul"));
+    Optional<NodeProto> qk = g.producer(softmax.getInput(0)).flatMap(n -> findBack(g, n, "MatMul"));
+    if (oProj.isEmpty() || qk.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<Split> v = split(g, pv.get().getInput(1));
+    Optional<Split> q = split(g, qk.get().getInput(0));
+    Optional<Split> k = split(g, qk.get().getInput(1));
+    if (v.isEmpty() || q.isEmpty() || k.isEmpty()) {
+      return Optional.empty();
+    }
+    int heads = q.get().heads();
+    int hd = q.get().headDim();
+    if (k.get().heads() != heads || v.get().heads() != heads || k.get().headDim() != hd || v.get().headDim() != hd) {
+      return Optional.empty(); // grouped-query attention: not handled yet
+    }
+    String wo = oProj.get().getInput(1);
+    long[] mergeShape = ints(g, merge.get().getInput(1));
+    if (rows(g, wo) != heads * hd || mergeShape == null || mergeShape.length != 3 || mergeShape[2] != (long) heads * hd) {
+      return Optional.empty();
+    }
+    Set<String> shapes = new LinkedHashSet<>(List.of(q.get().shape(), k.get().shape(), v.get().shape()));
+    List<String> cache = new ArrayList<>();
+    for (Split s : List.of(k.get(), v.get())) {
+      cache.addAll(s.cache());
+    }
+    return Optional.of(new HeadGroup(index, q.get().weight(), k.get().weight(), v.get().weight(), wo,
+        List.copyOf(shapes), merge.get().getInput(1), List.copyOf(cache), heads, hd));
+  }
+
+  /** The head split feeding {@code value}, walking back through RoPE and KV-cache ops. */
+  private static Optional<Split> split(OnnxGraph g, String value) {
+    Deque<String> todo = new ArrayDeque<>(List.of(value));
+    Set<String> seen = new HashSet<>();
+    List<String> cache = new ArrayList<>();
+    Split found = null;
+    while (!todo.isEmpty() && seen.size() < 64) {
+      String v = todo.pop();
+      if (!seen.add(v)) {
+        continue;
+      }
+      Optional<NodeProto> p = g.producer(v);
+      if (p.isEmpty()) {
+        continue;
+      }
+      NodeProto n = p.get();
+      if (n.getOpType().equals("Transpose")) {
+        Optional<Split> s = g.producer(n.getInput(0)).filter(r -> r.getOpType().equals("Reshape"))
+            .flatMap(r -> headSplit(g, r));
+        if (s.isPresent()) {
+          if (found != null && !found.weight().equals(s.get().weight())) {
+            return Optional.empty(); // two different projections: ambiguous
+          }
+          found = s.get();
+          continue;
+        }
+      }
+      if (n.getOpType().equals("Concat")) {
+        for (String in : n.getInputList()) {
+          if (g.producer(in).isEmpty() && g.initializer(in).isEmpty()) {
+            cache.add(in); // the past KV graph input; the Concat's output is the present one
+            cache.add(n.getOutput(0));
+          }
+        }
+      }
+      if (PASS_THROUGH.contains(n.getOpType())) {
+        n.getInputList().forEach(todo::push);
+      }
+    }
+    if (found == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new Split(found.weight(), found.shape(), cache, found.heads(), found.headDim()));
+  }
+
+  /** Reshape(MatMul(x, W [D, H·hd]), [0, 0, H, hd]). */
+  private static Optional<Split> headSplit(OnnxGraph g, NodeProto reshape) {
+    long[] shape = ints(g, reshape.getInput(1));
+    Optional<NodeProto> mm = g.producer(reshape.getInput(0)).filter(n -> n.getOpType().equals("MatMul"));
+    if (shape == null || shape.length != 4 || shape[2] <= 0 || shape[3] <= 0 || mm.isEmpty()) {
+      return Optional.empty();
+    }
+    String w = mm.get().getInput(1);
+    int heads = (int) shape[2];
+    int hd = (int) shape[3];
+    if (cols(g, w) != heads * hd) {
+      return Optional.empty();
+    }
+    return Optional.of(new Split(w, reshape.getInput(1), List.of(), heads, hd));
+  }
+
+  private static Optional<NodeProto> findBack(OnnxGraph g, NodeProto start, String op) {
+    NodeProto n = start;
+    for (int i = 0; i < 4 && n != null; i++) {
+      if (n.getOpType().equals(op)) {
+        return Optional.of(n);
+      }
+      n = g.producer(n.getInput(0)).orElse(null);
+    }
+    return Optional.empty();
+  }
+
+  static long[] ints(OnnxGraph g, String name) {
+    Optional<TensorProto> t = g.initializer(name).filter(x -> x.getDataType() == 7);
+    if (t.isEmpty()) {
+      return null;
+    }
+    if (t.get().getInt64DataCount() > 0) {
+      return t.get().getInt64DataList().stream().mapToLong(Long::longValue).toArray();
+    }
+    java.nio.LongBuffer b = t.get().getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+    long[] out = new long[b.remaining()];
+    b.get(out);
+    return out;
+  }
+
+  private static int cols(OnnxGraph g, String name) {
+    return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
+        .map(t -> (int) t.getDims(1)).orElse(-1);
+  }
+
+  private static int rows(OnnxGraph g, String name) {
+    return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
+        .map(t -> (int) t.getDims(0)).orElse(-1);
+  }
+}
