@@ -1,0 +1,112 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.SplittableRandom;
+
+/**
+ * Weight-only group scores (algorithms.md §7); the lowest-scored groups are removed. Stateless.
+ *
+ * <ul>
+ *   <li>{@code RANDOM}: U(0,1) per channel from the seed; a head scores the sum of its channels.
+ *   <li>{@code MAGNITUDE_SP} (FLAP repository's Mag-SP): channel j scores the L2 norm of input
+ *       column j of down_proj (heads: of o_proj), with the square root; a head sums its channels.
+ *   <li>{@code MAGNITUDE_L1} / {@code MAGNITUDE_L2} (LLM-Pruner style): per member slice Σ|w|^P
+ *       without a root, members (gate col, up col, down row — or q/k/v cols, o row) reduced by mean;
+ *       a head sums its channels.
+ * </ul>
+ */
+public enum Criterion {
+  RANDOM,
+  MAGNITUDE_SP,
+  MAGNITUDE_L1,
+  MAGNITUDE_L2;
+
+  /** Scores of the channels of {@code g}, length {@code g.width()}. */
+  public double[] mlp(OnnxGraph graph, MlpGroup g, long seed) {
+    return switch (this) {
+      case RANDOM -> random(seed, g.index(), 0, g.width());
+      case MAGNITUDE_SP -> rowPower(graph, g.downWeight(), 2, true);
+      case MAGNITUDE_L1, MAGNITUDE_L2 -> mean(colPower(graph, g.gateWeight(), power(), false),
+          colPower(graph, g.upWeight(), power(), false), rowPower(graph, g.downWeight(), power(), false));
+    };
+  }
+
+  /** Scores of the heads of {@code g}, length {@code g.heads()}. */
+  public double[] heads(OnnxGraph graph, HeadGroup g, long seed) {
+    double[] channel = switch (this) {
+      case RANDOM -> random(seed, g.index(), 1, g.heads() * g.headDim());
+      case MAGNITUDE_SP -> rowPower(graph, g.oWeight(), 2, true);
+      case MAGNITUDE_L1, MAGNITUDE_L2 -> mean(colPower(graph, g.qWeight(), power(), false),
+          colPower(graph, g.kWeight(), power(), false), colPower(graph, g.vWeight(), power(), false),
+          rowPower(graph, g.oWeight(), power(), false));
+    };
+    double[] heads = new double[g.heads()];
+    for (int c = 0; c < channel.length; c++) {
+      heads[c / g.headDim()] += channel[c];
+    }
+    return heads;
+  }
+
+  private int power() {
+    return this == MAGNITUDE_L1 ? 1 : 2;
+  }
+
+  /** Independent, reproducible stream per (seed, layer, kind). */
+  private static double[] random(long seed, int layer, int kind, int n) {
+    SplittableRandom r = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (2L * layer + kind + 1)));
+    double[] s = new double[n];
+    for (int i = 0; i < n; i++) {
+      s[i] = r.nextDouble();
+    }
+    return s;
+  }
+
+  private static double[] mean(double[]... parts) {
+    double[] out = new double[parts[0].length];
+    for (double[] p : parts) {
+      for (int i = 0; i < out.length; i++) {
+        out[i] += p[i] / parts.length;
+      }
+    }
+    return out;
+  }
+
+  /** Per row of a MatMul weight [in, out] (= per input channel): Σ|w|^p, optionally rooted. */
+  private static double[] rowPower(OnnxGraph graph, String name, int p, boolean root) {
+    TensorProto t = DependencyDiscovery.require(graph, name);
+    int rows = (int) t.getDims(0);
+    int cols = (int) t.getDims(1);
+    FloatBuffer w = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    double[] s = new double[rows];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        s[r] += Math.pow(Math.abs(w.get(r * cols + c)), p);
+      }
+      s[r] = root ? Math.pow(s[r], 1.0 / p) : s[r];
+    }
+    return s;
+  }
+
+  /** Per column of a MatMul weight [in, out] (= per output channel): Σ|w|^p, optionally rooted. */
+  private static double[] colPower(OnnxGraph graph, String name, int p, boolean root) {
+    TensorProto t = DependencyDiscovery.require(graph, name);
+    int rows = (int) t.getDims(0);
+    int cols = (int) t.getDims(1);
+    FloatBuffer w = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    double[] s = new double[cols];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        s[c] += Math.pow(Math.abs(w.get(r * cols + c)), p);
+      }
+    }
+    if (root) {
+      for (int c = 0; c < cols; c++) {
+        s[c] = Math.pow(s[c], 1.0 / p);
+      }
+    }
+    return s;
+  }
+}

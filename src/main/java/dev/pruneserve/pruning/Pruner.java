@@ -1,0 +1,95 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Structured pruning of a decoder with a weight-only {@link Criterion} and a uniform ratio: in every
+ * layer of [firstLayer, endLayer) it removes {@code floor(p·H)} heads and {@code floor(p·F)} MLP
+ * channels with the lowest scores (Mag-SP / Wanda-SP semantics, algorithms.md §1.3), never all of
+ * a layer's groups. Deterministic for a given model, options and seed.
+ */
+public final class Pruner {
+  /** Options of one pruning run; layer range is [firstLayer, endLayer), endLayer −1 = all. */
+  public record Options(Criterion criterion, double ratio, long seed, int firstLayer, int endLayer) {
+    public Options {
+      if (!(ratio > 0 && ratio < 1)) {
+        throw new IllegalArgumentException("ratio must be in (0, 1), got " + ratio);
+      }
+    }
+  }
+
+  /** The pruned model and what was removed: heads and channels per layer, parameters before/after. */
+  public record Result(ModelProto model, List<Integer> headsPerLayer, List<Integer> channelsPerLayer,
+      long parametersBefore, long parametersAfter) {}
+
+  private Pruner() {}
+
+  public static Result prune(ModelProto dense, Options o) {
+    OnnxGraph g = new OnnxGraph(dense);
+    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
+    if (mlps.isEmpty() && blocks.isEmpty()) {
+      throw new IllegalArgumentException("no prunable attention block or gated MLP found in the graph");
+    }
+    int end = o.endLayer() < 0 ? Math.max(mlps.size(), blocks.size()) : o.endLayer();
+    Map<Integer, BitSet> dropHeads = new HashMap<>();
+    for (HeadGroup b : blocks) {
+      if (b.index() >= o.firstLayer() && b.index() < end) {
+        int n = Math.min(b.heads() - 1, (int) Math.floor(o.ratio() * b.heads()));
+        dropHeads.put(b.index(), lowest(o.criterion().heads(g, b, o.seed()), n));
+      }
+    }
+    Map<Integer, BitSet> dropChannels = new HashMap<>();
+    for (MlpGroup m : mlps) {
+      if (m.index() >= o.firstLayer() && m.index() < end) {
+        int n = Math.min(m.width() - 1, (int) Math.floor(o.ratio() * m.width()));
+        dropChannels.put(m.index(), lowest(o.criterion().mlp(g, m, o.seed()), n));
+      }
+    }
+    ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
+    OnnxGraph g2 = new OnnxGraph(pruned);
+    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels);
+    OnnxGraph g3 = new OnnxGraph(pruned);
+    List<Integer> heads = new ArrayList<>();
+    HeadDiscovery.attentionBlocks(g3).forEach(b -> heads.add(b.heads()));
+    List<Integer> channels = new ArrayList<>();
+    DependencyDiscovery.gatedMlps(g3).forEach(m -> channels.add(m.width()));
+    return new Result(pruned, heads, channels, parameters(dense), parameters(pruned));
+  }
+
+  /** Indices of the {@code n} smallest scores (ties: lower index first). */
+  static BitSet lowest(double[] scores, int n) {
+    Integer[] idx = new Integer[scores.length];
+    for (int i = 0; i < idx.length; i++) {
+      idx[i] = i;
+    }
+    java.util.Arrays.sort(idx, (a, b) -> scores[a] != scores[b] ? Double.compare(scores[a], scores[b]) : a - b);
+    BitSet out = new BitSet();
+    for (int i = 0; i < n; i++) {
+      out.set(idx[i]);
+    }
+    return out;
+  }
+
+  /** Elements of all floating-point initializers. */
+  public static long parameters(ModelProto m) {
+    long n = 0;
+    for (TensorProto t : m.getGraph().getInitializerList()) {
+      if (t.getDataType() == 1 || t.getDataType() == 10 || t.getDataType() == 16) {
+        long e = 1;
+        for (long d : t.getDimsList()) {
+          e *= d;
+        }
+        n += e;
+      }
+    }
+    return n;
+  }
+}
