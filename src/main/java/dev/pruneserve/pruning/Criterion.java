@@ -50,6 +50,20 @@ public enum Criterion {
     return heads;
   }
 
+  /** Heads to remove from a block of {@code heads} × {@code headDim} at ratio {@code p} (§1.3). */
+  public int headsToRemove(double p, int heads, int headDim) {
+    if (this == MAGNITUDE_SP) {
+      return (int) (p * heads); // FLAP repository: int(p·H)
+    }
+    int d = heads * headDim; // LLM-Pruner / torch-pruning: (d − int(d·(1−p))) div hd
+    return (d - (int) (d * (1 - p))) / headDim;
+  }
+
+  /** MLP channels to remove from {@code width} at ratio {@code p} (§1.3). */
+  public int channelsToRemove(double p, int width) {
+    return this == MAGNITUDE_SP ? (int) (p * width) : width - (int) (width * (1 - p));
+  }
+
   private int power() {
     return this == MAGNITUDE_L1 ? 1 : 2;
   }

@@ -39,7 +39,9 @@ public final class PruneCommand {
     report.put("model", model.toString());
     report.put("method", criterion.name().toLowerCase(Locale.ROOT).replace('_', '-'));
     report.put("options", Map.of("ratio", ratio, "seed", seed, "first_layer", options.firstLayer(),
-        "end_layer", options.endLayer(), "ratio_semantics", "per layer: floor(p*H) heads, floor(p*F) channels"));
+        "end_layer", options.endLayer(), "ratio_semantics", criterion == Criterion.MAGNITUDE_SP
+            ? "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)"
+            : "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)"));
     report.put("parameters_before", r.parametersBefore());
     report.put("parameters_after", r.parametersAfter());
     report.put("heads_per_layer", r.headsPerLayer());

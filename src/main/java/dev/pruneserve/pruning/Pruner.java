@@ -10,10 +10,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Structured pruning of a decoder with a weight-only {@link Criterion} and a uniform ratio: in every
- * layer of [firstLayer, endLayer) it removes {@code floor(p·H)} heads and {@code floor(p·F)} MLP
- * channels with the lowest scores (Mag-SP / Wanda-SP semantics, algorithms.md §1.3), never all of
- * a layer's groups. Deterministic for a given model, options and seed.
+ * Structured pruning of a decoder with a weight-only {@link Criterion} and a local ratio: in every
+ * layer of [firstLayer, endLayer) it removes the lowest-scored heads and MLP channels, as many as the
+ * criterion's reference implementation does (algorithms.md §1.3: LLM-Pruner arithmetic for random
+ * and L1/L2, {@code int(p·H)} / {@code int(p·F)} for Mag-SP), never all of a layer's groups.
+ * Deterministic for a given model, options and seed.
  */
 public final class Pruner {
   /** Options of one pruning run; layer range is [firstLayer, endLayer), endLayer −1 = all. */
@@ -42,14 +43,14 @@ public final class Pruner {
     Map<Integer, BitSet> dropHeads = new HashMap<>();
     for (HeadGroup b : blocks) {
       if (b.index() >= o.firstLayer() && b.index() < end) {
-        int n = Math.min(b.heads() - 1, (int) Math.floor(o.ratio() * b.heads()));
+        int n = Math.min(b.heads() - 1, o.criterion().headsToRemove(o.ratio(), b.heads(), b.headDim()));
         dropHeads.put(b.index(), lowest(o.criterion().heads(g, b, o.seed()), n));
       }
     }
     Map<Integer, BitSet> dropChannels = new HashMap<>();
     for (MlpGroup m : mlps) {
       if (m.index() >= o.firstLayer() && m.index() < end) {
-        int n = Math.min(m.width() - 1, (int) Math.floor(o.ratio() * m.width()));
+        int n = Math.min(m.width() - 1, o.criterion().channelsToRemove(o.ratio(), m.width()));
         dropChannels.put(m.index(), lowest(o.criterion().mlp(g, m, o.seed()), n));
       }
     }

@@ -28,7 +28,8 @@ public final class Llama2cTokenizer implements Tokenizer {
 
   private final byte[][] pieces;
   private final float[] scores;
-  /** Piece bytes as a Latin-1 string (1:1 with bytes) to id; prefers ordinary tokens to byte tokens. */
+  /** Piece bytes as a Latin-1 string (1:1 with bytes) to id; duplicates resolve to the last id, as
+   * in llama2.c's run.c (so ordinary tokens win over the byte tokens 3..258). */
   private final Map<String, Integer> ids = new HashMap<>();
 
   private Llama2cTokenizer(byte[][] pieces, float[] scores) {
@@ -40,11 +41,7 @@ public final class Llama2cTokenizer implements Tokenizer {
     this.pieces = pieces;
     this.scores = scores;
     for (int id = 0; id < pieces.length; id++) {
-      String key = latin1(pieces[id]);
-      Integer prev = ids.get(key);
-      if (prev == null || isByteToken(prev)) {
-        ids.put(key, id);
-      }
+      ids.put(latin1(pieces[id]), id);
     }
   }
 
@@ -153,10 +150,6 @@ public final class Llama2cTokenizer implements Tokenizer {
   @Override
   public int eosId() {
     return EOS;
-  }
-
-  private static boolean isByteToken(int id) {
-    return id >= BYTE_OFFSET && id < BYTE_OFFSET + 256;
   }
 
   private static String latin1(byte[] b) {

@@ -25,6 +25,20 @@ public final class Fixtures {
     Assumptions.assumeTrue(ready, why);
   }
 
+  /** {@code ../shared/data/stories15m/<file>} beside the checkout (CI lays shared/ there). */
+  public static java.nio.file.Path sharedData(String file) {
+    java.nio.file.Path p = java.nio.file.Path.of("..", "shared", "data", "stories15m", file);
+    if (!java.nio.file.Files.isRegularFile(p)) {
+      String why = "shared data " + p + " is not beside the checkout";
+      if (System.getenv("CI") != null) {
+        Assertions.fail(why);
+      }
+      System.err.println("SKIPPED: " + why);
+      Assumptions.abort(why);
+    }
+    return p;
+  }
+
   public static FixtureCache stories15m() {
     FixtureCache cache = FixtureCache.defaultCache();
     try {
