@@ -16,11 +16,20 @@ public final class TokenFiles {
 
   /** All stories concatenated in file order (each keeps its own BOS), as one stream. */
   public static int[] storiesStream(Path file) throws IOException {
-    List<Integer> out = new ArrayList<>();
+    return stories(file).stream().flatMapToInt(java.util.Arrays::stream).toArray();
+  }
+
+  /** The stories of a file with a {@code stories} field, one id array each. */
+  public static List<int[]> stories(Path file) throws IOException {
+    List<int[]> out = new ArrayList<>();
     for (JsonNode story : new ObjectMapper().readTree(file.toFile()).get("stories")) {
-      story.forEach(id -> out.add(id.asInt()));
+      int[] ids = new int[story.size()];
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = story.get(i).asInt();
+      }
+      out.add(ids);
     }
-    return out.stream().mapToInt(Integer::intValue).toArray();
+    return out;
   }
 
   /** The single id list of a file with an {@code ids} field. */

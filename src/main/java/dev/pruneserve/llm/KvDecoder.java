@@ -95,6 +95,27 @@ public final class KvDecoder implements AutoCloseable {
     run.close();
   }
 
+  /**
+   * Inputs of one full-sequence pass without a cache (batch 1): ids, mask of ones, positions 0..n−1
+   * and empty past tensors shaped from the session's metadata. For calibration runs that read
+   * other outputs than logits.
+   */
+  public static Map<String, Tensor> prefillInputs(ModelSession session, int[] ids) {
+    Map<String, Tensor> in = new LinkedHashMap<>();
+    for (TensorSpec s : session.inputs()) {
+      if (s.name().startsWith(PAST)) {
+        long[] shape = s.shape();
+        shape[0] = 1;
+        shape[2] = 0;
+        in.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
+      }
+    }
+    in.put("input_ids", longs("input_ids", ids.length, i -> ids[i]));
+    in.put("attention_mask", longs("attention_mask", ids.length, i -> 1));
+    in.put("position_ids", longs("position_ids", ids.length, i -> i));
+    return in;
+  }
+
   private static Tensor longs(String name, int n, java.util.function.IntToLongFunction f) {
     ByteBuffer b = ByteBuffer.allocate(n * 8).order(ByteOrder.LITTLE_ENDIAN);
     for (int i = 0; i < n; i++) {

@@ -1,0 +1,52 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.onnx.proto.Onnx.GraphProto;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
+import java.util.List;
+
+/**
+ * Adds in-graph reduction taps to a copy of a model: for each tapped value x [batch, seq, C] the
+ * graph gains outputs {@code tap.<x>.sum} = Σ x and {@code tap.<x>.sumsq} = Σ x² over batch and
+ * sequence ([C] each), so only per-channel vectors leave ONNX Runtime.
+ */
+public final class ActivationTaps {
+  static final String AXES = "tap.axes01";
+
+  private ActivationTaps() {}
+
+  public static String sum(String value) {
+    return "tap." + value + ".sum";
+  }
+
+  public static String sumSquares(String value) {
+    return "tap." + value + ".sumsq";
+  }
+
+  public static ModelProto add(ModelProto model, List<String> values) {
+    GraphProto.Builder g = model.getGraph().toBuilder();
+    g.addInitializer(TensorProto.newBuilder().setName(AXES).setDataType(7).addDims(2).addInt64Data(0).addInt64Data(1));
+    for (String v : values) {
+      String sq = "tap." + v + ".sq";
+      g.addNode(node("Mul", new String[] {v, v}, sq));
+      g.addNode(node("ReduceSum", new String[] {v, AXES}, sum(v)));
+      g.addNode(node("ReduceSum", new String[] {sq, AXES}, sumSquares(v)));
+      g.addOutput(ValueInfoProto.newBuilder().setName(sum(v)));
+      g.addOutput(ValueInfoProto.newBuilder().setName(sumSquares(v)));
+    }
+    return model.toBuilder().setGraph(g).build();
+  }
+
+  private static NodeProto node(String op, String[] in, String out) {
+    NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(out + ".node").addOutput(out);
+    for (String i : in) {
+      n.addInput(i);
+    }
+    if (op.equals("ReduceSum")) {
+      n.addAttribute(dev.pruneserve.graph.ModelBuilder.intAttr("keepdims", 0));
+    }
+    return n.build();
+  }
+}

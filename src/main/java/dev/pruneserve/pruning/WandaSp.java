@@ -1,0 +1,122 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.llm.KvDecoder;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.repository.AtomicFiles;
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Wanda-SP as in the FLAP repository (algorithms.md §6), sequential: for each layer l in turn,
+ * calibration statistics Σ x_j² at the inputs of o_proj and down_proj are taken (in-graph taps) on
+ * the model whose layers 0..l−1 are already pruned; channel score {@code s_j = mean_i |W_ij| ·
+ * sqrt(Σ x_j² / n_seq)}, head score = sum over its channels; {@code int(p·H)} heads and {@code
+ * int(p·F)} channels with the lowest scores go. No bias compensation. Each calibration sequence
+ * runs as its own batch (no padding), so statistics cover exactly the valid tokens.
+ */
+public final class WandaSp {
+  /** Result plus the scores each layer was pruned with (for checks against references). */
+  public record Outcome(Pruner.Result result, List<double[]> headScores, List<double[]> mlpScores) {}
+
+  private WandaSp() {}
+
+  public static Outcome prune(ModelProto dense, double p, List<int[]> calibration, SessionLoader loader, Path work)
+      throws IOException {
+    ModelProto model = dense;
+    List<double[]> headScores = new ArrayList<>();
+    List<double[]> mlpScores = new ArrayList<>();
+    int layers = HeadDiscovery.attentionBlocks(new OnnxGraph(dense)).size();
+    for (int l = 0; l < layers; l++) {
+      OnnxGraph g = new OnnxGraph(model);
+      HeadGroup block = HeadDiscovery.attentionBlocks(g).get(l);
+      MlpGroup mlp = DependencyDiscovery.gatedMlps(g).get(l);
+      String oIn = inputOf(g, block.oWeight());
+      String downIn = inputOf(g, mlp.downWeight());
+      double[][] sumsq = calibrate(ActivationTaps.add(model, List.of(oIn, downIn)), List.of(oIn, downIn),
+          calibration, loader, work.resolve("wanda-l" + l + ".onnx"));
+      double[] oChannels = scores(DependencyDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
+      double[] heads = new double[block.heads()];
+      for (int c = 0; c < oChannels.length; c++) {
+        heads[c / block.headDim()] += oChannels[c];
+      }
+      double[] channels = scores(DependencyDiscovery.require(g, mlp.downWeight()), sumsq[1], calibration.size());
+      headScores.add(heads);
+      mlpScores.add(channels);
+      BitSet dropHeads = Pruner.lowest(heads, Math.min(block.heads() - 1, (int) (p * block.heads())));
+      BitSet dropChannels = Pruner.lowest(channels, Math.min(mlp.width() - 1, (int) (p * mlp.width())));
+      model = Surgery.removeHeads(g, List.of(block), Map.of(block.index(), dropHeads));
+      OnnxGraph g2 = new OnnxGraph(model);
+      model = Surgery.removeMlpChannels(g2, List.of(DependencyDiscovery.gatedMlps(g2).get(l)),
+          Map.of(l, dropChannels));
+    }
+    OnnxGraph done = new OnnxGraph(model);
+    List<Integer> h = HeadDiscovery.attentionBlocks(done).stream().map(HeadGroup::heads).toList();
+    List<Integer> c = DependencyDiscovery.gatedMlps(done).stream().map(MlpGroup::width).toList();
+    return new Outcome(new Pruner.Result(model, h, c, Pruner.parameters(dense), Pruner.parameters(model)),
+        headScores, mlpScores);
+  }
+
+  /** Σ x² per channel of each tapped value over all calibration tokens, in float64. */
+  static double[][] calibrate(ModelProto tapped, List<String> values, List<int[]> calibration,
+      SessionLoader loader, Path file) throws IOException {
+    AtomicFiles.write(file, tapped.toByteArray());
+    double[][] acc = new double[values.size()][];
+    try (ModelSession s = loader.load("calibration/1", file)) {
+      Set<String> outs = new java.util.LinkedHashSet<>();
+      values.forEach(v -> outs.add(ActivationTaps.sumSquares(v)));
+      for (int[] seq : calibration) {
+        var out = s.run(KvDecoder.prefillInputs(s, seq), outs);
+        for (int k = 0; k < values.size(); k++) {
+          float[] v = out.get(ActivationTaps.sumSquares(values.get(k))).toFloatArray();
+          if (acc[k] == null) {
+            acc[k] = new double[v.length];
+          }
+          for (int j = 0; j < v.length; j++) {
+            acc[k][j] += v[j];
+          }
+        }
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+    return acc;
+  }
+
+  /** s_j = mean over outputs of |W[j, :]| (MatMul layout [in, out]) × sqrt(sumsq_j / nSeq). */
+  private static double[] scores(TensorProto w, double[] sumsq, int nSeq) {
+    int rows = (int) w.getDims(0);
+    int cols = (int) w.getDims(1);
+    FloatBuffer f = w.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    double[] s = new double[rows];
+    for (int j = 0; j < rows; j++) {
+      double a = 0;
+      for (int i = 0; i < cols; i++) {
+        a += Math.abs(f.get(j * cols + i));
+      }
+      s[j] = a / cols * Math.sqrt(sumsq[j] / nSeq);
+    }
+    return s;
+  }
+
+  private static String inputOf(OnnxGraph g, String weight) {
+    for (NodeProto n : g.nodes()) {
+      if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
+        return n.getInput(0);
+      }
+    }
+    throw new IllegalStateException("no MatMul reads " + weight);
+  }
+}
