@@ -2,8 +2,10 @@ package dev.pruneserve.pruning;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.runtime.OrtRuntime;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,23 +27,36 @@ public final class PruneCommand {
     Map<String, String> a = parse(args);
     Path model = Path.of(require(a, "model"));
     Path out = Path.of(require(a, "out"));
-    Criterion criterion = Criterion.valueOf(require(a, "method").toUpperCase(Locale.ROOT).replace('-', '_'));
+    String method = require(a, "method");
     double ratio = Double.parseDouble(require(a, "ratio"));
     long seed = Long.parseLong(a.getOrDefault("seed", "0"));
     String[] layers = a.getOrDefault("layers", "0:-1").split(":");
-    Pruner.Options options = new Pruner.Options(criterion, ratio, seed, Integer.parseInt(layers[0]),
-        Integer.parseInt(layers[1]));
     long t0 = System.nanoTime();
-    Pruner.Result r = Pruner.prune(ModelProto.parseFrom(Files.readAllBytes(model)), options);
+    ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(model));
+    Pruner.Result r;
+    Pruner.Options options = null;
+    if (method.equals("wanda-sp")) {
+      Path calib = Path.of(require(a, "calibration"));
+      Path work = Files.createTempDirectory("prune");
+      r = WandaSp.prune(dense, ratio, TokenFiles.stories(calib), OrtRuntime.cpu(0), work).result();
+      Files.deleteIfExists(work);
+    } else {
+      Criterion criterion = Criterion.valueOf(method.toUpperCase(Locale.ROOT).replace('-', '_'));
+      options = new Pruner.Options(criterion, ratio, seed, Integer.parseInt(layers[0]), Integer.parseInt(layers[1]));
+      r = Pruner.prune(dense, options);
+    }
     long wallMs = (System.nanoTime() - t0) / 1_000_000;
     AtomicFiles.write(out, r.model().toByteArray());
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("model", model.toString());
-    report.put("method", criterion.name().toLowerCase(Locale.ROOT).replace('_', '-'));
-    report.put("options", Map.of("ratio", ratio, "seed", seed, "first_layer", options.firstLayer(),
-        "end_layer", options.endLayer(), "ratio_semantics", criterion == Criterion.MAGNITUDE_SP
-            ? "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)"
-            : "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)"));
+    report.put("method", method);
+    report.put("options", options == null
+        ? Map.of("ratio", ratio, "calibration", a.get("calibration"), "sequential", true,
+            "ratio_semantics", "every layer: int(p*H) heads, int(p*F) channels (FLAP repository)")
+        : Map.of("ratio", ratio, "seed", seed, "first_layer", options.firstLayer(), "end_layer", options.endLayer(),
+            "ratio_semantics", options.criterion() == Criterion.MAGNITUDE_SP
+                ? "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)"
+                : "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)"));
     report.put("parameters_before", r.parametersBefore());
     report.put("parameters_after", r.parametersAfter());
     report.put("heads_per_layer", r.headsPerLayer());
@@ -68,8 +83,9 @@ public final class PruneCommand {
   private static String require(Map<String, String> a, String key) {
     String v = a.get(key);
     if (v == null) {
-      System.err.println("usage: prune --model in.onnx --method random|magnitude-sp|magnitude-l1|magnitude-l2"
-          + " --ratio p [--seed n] [--layers from:to] --out out.onnx   (missing --" + key + ")");
+      System.err.println("usage: prune --model in.onnx --method random|magnitude-sp|magnitude-l1|magnitude-l2|wanda-sp"
+          + " --ratio p [--seed n] [--layers from:to] [--calibration stories.json] --out out.onnx   (missing --"
+          + key + ")");
       System.exit(2);
     }
     return v;

@@ -53,6 +53,46 @@ public final class OrtRuntime implements SessionLoader {
     }
   }
 
+  /** A CPU runtime outside the server (command-line tools): ALL_OPT, no spinning, no CUDA. */
+  public static OrtRuntime cpu(int intraOpThreads) {
+    return new OrtRuntime(new ServerConfig.Ort() {
+      @Override
+      public ServerConfig.Device device() {
+        return ServerConfig.Device.CPU;
+      }
+
+      @Override
+      public boolean cudaFallback() {
+        return true;
+      }
+
+      @Override
+      public int cudaDeviceId() {
+        return 0;
+      }
+
+      @Override
+      public int intraOpThreads() {
+        return intraOpThreads;
+      }
+
+      @Override
+      public int interOpThreads() {
+        return 0;
+      }
+
+      @Override
+      public boolean allowSpinning() {
+        return false;
+      }
+
+      @Override
+      public ServerConfig.OptLevel optimizationLevel() {
+        return ServerConfig.OptLevel.ALL;
+      }
+    });
+  }
+
   /** Counters of every session opened for {@code model} since start. */
   public SessionCounters counters(String model) {
     return counters.computeIfAbsent(model, k -> new SessionCounters());

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The stories15M quality table for the weight-only criteria (range `all`, p ∈ {0.2, 0.5}), on the
+ * The stories15M quality table for Wanda-SP and the weight-only criteria (range `all`, p ∈ {0.2, 0.5}), on the
  * shared data of quality-reference.md: parameters, in-domain PPL (64 stories), SOTU PPL, KL and
  * top-1 agreement against dense, pruning wall time. Prints markdown rows.
  * Run: ./mvnw -B test -Pbench -Dtest=QualityBenchTest
@@ -38,7 +38,15 @@ class QualityBenchTest {
     try (ModelSession d = load(rt, dir, dense, "dense")) {
       row("dense", 0, Pruner.parameters(dense), 0, LmQuality.evaluate(d, d, stories, 128),
           LmQuality.evaluate(d, null, sotu, 128));
+      java.util.List<int[]> calib = TokenFiles.stories(Fixtures.sharedData("calib_ids.json"));
       for (double p : new double[] {0.2, 0.5}) {
+        long w0 = System.nanoTime();
+        Pruner.Result w = dev.pruneserve.pruning.WandaSp.prune(dense, p, calib, rt, dir).result();
+        long wms = (System.nanoTime() - w0) / 1_000_000;
+        try (ModelSession s = load(rt, dir, w.model(), "wanda")) {
+          row("wanda_sp", p, w.parametersAfter(), wms, LmQuality.evaluate(s, d, stories, 128),
+              LmQuality.evaluate(s, null, sotu, 128));
+        }
         for (Criterion c : Criterion.values()) {
           long t0 = System.nanoTime();
           Pruner.Result r = Pruner.prune(dense, new Pruner.Options(c, p, 0, 0, -1));
