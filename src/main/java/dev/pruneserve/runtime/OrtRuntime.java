@@ -53,17 +53,22 @@ public final class OrtRuntime implements SessionLoader {
     }
   }
 
-  /** A CPU runtime outside the server (command-line tools): ALL_OPT, no spinning, no CUDA. */
+  /** A CPU runtime outside the server (command-line tools, tests): ALL_OPT, no spinning. */
   public static OrtRuntime cpu(int intraOpThreads) {
-    return new OrtRuntime(new ServerConfig.Ort() {
+    return new OrtRuntime(settings(ServerConfig.Device.CPU, true, intraOpThreads));
+  }
+
+  /** Settings for runtimes built outside the server's configuration. */
+  public static ServerConfig.Ort settings(ServerConfig.Device device, boolean cudaFallback, int intraOpThreads) {
+    return new ServerConfig.Ort() {
       @Override
       public ServerConfig.Device device() {
-        return ServerConfig.Device.CPU;
+        return device;
       }
 
       @Override
       public boolean cudaFallback() {
-        return true;
+        return cudaFallback;
       }
 
       @Override
@@ -90,7 +95,7 @@ public final class OrtRuntime implements SessionLoader {
       public ServerConfig.OptLevel optimizationLevel() {
         return ServerConfig.OptLevel.ALL;
       }
-    });
+    };
   }
 
   /** Counters of every session opened for {@code model} since start. */

@@ -2,17 +2,14 @@ package dev.pruneserve.bench;
 
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.TestOrtConfig;
+import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -32,9 +29,9 @@ class PrunedSpeedBenchTest {
   @Test
   void prunedVersusDense() throws Exception {
     FixtureCache cache = Fixtures.stories15m();
-    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
+    ModelProto dense = Stories15mModels.dense();
     Pruner.Result pruned = Pruner.prune(dense, new Pruner.Options(Criterion.MAGNITUDE_SP, 0.5, 0, 0, -1));
-    OrtRuntime rt = new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true));
+    OrtRuntime rt = new OrtRuntime(OrtRuntime.settings(ServerConfig.Device.CPU, true, 1));
     Path d = Files.createTempFile("dense", ".onnx");
     Path p = Files.createTempFile("pruned", ".onnx");
     Files.write(d, dense.toByteArray());

@@ -3,17 +3,13 @@ package dev.pruneserve.bench;
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.TestOrtConfig;
+import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Tag;
@@ -31,9 +27,8 @@ class QualityBenchTest {
   void table() throws Exception {
     int[] stories = TokenFiles.storiesStream(Fixtures.sharedData("eval_ids.json"));
     int[] sotu = TokenFiles.ids(Fixtures.sharedData("sotu_ids.json"));
-    FixtureCache cache = Fixtures.stories15m();
-    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
-    OrtRuntime rt = new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true));
+    ModelProto dense = Stories15mModels.dense();
+    OrtRuntime rt = new OrtRuntime(OrtRuntime.settings(ServerConfig.Device.CPU, true, 1));
     Path dir = Files.createTempDirectory("quality");
     try (ModelSession d = load(rt, dir, dense, "dense")) {
       row("dense", 0, Pruner.parameters(dense), 0, LmQuality.evaluate(d, d, stories, 128),

@@ -4,17 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.config.ServerConfig;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.TestOrtConfig;
+import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -32,8 +28,7 @@ class LmQualityTest {
   void densePerplexityMatchesTheReference() throws Exception {
     int[] stories = TokenFiles.storiesStream(Fixtures.sharedData("eval_ids.json"));
     int[] sotu = TokenFiles.ids(Fixtures.sharedData("sotu_ids.json"));
-    FixtureCache cache = Fixtures.stories15m();
-    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
+    ModelProto dense = Stories15mModels.dense();
     try (ModelSession d = load(dense, "dense")) {
       LmQuality.Result in = LmQuality.evaluate(d, null, stories, 128);
       assertEquals(101, in.windows());
@@ -58,8 +53,7 @@ class LmQualityTest {
   @Test
   void prunedQualityMatchesTheReference() throws Exception {
     int[] stories = TokenFiles.storiesStream(Fixtures.sharedData("eval_ids.json"));
-    FixtureCache cache = Fixtures.stories15m();
-    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
+    ModelProto dense = Stories15mModels.dense();
     Pruner.Result p = Pruner.prune(dense, new Pruner.Options(Criterion.MAGNITUDE_L2, 0.2, 0, 0, -1));
     assertEquals(14.062, p.parametersAfter() / 1e6, 0.001);
     try (ModelSession d = load(dense, "dense"); ModelSession pruned = load(p.model(), "pruned")) {
@@ -73,6 +67,6 @@ class LmQualityTest {
   private ModelSession load(ModelProto m, String name) throws Exception {
     Path f = dir.resolve(name + ".onnx");
     Files.write(f, m.toByteArray());
-    return new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true)).load(name + "/1", f);
+    return new OrtRuntime(OrtRuntime.settings(ServerConfig.Device.CPU, true, 1)).load(name + "/1", f);
   }
 }

@@ -35,7 +35,7 @@ class Stories15mOnnxTest {
     Llama2cCheckpoint ck = Llama2cCheckpoint.read(Stories15m.modelFile(cache));
     Path file = Files.createTempFile("stories15m", ".onnx");
     Files.write(file, LlamaOnnxExporter.export(ck, "stories15M").toByteArray());
-    session = new OrtRuntime(dev.pruneserve.testing.TestOrtConfig.of(ServerConfig.Device.CPU, true)).load("stories15m/1", file);
+    session = new OrtRuntime(OrtRuntime.settings(ServerConfig.Device.CPU, true, 1)).load("stories15m/1", file);
     Files.delete(file);
   }
 

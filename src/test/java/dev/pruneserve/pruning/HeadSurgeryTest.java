@@ -5,19 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.TestOrtConfig;
-import java.nio.file.Files;
+import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -45,7 +39,7 @@ class HeadSurgeryTest {
   @BeforeAll
   static void export() throws Exception {
     FixtureCache cache = Fixtures.stories15m();
-    dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
+    dense = Stories15mModels.dense();
     graph = new OnnxGraph(dense);
     groups = HeadDiscovery.attentionBlocks(graph);
   }
@@ -94,9 +88,7 @@ class HeadSurgeryTest {
     // incremental decoding with per-layer cache shapes equals recomputation on the pruned model
     float[] step;
     float[] whole;
-    Path f = Files.createTempFile(dir, "p", ".onnx");
-    Files.write(f, pruned.toByteArray());
-    try (ModelSession s = new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true)).load("p/1", f);
+    try (ModelSession s = Stories15mModels.load(dir, pruned, "p");
         KvDecoder inc = new KvDecoder(s); KvDecoder full = new KvDecoder(s)) {
       inc.step(java.util.Arrays.copyOf(PROMPT, PROMPT.length - 1));
       step = inc.step(new int[] {PROMPT[PROMPT.length - 1]});
@@ -120,9 +112,7 @@ class HeadSurgeryTest {
   }
 
   private float[] logits(ModelProto m) throws Exception {
-    Path f = Files.createTempFile(dir, "m", ".onnx");
-    Files.write(f, m.toByteArray());
-    try (ModelSession s = new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true)).load("p/1", f);
+    try (ModelSession s = Stories15mModels.load(dir, m, "m");
         KvDecoder d = new KvDecoder(s)) {
       return d.step(PROMPT);
     }

@@ -5,19 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.config.ServerConfig;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.runtime.OrtRuntime;
-import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.TestOrtConfig;
-import java.nio.file.Files;
+import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -44,8 +36,7 @@ class MlpSurgeryTest {
 
   @BeforeAll
   static void export() throws Exception {
-    FixtureCache cache = Fixtures.stories15m();
-    dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
+    dense = Stories15mModels.dense();
     graph = new OnnxGraph(dense);
     groups = DependencyDiscovery.gatedMlps(graph);
   }
@@ -109,9 +100,7 @@ class MlpSurgeryTest {
   }
 
   private float[] logits(ModelProto m) throws Exception {
-    Path f = Files.createTempFile(dir, "m", ".onnx");
-    Files.write(f, m.toByteArray());
-    try (ModelSession s = new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true)).load("p/1", f);
+    try (ModelSession s = Stories15mModels.load(dir, m, "m");
         KvDecoder d = new KvDecoder(s)) {
       return d.step(PROMPT);
     }

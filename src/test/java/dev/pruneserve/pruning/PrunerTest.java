@@ -5,18 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.config.ServerConfig;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.runtime.OrtRuntime;
-import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.TestOrtConfig;
-import java.nio.file.Files;
+import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,8 +23,7 @@ class PrunerTest {
 
   @BeforeAll
   static void export() throws Exception {
-    FixtureCache cache = Fixtures.stories15m();
-    dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
+    dense = Stories15mModels.dense();
   }
 
   @Test
@@ -64,9 +55,7 @@ class PrunerTest {
   }
 
   private float[] logits(ModelProto m) throws Exception {
-    Path f = Files.createTempFile(dir, "m", ".onnx");
-    Files.write(f, m.toByteArray());
-    try (ModelSession s = new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true)).load("p/1", f);
+    try (ModelSession s = Stories15mModels.load(dir, m, "m");
         KvDecoder d = new KvDecoder(s)) {
       float[] out = d.step(new int[] {1, 9038, 2501, 263});
       assertTrue(Float.isFinite(out[out.length - 1]));

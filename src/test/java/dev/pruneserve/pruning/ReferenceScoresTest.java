@@ -4,13 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.testing.Stories15mModels;
 import java.util.BitSet;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,8 +25,7 @@ class ReferenceScoresTest {
   @BeforeAll
   static void load() throws Exception {
     ref = new ObjectMapper().readTree(Fixtures.sharedData("reference-scores.json").toFile()).get("magnitude_l2");
-    FixtureCache cache = Fixtures.stories15m();
-    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
+    ModelProto dense = Stories15mModels.dense();
     graph = new OnnxGraph(dense);
   }
 

@@ -6,15 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.TestOrtConfig;
+import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -31,9 +27,8 @@ class WandaSpTest {
   void sequentialWandaSpMatchesTheReference() throws Exception {
     JsonNode ref = new ObjectMapper().readTree(Fixtures.sharedData("reference-scores.json").toFile());
     List<int[]> calib = TokenFiles.stories(Fixtures.sharedData("calib_ids.json"));
-    FixtureCache cache = Fixtures.stories15m();
-    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(Stories15m.modelFile(cache)), "stories15M");
-    OrtRuntime rt = new OrtRuntime(TestOrtConfig.of(ServerConfig.Device.CPU, true));
+    ModelProto dense = Stories15mModels.dense();
+    OrtRuntime rt = new OrtRuntime(OrtRuntime.settings(ServerConfig.Device.CPU, true, 1));
     WandaSp.Outcome o = WandaSp.prune(dense, 0.2, calib, rt, dir);
     JsonNode scores = ref.get("wanda_sp_seq_all_p0.2");
     for (int l = 0; l < 6; l++) {

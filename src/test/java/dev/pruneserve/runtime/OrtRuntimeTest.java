@@ -65,6 +65,6 @@ class OrtRuntimeTest {
   }
 
   private static ServerConfig.Ort config(ServerConfig.Device device, boolean fallback) {
-    return dev.pruneserve.testing.TestOrtConfig.of(device, fallback);
+    return OrtRuntime.settings(device, fallback, 1);
   }
 }
