@@ -85,10 +85,6 @@ public final class ModelBuilder {
     return a.build();
   }
 
-  public static AttributeProto floatAttr(String name, float value) {
-    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
-  }
-
   /** Adds an initializer given as a complete tensor (name set by the caller). */
   public ModelBuilder initializer(TensorProto tensor) {
     graph.addInitializer(tensor);

@@ -67,10 +67,6 @@ public final class ModelHandle {
     }
   }
 
-  public boolean isRetired() {
-    return retired.get();
-  }
-
   /** Current number of references (owner + leases); for diagnostics and tests. */
   int references() {
     return refs.get();

@@ -52,8 +52,4 @@ public enum DataType {
   public static Optional<DataType> fromWireName(String name) {
     return Arrays.stream(values()).filter(t -> t.wireName.equals(name)).findFirst();
   }
-
-  public static Optional<DataType> fromOnnxCode(int code) {
-    return Arrays.stream(values()).filter(t -> t.onnxCode == code).findFirst();
-  }
 }
