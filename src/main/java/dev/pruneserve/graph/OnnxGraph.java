@@ -61,6 +61,19 @@ public final class OnnxGraph {
     return Optional.ofNullable(initializers.get(name));
   }
 
+  /**
+   * A constant tensor by value name: an initializer, or the {@code value} attribute of the
+   * {@code Constant} node producing it (exporters write small shapes and scalars that way).
+   */
+  public Optional<TensorProto> constant(String name) {
+    Optional<TensorProto> t = initializer(name);
+    if (t.isPresent()) {
+      return t;
+    }
+    return producer(name).filter(n -> n.getOpType().equals("Constant")).flatMap(n -> n.getAttributeList().stream()
+        .filter(a -> a.getName().equals("value") && a.hasT()).findFirst().map(a -> a.getT()));
+  }
+
   /** The only consumer of {@code value} with op type {@code op}, if exactly one exists. */
   public Optional<NodeProto> soleConsumer(String value, String op) {
     List<NodeProto> c = consumers(value).stream().filter(n -> n.getOpType().equals(op)).toList();

@@ -89,7 +89,7 @@ public enum Criterion {
   }
 
   /** Per row of a MatMul weight [in, out] (= per input channel): Σ|w|^p, optionally rooted. */
-  private static double[] rowPower(OnnxGraph graph, String name, int p, boolean root) {
+  static double[] rowPower(OnnxGraph graph, String name, int p, boolean root) {
     TensorProto t = DependencyDiscovery.require(graph, name);
     int rows = (int) t.getDims(0);
     int cols = (int) t.getDims(1);

@@ -16,7 +16,9 @@ import java.util.Set;
  * Finds decoder attention blocks by graph pattern, starting from each Softmax:
  * {@code MatMul(Softmax(...MatMul(q, Transpose(k))...), v)} → Transpose → Reshape(merge) →
  * MatMul(·, Wo); q, k and v are traced back (through RoPE's Mul/Add/Neg/Slice/Concat and the
- * KV-cache Concat) to their head-split {@code Transpose(Reshape(MatMul(x, W), [0, 0, H, hd]))}.
+ * KV-cache Concat) to their head-split {@code Transpose(Reshape(MatMul(x, W) [+ b], […, H, hd]))}.
+ * Covers decoders (stories15M export) and BERT-style encoders (the MiniLM export: biases, shapes
+ * built by Concat of Shape/Gather pieces and Constant nodes, attention mask added before Softmax).
  * A block that does not match exactly is not prunable and is skipped.
  */
 public final class HeadDiscovery {
@@ -34,7 +36,7 @@ public final class HeadDiscovery {
     return out;
   }
 
-  private record Split(String weight, String shape, List<String> cache, int heads, int headDim) {}
+  private record Split(String weight, String bias, ShapeSlot shape, List<String> cache, int heads, int headDim) {}
 
   private static Optional<HeadGroup> match(OnnxGraph g, NodeProto softmax, int index) {
     Optional<NodeProto> pv = g.soleConsumer(softmax.getOutput(0), "MatMul");
@@ -60,17 +62,24 @@ public final class HeadDiscovery {
       return Optional.empty(); // grouped-query attention: not handled yet
     }
     String wo = oProj.get().getInput(1);
-    long[] mergeShape = ints(g, merge.get().getInput(1));
-    if (rows(g, wo) != heads * hd || mergeShape == null || mergeShape.length != 3 || mergeShape[2] != (long) heads * hd) {
+    Optional<ShapeSlot.Vector> merged = ShapeSlot.resolve(g, merge.get().getInput(1));
+    if (rows(g, wo) != heads * hd || merged.isEmpty() || merged.get().values().length != 3
+        || merged.get().values()[2] != (long) heads * hd) {
       return Optional.empty();
     }
-    Set<String> shapes = new LinkedHashSet<>(List.of(q.get().shape(), k.get().shape(), v.get().shape()));
+    Set<ShapeSlot> shapes = new LinkedHashSet<>(List.of(q.get().shape(), k.get().shape(), v.get().shape()));
     List<String> cache = new ArrayList<>();
     for (Split s : List.of(k.get(), v.get())) {
       cache.addAll(s.cache());
     }
+    List<String> biases = new ArrayList<>();
+    for (Split s : List.of(q.get(), k.get(), v.get())) {
+      if (s.bias() != null) {
+        biases.add(s.bias());
+      }
+    }
     return Optional.of(new HeadGroup(index, q.get().weight(), k.get().weight(), v.get().weight(), wo,
-        List.copyOf(shapes), merge.get().getInput(1), List.copyOf(cache), heads, hd));
+        List.copyOf(biases), List.copyOf(shapes), merged.get().slots()[2], List.copyOf(cache), heads, hd));
   }
 
   /** The head split feeding {@code value}, walking back through RoPE and KV-cache ops. */
@@ -115,23 +124,45 @@ public final class HeadDiscovery {
     if (found == null) {
       return Optional.empty();
     }
-    return Optional.of(new Split(found.weight(), found.shape(), cache, found.heads(), found.headDim()));
+    return Optional.of(new Split(found.weight(), found.bias(), found.shape(), cache, found.heads(), found.headDim()));
   }
 
-  /** Reshape(MatMul(x, W [D, H·hd]), [0, 0, H, hd]). */
+  /**
+   * Reshape(MatMul(x, W [D, H·hd]) [+ b [H·hd]], […, H, hd]) with constant H and hd (the shape an
+   * initializer, or a Concat of dynamic batch/sequence pieces and constants).
+   */
   private static Optional<Split> headSplit(OnnxGraph g, NodeProto reshape) {
-    long[] shape = ints(g, reshape.getInput(1));
-    Optional<NodeProto> mm = g.producer(reshape.getInput(0)).filter(n -> n.getOpType().equals("MatMul"));
-    if (shape == null || shape.length != 4 || shape[2] <= 0 || shape[3] <= 0 || mm.isEmpty()) {
+    Optional<ShapeSlot.Vector> shape = ShapeSlot.resolve(g, reshape.getInput(1));
+    if (shape.isEmpty() || shape.get().values().length != 4) {
+      return Optional.empty();
+    }
+    long[] v = shape.get().values();
+    String bias = null;
+    Optional<NodeProto> mm = g.producer(reshape.getInput(0));
+    if (mm.isPresent() && mm.get().getOpType().equals("Add")) {
+      NodeProto add = mm.get();
+      int side = g.initializer(add.getInput(0)).isPresent() ? 0 : 1;
+      bias = add.getInput(side);
+      mm = g.producer(add.getInput(1 - side));
+      if (g.consumers(add.getInput(1 - side)).size() != 1) {
+        return Optional.empty();
+      }
+    }
+    if (v[2] <= 0 || v[3] <= 0 || mm.isEmpty() || !mm.get().getOpType().equals("MatMul")) {
       return Optional.empty();
     }
     String w = mm.get().getInput(1);
-    int heads = (int) shape[2];
-    int hd = (int) shape[3];
-    if (cols(g, w) != heads * hd) {
+    int heads = (int) v[2];
+    int hd = (int) v[3];
+    if (cols(g, w) != heads * hd || (bias != null && length(g, bias) != heads * hd)) {
       return Optional.empty();
     }
-    return Optional.of(new Split(w, reshape.getInput(1), List.of(), heads, hd));
+    return Optional.of(new Split(w, bias, shape.get().slots()[2], List.of(), heads, hd));
+  }
+
+  private static long length(OnnxGraph g, String name) {
+    return g.initializer(name).filter(t -> t.getDimsCount() == 1 && t.getDataType() == 1).map(t -> t.getDims(0))
+        .orElse(-1L);
   }
 
   private static Optional<NodeProto> findBack(OnnxGraph g, NodeProto start, String op) {
@@ -143,20 +174,6 @@ public final class HeadDiscovery {
       n = g.producer(n.getInput(0)).orElse(null);
     }
     return Optional.empty();
-  }
-
-  static long[] ints(OnnxGraph g, String name) {
-    Optional<TensorProto> t = g.initializer(name).filter(x -> x.getDataType() == 7);
-    if (t.isEmpty()) {
-      return null;
-    }
-    if (t.get().getInt64DataCount() > 0) {
-      return t.get().getInt64DataList().stream().mapToLong(Long::longValue).toArray();
-    }
-    java.nio.LongBuffer b = t.get().getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-    long[] out = new long[b.remaining()];
-    b.get(out);
-    return out;
   }
 
   private static int cols(OnnxGraph g, String name) {

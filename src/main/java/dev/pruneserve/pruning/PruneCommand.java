@@ -2,7 +2,10 @@ package dev.pruneserve.pruning;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pruneserve.eval.LmQuality;
+import dev.pruneserve.eval.ProcessMemory;
 import dev.pruneserve.eval.TokenFiles;
+import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.runtime.OrtRuntime;
@@ -11,67 +14,129 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Command line: {@code prune --model in.onnx --method magnitude-sp --ratio 0.5 [--seed 0]
- * [--layers 0:6] --out out.onnx}. Writes the pruned model and {@code out.onnx.json} (method and
- * options, parameters before/after, per-layer heads and MLP widths, wall time, peak heap).
- * Run through Maven: {@code ./mvnw -B -q -Pprune process-classes -Dprune.args="…"}.
+ * Command line: {@code prune --model in.onnx --method flap --ratio 0.5 [options] --out out.onnx}.
+ * Writes the pruned model and {@code out.onnx.json}: the recipe, parameters before/after, per-layer
+ * heads and MLP widths, quality against the dense model ({@code --eval}, {@code --eval-ood}),
+ * wall times and the process's peak RSS (run in its own JVM by the {@code -Pprune} profile).
+ * Bad options print the usage and a reason and exit with status 2.
  */
 public final class PruneCommand {
+  static final String USAGE = "usage: prune --model in.onnx --method " + String.join("|", PruneRecipe.METHODS)
+      + " --ratio p --out out.onnx [--seed n] [--layers from:to] [--calibration calib_ids.json]"
+      + " [--flap-metric wifv|ifv|wifn] [--flap-structure al-am|ul-um] [--bias-compensation true|false]"
+      + " [--eval eval_ids.json] [--eval-ood sotu_ids.json] [--threads n]";
+
   private PruneCommand() {}
 
   public static void main(String[] args) throws IOException {
-    Map<String, String> a = parse(args);
-    Path model = Path.of(require(a, "model"));
-    Path out = Path.of(require(a, "out"));
-    String method = require(a, "method");
-    double ratio = Double.parseDouble(require(a, "ratio"));
-    long seed = Long.parseLong(a.getOrDefault("seed", "0"));
-    String[] layers = a.getOrDefault("layers", "0:-1").split(":");
-    long t0 = System.nanoTime();
-    ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(model));
-    Pruner.Result r;
-    Pruner.Options options = null;
-    if (method.equals("wanda-sp")) {
-      Path calib = Path.of(require(a, "calibration"));
-      Path work = Files.createTempDirectory("prune");
-      r = WandaSp.prune(dense, ratio, TokenFiles.stories(calib), OrtRuntime.cpu(0), work).result();
-      Files.deleteIfExists(work);
-    } else {
-      Criterion criterion = Criterion.valueOf(method.toUpperCase(Locale.ROOT).replace('-', '_'));
-      options = new Pruner.Options(criterion, ratio, seed, Integer.parseInt(layers[0]), Integer.parseInt(layers[1]));
-      r = Pruner.prune(dense, options);
+    Map<String, String> a;
+    PruneRecipe recipe;
+    try {
+      a = parse(args);
+      recipe = recipe(a);
+      for (String f : List.of("model", "calibration", "eval", "eval-ood")) {
+        if (a.containsKey(f) && !Files.isRegularFile(Path.of(a.get(f)))) {
+          throw new IllegalArgumentException("--" + f + ": no such file " + a.get(f));
+        }
+      }
+      require(a, "model");
+      require(a, "out");
+      if (recipe.needsCalibration()) {
+        require(a, "calibration");
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println(USAGE + "\n" + e.getMessage());
+      System.exit(2);
+      return;
     }
-    long wallMs = (System.nanoTime() - t0) / 1_000_000;
+    Path out = Path.of(a.get("out"));
+    OrtRuntime rt = OrtRuntime.cpu(Integer.parseInt(a.getOrDefault("threads", "0")));
+    long t0 = System.nanoTime();
+    ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(Path.of(a.get("model"))));
+    List<int[]> calibration = a.containsKey("calibration") ? TokenFiles.stories(Path.of(a.get("calibration"))) : null;
+    Pruner.Result r = PruneMethods.apply(dense, recipe, calibration, rt);
+    long pruneMs = (System.nanoTime() - t0) / 1_000_000;
     AtomicFiles.write(out, r.model().toByteArray());
     Map<String, Object> report = new LinkedHashMap<>();
-    report.put("model", model.toString());
-    report.put("method", method);
-    report.put("options", options == null
-        ? Map.of("ratio", ratio, "calibration", a.get("calibration"), "sequential", true,
-            "ratio_semantics", "every layer: int(p*H) heads, int(p*F) channels (FLAP repository)")
-        : Map.of("ratio", ratio, "seed", seed, "first_layer", options.firstLayer(), "end_layer", options.endLayer(),
-            "ratio_semantics", options.criterion() == Criterion.MAGNITUDE_SP
-                ? "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)"
-                : "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)"));
+    report.put("model", a.get("model"));
+    report.put("recipe", recipe.describe());
+    report.put("calibration", a.get("calibration"));
     report.put("parameters_before", r.parametersBefore());
     report.put("parameters_after", r.parametersAfter());
     report.put("heads_per_layer", r.headsPerLayer());
     report.put("mlp_channels_per_layer", r.channelsPerLayer());
-    report.put("wall_ms", wallMs);
-    Runtime rt = Runtime.getRuntime();
-    report.put("heap_used_bytes_at_end", rt.totalMemory() - rt.freeMemory());
+    report.put("prune_ms", pruneMs);
+    report.put("peak_rss_bytes_after_pruning", ProcessMemory.peakRssBytes());
+    if (a.containsKey("eval") || a.containsKey("eval-ood")) {
+      long e0 = System.nanoTime();
+      report.put("quality", quality(rt, a, dense, out));
+      report.put("eval_ms", (System.nanoTime() - e0) / 1_000_000);
+    }
+    report.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
     String json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report);
     AtomicFiles.write(Path.of(out + ".json"), json.getBytes(StandardCharsets.UTF_8));
     System.out.println(json);
   }
 
-  private static Map<String, String> parse(String[] args) {
+  /** Perplexity (128-token windows), KL(dense‖pruned) and top-1 agreement, in-domain; PPL out-of-domain. */
+  private static Map<String, Object> quality(OrtRuntime rt, Map<String, String> a, ModelProto dense, Path pruned)
+      throws IOException {
+    Path densePath = Files.createTempFile("dense", ".onnx");
+    Map<String, Object> q = new LinkedHashMap<>();
+    try {
+      Files.write(densePath, dense.toByteArray());
+      try (ModelSession d = rt.load("dense/1", densePath); ModelSession p = rt.load("pruned/1", pruned)) {
+        if (a.containsKey("eval")) {
+          LmQuality.Result in = LmQuality.evaluate(p, d, TokenFiles.storiesStream(Path.of(a.get("eval"))), 128);
+          q.put("in_domain", Map.of("perplexity", in.perplexity(), "kl", in.kl(), "top1", in.top1(),
+              "windows", in.windows(), "data", a.get("eval")));
+        }
+        if (a.containsKey("eval-ood")) {
+          LmQuality.Result ood = LmQuality.evaluate(p, null, TokenFiles.ids(Path.of(a.get("eval-ood"))), 128);
+          q.put("out_of_domain", Map.of("perplexity", ood.perplexity(), "windows", ood.windows(),
+              "data", a.get("eval-ood")));
+        }
+      }
+    } finally {
+      Files.deleteIfExists(densePath);
+    }
+    return q;
+  }
+
+  static PruneRecipe recipe(Map<String, String> a) {
+    String[] layers = a.getOrDefault("layers", "0:-1").split(":");
+    if (layers.length != 2) {
+      throw new IllegalArgumentException("--layers must be from:to, got " + a.get("layers"));
+    }
+    try {
+      return new PruneRecipe(require(a, "method"), Double.parseDouble(require(a, "ratio")),
+          Long.parseLong(a.getOrDefault("seed", "0")), Integer.parseInt(layers[0]), Integer.parseInt(layers[1]),
+          Flap.Metric.valueOf(a.getOrDefault("flap-metric", "wifv").toUpperCase(Locale.ROOT)),
+          Flap.Structure.valueOf(a.getOrDefault("flap-structure", "al-am").toUpperCase(Locale.ROOT).replace('-', '_')),
+          parseBoolean(a.getOrDefault("bias-compensation", "true")));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("not a number: " + e.getMessage());
+    }
+  }
+
+  private static boolean parseBoolean(String s) {
+    if (!s.equals("true") && !s.equals("false")) {
+      throw new IllegalArgumentException("--bias-compensation must be true or false, got " + s);
+    }
+    return Boolean.parseBoolean(s);
+  }
+
+  static Map<String, String> parse(String[] args) {
     Map<String, String> m = new LinkedHashMap<>();
-    for (int i = 0; i + 1 < args.length; i += 2) {
+    if (args.length % 2 != 0) {
+      throw new IllegalArgumentException("options come in pairs: --option value");
+    }
+    for (int i = 0; i < args.length; i += 2) {
       if (!args[i].startsWith("--")) {
         throw new IllegalArgumentException("expected --option value, got " + args[i]);
       }
@@ -83,10 +148,7 @@ public final class PruneCommand {
   private static String require(Map<String, String> a, String key) {
     String v = a.get(key);
     if (v == null) {
-      System.err.println("usage: prune --model in.onnx --method random|magnitude-sp|magnitude-l1|magnitude-l2|wanda-sp"
-          + " --ratio p [--seed n] [--layers from:to] [--calibration stories.json] --out out.onnx   (missing --"
-          + key + ")");
-      System.exit(2);
+      throw new IllegalArgumentException("missing --" + key);
     }
     return v;
   }

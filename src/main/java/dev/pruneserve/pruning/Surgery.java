@@ -44,14 +44,29 @@ public final class Surgery {
       replaced.put(grp.upWeight(), keepColumns(DependencyDiscovery.require(g, grp.upWeight()), drop));
       replaced.put(grp.downWeight(), keepRows(DependencyDiscovery.require(g, grp.downWeight()), drop));
     }
-    GraphProto.Builder graph = g.model().getGraph().toBuilder();
-    for (int i = 0; i < graph.getInitializerCount(); i++) {
-      TensorProto t = replaced.get(graph.getInitializer(i).getName());
-      if (t != null) {
-        graph.setInitializer(i, t);
+    return g.model().toBuilder().setGraph(replace(g.model().getGraph().toBuilder(), replaced)).build();
+  }
+
+  /** Removes channels {@code removed.get(group.index())} from each plain FFN (W1 columns, b1, W2 rows). */
+  public static ModelProto removeFfnChannels(OnnxGraph g, java.util.List<FfnGroup> groups,
+      Map<Integer, BitSet> removed) {
+    Map<String, TensorProto> replaced = new HashMap<>();
+    for (FfnGroup grp : groups) {
+      BitSet drop = removed.getOrDefault(grp.index(), new BitSet());
+      if (drop.isEmpty()) {
+        continue;
       }
+      if (drop.length() > grp.width() || drop.cardinality() == grp.width()) {
+        throw new IllegalArgumentException("FFN group " + grp.index() + ": can remove up to " + (grp.width() - 1)
+            + " of channels [0, " + grp.width() + "), got " + drop);
+      }
+      replaced.put(grp.weight1(), keepColumns(DependencyDiscovery.require(g, grp.weight1()), drop));
+      if (grp.bias1() != null) {
+        replaced.put(grp.bias1(), keepEntries(DependencyDiscovery.require(g, grp.bias1()), drop));
+      }
+      replaced.put(grp.weight2(), keepRows(DependencyDiscovery.require(g, grp.weight2()), drop));
     }
-    return g.model().toBuilder().setGraph(graph).build();
+    return g.model().toBuilder().setGraph(replace(g.model().getGraph().toBuilder(), replaced)).build();
   }
 
   /**
@@ -82,20 +97,17 @@ public final class Surgery {
       for (String w : java.util.List.of(grp.qWeight(), grp.kWeight(), grp.vWeight())) {
         replaced.put(w, keepColumns(DependencyDiscovery.require(g, w), cols));
       }
-      replaced.put(grp.oWeight(), keepRows(DependencyDiscovery.require(g, grp.oWeight()), cols));
-      for (String s : grp.splitShapes()) {
-        replaced.put(s, int64(s, 0, 0, kept, grp.headDim()));
+      for (String b : grp.qkvBiases()) {
+        replaced.put(b, keepEntries(DependencyDiscovery.require(g, b), cols));
       }
-      replaced.put(grp.mergeShape(), int64(grp.mergeShape(), 0, 0, (long) kept * grp.headDim()));
+      replaced.put(grp.oWeight(), keepRows(DependencyDiscovery.require(g, grp.oWeight()), cols));
+      for (ShapeSlot s : grp.splitShapes()) {
+        setShape(g, replaced, s, kept);
+      }
+      setShape(g, replaced, grp.mergeShape(), (long) kept * grp.headDim());
       grp.cacheValues().forEach(v -> cacheHeads.put(v, kept));
     }
-    GraphProto.Builder graph = g.model().getGraph().toBuilder();
-    for (int i = 0; i < graph.getInitializerCount(); i++) {
-      TensorProto t = replaced.get(graph.getInitializer(i).getName());
-      if (t != null) {
-        graph.setInitializer(i, t);
-      }
-    }
+    GraphProto.Builder graph = replace(g.model().getGraph().toBuilder(), replaced);
     for (var info : graph.getInputBuilderList()) {
       setHeadDim(info, cacheHeads);
     }
@@ -114,12 +126,39 @@ public final class Surgery {
     }
   }
 
-  private static TensorProto int64(String name, long... values) {
-    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(7).addDims(values.length);
-    for (long v : values) {
-      t.addInt64Data(v);
+  private static void setShape(OnnxGraph g, Map<String, TensorProto> replaced, ShapeSlot s, long value) {
+    TensorProto t = replaced.containsKey(s.tensor()) ? replaced.get(s.tensor())
+        : g.constant(s.tensor()).orElseThrow(() -> new IllegalStateException("no constant " + s.tensor()));
+    replaced.put(s.tensor(), ShapeSlot.with(t, s.index(), value));
+  }
+
+  /**
+   * Replaces tensors by name in {@code graph}: initializers, and the {@code value} of Constant
+   * nodes whose output has that name (the tensor's own name is kept as it was).
+   */
+  static GraphProto.Builder replace(GraphProto.Builder graph, Map<String, TensorProto> replaced) {
+    for (int i = 0; i < graph.getInitializerCount(); i++) {
+      TensorProto t = replaced.get(graph.getInitializer(i).getName());
+      if (t != null) {
+        graph.setInitializer(i, t);
+      }
     }
-    return t.build();
+    for (var node : graph.getNodeBuilderList()) {
+      if (node.getOpType().equals("Constant") && replaced.containsKey(node.getOutput(0))) {
+        for (var a : node.getAttributeBuilderList()) {
+          if (a.getName().equals("value")) {
+            a.setT(replaced.get(node.getOutput(0)).toBuilder().setName(a.getT().getName()));
+          }
+        }
+      }
+    }
+    return graph;
+  }
+
+  /** A 1-D FP32 tensor without the entries in {@code drop}. */
+  static TensorProto keepEntries(TensorProto t, BitSet drop) {
+    return keepColumns(t.toBuilder().clearDims().addDims(1).addDims(t.getDims(0)).build(), drop).toBuilder()
+        .clearDims().addDims(t.getDims(0) - drop.cardinality()).build();
   }
 
   static TensorProto keepColumns(TensorProto t, BitSet drop) {
@@ -151,6 +190,34 @@ public final class Surgery {
       }
     }
     return t.toBuilder().setDims(0, kept).setRawData(UnsafeByteOperations.unsafeWrap(dst)).build();
+  }
+
+  /**
+   * Adds a bias after the MatMul whose weight is {@code weight}: its output {@code y} is renamed
+   * {@code y.nobias} and a new {@code Add(y.nobias, bias)} produces {@code y}, inserted right after
+   * the MatMul so the node list stays topologically sorted. {@code bias} has the MatMul's output
+   * width (FP32).
+   */
+  public static ModelProto addBias(ModelProto model, String weight, float[] bias) {
+    GraphProto.Builder graph = model.getGraph().toBuilder();
+    for (int i = 0; i < graph.getNodeCount(); i++) {
+      var n = graph.getNode(i);
+      if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
+        String y = n.getOutput(0);
+        String name = weight + ".bias";
+        ByteBuffer b = ByteBuffer.allocate(bias.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : bias) {
+          b.putFloat(v);
+        }
+        graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(1).addDims(bias.length)
+            .setRawData(UnsafeByteOperations.unsafeWrap(b.array())));
+        graph.setNode(i, n.toBuilder().setOutput(0, y + ".nobias"));
+        graph.addNode(i + 1, dev.pruneserve.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("Add")
+            .setName(name + ".add").addInput(y + ".nobias").addInput(name).addOutput(y));
+        return model.toBuilder().setGraph(graph).build();
+      }
+    }
+    throw new IllegalArgumentException("no MatMul reads weight " + weight);
   }
 
   /** A copy of {@code model} with rows {@code drop} of initializer {@code name} set to zero. */

@@ -1,23 +1,18 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import dev.pruneserve.repository.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Wanda-SP as in the FLAP repository (algorithms.md §6), sequential: for each layer l in turn,
@@ -33,20 +28,22 @@ public final class WandaSp {
 
   private WandaSp() {}
 
-  public static Outcome prune(ModelProto dense, double p, List<int[]> calibration, SessionLoader loader, Path work)
-      throws IOException {
+  /** Prunes layers [firstLayer, endLayer) (endLayer −1 = all); the others stay dense. */
+  public static Outcome prune(ModelProto dense, double p, int firstLayer, int endLayer, List<int[]> calibration,
+      SessionLoader loader, Path work) throws IOException {
     ModelProto model = dense;
     List<double[]> headScores = new ArrayList<>();
     List<double[]> mlpScores = new ArrayList<>();
     int layers = HeadDiscovery.attentionBlocks(new OnnxGraph(dense)).size();
-    for (int l = 0; l < layers; l++) {
+    int end = endLayer < 0 ? layers : Math.min(endLayer, layers);
+    for (int l = firstLayer; l < end; l++) {
       OnnxGraph g = new OnnxGraph(model);
       HeadGroup block = HeadDiscovery.attentionBlocks(g).get(l);
       MlpGroup mlp = DependencyDiscovery.gatedMlps(g).get(l);
       String oIn = inputOf(g, block.oWeight());
       String downIn = inputOf(g, mlp.downWeight());
-      double[][] sumsq = calibrate(ActivationTaps.add(model, List.of(oIn, downIn)), List.of(oIn, downIn),
-          calibration, loader, work.resolve("wanda-l" + l + ".onnx"));
+      double[][] sumsq = Calibration.run(model, List.of(oIn, downIn), calibration, loader,
+          work.resolve("wanda-l" + l + ".onnx")).sumSquares();
       double[] oChannels = scores(DependencyDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
       double[] heads = new double[block.heads()];
       for (int c = 0; c < oChannels.length; c++) {
@@ -69,32 +66,6 @@ public final class WandaSp {
         headScores, mlpScores);
   }
 
-  /** Σ x² per channel of each tapped value over all calibration tokens, in float64. */
-  static double[][] calibrate(ModelProto tapped, List<String> values, List<int[]> calibration,
-      SessionLoader loader, Path file) throws IOException {
-    AtomicFiles.write(file, tapped.toByteArray());
-    double[][] acc = new double[values.size()][];
-    try (ModelSession s = loader.load("calibration/1", file)) {
-      Set<String> outs = new java.util.LinkedHashSet<>();
-      values.forEach(v -> outs.add(ActivationTaps.sumSquares(v)));
-      for (int[] seq : calibration) {
-        var out = s.run(KvDecoder.prefillInputs(s, seq), outs);
-        for (int k = 0; k < values.size(); k++) {
-          float[] v = out.get(ActivationTaps.sumSquares(values.get(k))).toFloatArray();
-          if (acc[k] == null) {
-            acc[k] = new double[v.length];
-          }
-          for (int j = 0; j < v.length; j++) {
-            acc[k][j] += v[j];
-          }
-        }
-      }
-    } finally {
-      Files.deleteIfExists(file);
-    }
-    return acc;
-  }
-
   /** s_j = mean over outputs of |W[j, :]| (MatMul layout [in, out]) × sqrt(sumsq_j / nSeq). */
   private static double[] scores(TensorProto w, double[] sumsq, int nSeq) {
     int rows = (int) w.getDims(0);
@@ -111,7 +82,7 @@ public final class WandaSp {
     return s;
   }
 
-  private static String inputOf(OnnxGraph g, String weight) {
+  static String inputOf(OnnxGraph g, String weight) {
     for (NodeProto n : g.nodes()) {
       if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
         return n.getInput(0);

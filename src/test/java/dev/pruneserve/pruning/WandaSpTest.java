@@ -29,14 +29,14 @@ class WandaSpTest {
     List<int[]> calib = TokenFiles.stories(Fixtures.sharedData("calib_ids.json"));
     ModelProto dense = Stories15mModels.dense();
     OrtRuntime rt = new OrtRuntime(OrtRuntime.settings(ServerConfig.Device.CPU, true, 1));
-    WandaSp.Outcome o = WandaSp.prune(dense, 0.2, calib, rt, dir);
+    WandaSp.Outcome o = WandaSp.prune(dense, 0.2, 0, -1, calib, rt, dir);
     JsonNode scores = ref.get("wanda_sp_seq_all_p0.2");
     for (int l = 0; l < 6; l++) {
       close(scores.get("heads").get(l), o.headScores().get(l), "heads " + l);
       close(scores.get("mlp").get(l), o.mlpScores().get(l), "mlp " + l);
     }
     assertKept(ref.get("wanda_sp").get("all_p0.2_mask"), o);
-    WandaSp.Outcome half = WandaSp.prune(dense, 0.5, calib, rt, dir);
+    WandaSp.Outcome half = WandaSp.prune(dense, 0.5, 0, -1, calib, rt, dir);
     assertKept(ref.get("wanda_sp").get("all_p0.5_mask"), half);
     assertEquals(List.of(3, 3, 3, 3, 3, 3), half.result().headsPerLayer());
     assertEquals(6, HeadDiscovery.attentionBlocks(new OnnxGraph(half.result().model())).size());

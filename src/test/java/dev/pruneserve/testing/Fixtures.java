@@ -39,6 +39,22 @@ public final class Fixtures {
     return p;
   }
 
+  /** The MiniLM ONNX model file from the fixture cache (the build copies its jar there). */
+  public static java.nio.file.Path minilm() {
+    FixtureCache cache = FixtureCache.defaultCache();
+    try {
+      dev.pruneserve.fixtures.MiniLm.ensure(cache);
+    } catch (Exception e) {
+      String why = "MiniLM fixture unavailable: " + e.getMessage();
+      if (System.getenv("CI") != null) {
+        Assertions.fail(why, e);
+      }
+      System.err.println("SKIPPED: " + why);
+      Assumptions.abort(why);
+    }
+    return dev.pruneserve.fixtures.MiniLm.modelFile(cache);
+  }
+
   public static FixtureCache stories15m() {
     FixtureCache cache = FixtureCache.defaultCache();
     try {

@@ -63,6 +63,13 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
 
   @Override
   public void stop() {
-    // temp folder left for post-mortem; it is small
+    if (root == null) {
+      return;
+    }
+    try (var files = Files.walk(root)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      System.err.println("could not delete the test repository " + root + ": " + e.getMessage());
+    }
   }
 }

@@ -1,0 +1,81 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.llm.KvDecoder;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.repository.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Runs calibration sequences through a copy of a decoder with {@link ActivationTaps} and
+ * accumulates, in float64, Σ x and Σ x² per channel of each tapped value over every calibration
+ * token. Each sequence runs as its own batch (no padding), so the statistics cover exactly the valid
+ * tokens. Only per-channel vectors leave ONNX Runtime. The temporary model file is deleted.
+ */
+public final class Calibration {
+  /** Per-channel sums for each tapped value (same order as requested) over {@code tokens} tokens. */
+  public record Stats(double[][] sum, double[][] sumSquares, long tokens, int sequences) {
+    /** Mean x̄_j of value {@code k}. */
+    public double[] mean(int k) {
+      double[] m = new double[sum[k].length];
+      for (int j = 0; j < m.length; j++) {
+        m[j] = sum[k][j] / tokens;
+      }
+      return m;
+    }
+
+    /** Unbiased variance (1/(N−1)) Σ (x − x̄)² of value {@code k}. */
+    public double[] variance(int k) {
+      double[] v = new double[sum[k].length];
+      for (int j = 0; j < v.length; j++) {
+        v[j] = (sumSquares[k][j] - sum[k][j] * sum[k][j] / tokens) / (tokens - 1);
+      }
+      return v;
+    }
+  }
+
+  private Calibration() {}
+
+  public static Stats run(ModelProto model, List<String> values, List<int[]> calibration, SessionLoader loader,
+      Path file) throws IOException {
+    if (calibration.isEmpty()) {
+      throw new IllegalArgumentException("calibration needs at least one sequence");
+    }
+    AtomicFiles.write(file, ActivationTaps.add(model, values).toByteArray());
+    double[][] sum = new double[values.size()][];
+    double[][] sumsq = new double[values.size()][];
+    long tokens = 0;
+    try (ModelSession s = loader.load("calibration/1", file)) {
+      Set<String> outs = new LinkedHashSet<>();
+      for (String v : values) {
+        outs.add(ActivationTaps.sum(v));
+        outs.add(ActivationTaps.sumSquares(v));
+      }
+      for (int[] seq : calibration) {
+        var out = s.run(KvDecoder.prefillInputs(s, seq), outs);
+        for (int k = 0; k < values.size(); k++) {
+          sum[k] = accumulate(sum[k], out.get(ActivationTaps.sum(values.get(k))).toFloatArray());
+          sumsq[k] = accumulate(sumsq[k], out.get(ActivationTaps.sumSquares(values.get(k))).toFloatArray());
+        }
+        tokens += seq.length;
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+    return new Stats(sum, sumsq, tokens, calibration.size());
+  }
+
+  private static double[] accumulate(double[] acc, float[] v) {
+    double[] a = acc == null ? new double[v.length] : acc;
+    for (int j = 0; j < v.length; j++) {
+      a[j] += v[j];
+    }
+    return a;
+  }
+}

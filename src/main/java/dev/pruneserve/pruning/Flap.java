@@ -1,0 +1,219 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * FLAP (algorithms.md §5): fluctuation scores on the input channels of o_proj and down_proj from
+ * one calibration pass over the dense model, an adaptive global structure and bias compensation.
+ * Defaults as in the FLAP repository: metric WIFV, structure AL-AM, compensation on, all layers.
+ * Deviations (documented in docs/pruning.md): statistics are exact token statistics (FLAP's running
+ * update is not reproduced); a layer always keeps its best head and best channel (FLAP may empty a
+ * module; our decoders cannot drop a whole attention block yet).
+ */
+public final class Flap {
+  /** WIFV_j = Var_j·‖W_:,j‖²; IFV_j = Var_j; WIFN_j = mean_i|W_ij|·sqrt(mean_n x_j²). */
+  public enum Metric { WIFV, IFV, WIFN }
+
+  /** AL_AM: one global threshold on standardised scores; UL_UM: int(p·H) heads, int(p·F) channels per layer. */
+  public enum Structure { AL_AM, UL_UM }
+
+  /** Layer range [firstLayer, endLayer), endLayer −1 = all; only those layers' units are eligible. */
+  public record Options(double ratio, Metric metric, Structure structure, boolean biasCompensation,
+      int firstLayer, int endLayer) {
+    public Options {
+      if (!(ratio > 0 && ratio < 1)) {
+        throw new IllegalArgumentException("ratio must be in (0, 1), got " + ratio);
+      }
+    }
+
+    public static Options defaults(double ratio) {
+      return new Options(ratio, Metric.WIFV, Structure.AL_AM, true, 0, -1);
+    }
+  }
+
+  /**
+   * The pruned model and what decided it: per-layer head and channel scores (standardised for
+   * AL_AM), the global threshold (NaN for UL_UM) and the removed units per layer.
+   */
+  public record Outcome(Pruner.Result result, List<double[]> headScores, List<double[]> mlpScores,
+      double threshold, Map<Integer, BitSet> removedHeads, Map<Integer, BitSet> removedChannels) {}
+
+  private Flap() {}
+
+  public static Outcome prune(ModelProto dense, Options o, List<int[]> calibration, SessionLoader loader, Path work)
+      throws IOException {
+    OnnxGraph g = new OnnxGraph(dense);
+    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
+    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    if (blocks.isEmpty() || blocks.size() != mlps.size()) {
+      throw new IllegalArgumentException("FLAP needs decoder layers with one attention block and one gated MLP"
+          + " each; found " + blocks.size() + " attention blocks and " + mlps.size() + " MLPs");
+    }
+    int layers = blocks.size();
+    int end = o.endLayer() < 0 ? layers : Math.min(o.endLayer(), layers);
+    List<String> values = new ArrayList<>();
+    for (int l = 0; l < layers; l++) {
+      values.add(WandaSp.inputOf(g, blocks.get(l).oWeight()));
+      values.add(WandaSp.inputOf(g, mlps.get(l).downWeight()));
+    }
+    Calibration.Stats stats = Calibration.run(dense, values, calibration, loader, work.resolve("flap-calib.onnx"));
+    List<double[]> heads = new ArrayList<>();
+    List<double[]> channels = new ArrayList<>();
+    for (int l = 0; l < layers; l++) {
+      HeadGroup b = blocks.get(l);
+      double[] attn = metric(o.metric(), g, b.oWeight(), stats, 2 * l);
+      for (int j = 0; j < attn.length; j++) {
+        attn[j] *= attn[j];
+      }
+      double[] mlp = metric(o.metric(), g, mlps.get(l).downWeight(), stats, 2 * l + 1);
+      if (o.structure() == Structure.AL_AM) {
+        attn = standardise(attn);
+        mlp = standardise(mlp);
+      }
+      heads.add(perHead(attn, b.heads(), b.headDim(), o.structure() == Structure.AL_AM));
+      channels.add(mlp);
+    }
+    Map<Integer, BitSet> dropHeads = new HashMap<>();
+    Map<Integer, BitSet> dropChannels = new HashMap<>();
+    double threshold = Double.NaN;
+    if (o.structure() == Structure.AL_AM) {
+      threshold = FlapThreshold.find(heads, channels, o.firstLayer(), end, headWeight(blocks.get(0).headDim()),
+          o.ratio());
+      for (int l = o.firstLayer(); l < end; l++) {
+        dropHeads.put(l, keepBest(below(heads.get(l), threshold), heads.get(l)));
+        dropChannels.put(l, keepBest(below(channels.get(l), threshold), channels.get(l)));
+      }
+    } else {
+      for (int l = o.firstLayer(); l < end; l++) {
+        int h = heads.get(l).length;
+        int f = channels.get(l).length;
+        dropHeads.put(l, Pruner.lowest(heads.get(l), Math.min(h - 1, (int) (o.ratio() * h))));
+        dropChannels.put(l, Pruner.lowest(channels.get(l), Math.min(f - 1, (int) (o.ratio() * f))));
+      }
+    }
+    ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
+    OnnxGraph g2 = new OnnxGraph(pruned);
+    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels);
+    if (o.biasCompensation()) {
+      for (int l = o.firstLayer(); l < end; l++) {
+        BitSet hc = new BitSet();
+        BitSet dh = dropHeads.get(l);
+        int hd = blocks.get(l).headDim();
+        dh.stream().forEach(h -> hc.set(h * hd, (h + 1) * hd));
+        pruned = compensate(pruned, g, blocks.get(l).oWeight(), hc, stats.mean(2 * l));
+        pruned = compensate(pruned, g, mlps.get(l).downWeight(), dropChannels.get(l), stats.mean(2 * l + 1));
+      }
+    }
+    OnnxGraph done = new OnnxGraph(pruned);
+    List<Integer> h = HeadDiscovery.attentionBlocks(done).stream().map(HeadGroup::heads).toList();
+    List<Integer> c = DependencyDiscovery.gatedMlps(done).stream().map(MlpGroup::width).toList();
+    return new Outcome(new Pruner.Result(pruned, h, c, Pruner.parameters(dense), Pruner.parameters(pruned)),
+        heads, channels, threshold, dropHeads, dropChannels);
+  }
+
+  /** Channels a head weighs in the global sort: int(4·hd/3) (q, k, v, o vs gate, up, down). */
+  static int headWeight(int headDim) {
+    return 4 * headDim / 3;
+  }
+
+  private static double[] metric(Metric m, OnnxGraph g, String weight, Calibration.Stats s, int k) {
+    double[] var = s.variance(k);
+    double[] out = new double[var.length];
+    switch (m) {
+      case IFV -> System.arraycopy(var, 0, out, 0, var.length);
+      case WIFV -> {
+        double[] norm2 = Criterion.rowPower(g, weight, 2, false);
+        for (int j = 0; j < out.length; j++) {
+          out[j] = var[j] * norm2[j];
+        }
+      }
+      case WIFN -> {
+        double[] abs = Criterion.rowPower(g, weight, 1, false);
+        int cols = (int) DependencyDiscovery.require(g, weight).getDims(1);
+        for (int j = 0; j < out.length; j++) {
+          out[j] = abs[j] / cols * Math.sqrt(s.sumSquares()[k][j] / s.tokens());
+        }
+      }
+      default -> throw new AssertionError(m);
+    }
+    return out;
+  }
+
+  /** (x − mean) / std with the unbiased standard deviation. */
+  static double[] standardise(double[] x) {
+    double mean = 0;
+    for (double v : x) {
+      mean += v / x.length;
+    }
+    double ss = 0;
+    for (double v : x) {
+      ss += (v - mean) * (v - mean);
+    }
+    double std = Math.sqrt(ss / (x.length - 1));
+    double[] z = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      z[i] = (x[i] - mean) / std;
+    }
+    return z;
+  }
+
+  private static double[] perHead(double[] channel, int heads, int hd, boolean mean) {
+    double[] s = new double[heads];
+    for (int c = 0; c < channel.length; c++) {
+      s[c / hd] += mean ? channel[c] / hd : channel[c];
+    }
+    return s;
+  }
+
+  private static BitSet below(double[] scores, double threshold) {
+    BitSet drop = new BitSet();
+    for (int i = 0; i < scores.length; i++) {
+      if (!(scores[i] > threshold)) {
+        drop.set(i);
+      }
+    }
+    return drop;
+  }
+
+  /** Never empties a module: if every unit is dropped, the best-scored one stays. */
+  private static BitSet keepBest(BitSet drop, double[] scores) {
+    if (drop.cardinality() == scores.length) {
+      int best = 0;
+      for (int i = 1; i < scores.length; i++) {
+        best = scores[i] > scores[best] ? i : best;
+      }
+      drop.clear(best);
+    }
+    return drop;
+  }
+
+  /** Adds b = W[P, :]ᵀ·x̄[P] (MatMul layout [in, out]) after the MatMul reading {@code weight}. */
+  private static ModelProto compensate(ModelProto m, OnnxGraph dense, String weight, BitSet removed, double[] mean) {
+    if (removed.isEmpty()) {
+      return m;
+    }
+    var t = DependencyDiscovery.require(dense, weight);
+    int cols = (int) t.getDims(1);
+    var w = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    double[] b = new double[cols];
+    removed.stream().forEach(j -> {
+      for (int i = 0; i < cols; i++) {
+        b[i] += w.get(j * cols + i) * mean[j];
+      }
+    });
+    float[] f = new float[cols];
+    for (int i = 0; i < cols; i++) {
+      f[i] = (float) b[i];
+    }
+    return Surgery.addBias(m, weight, f);
+  }
+}

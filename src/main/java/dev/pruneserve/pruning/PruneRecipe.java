@@ -1,0 +1,77 @@
+package dev.pruneserve.pruning;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What to prune and how: a method and its options, with the defaults of algorithms.md. Immutable;
+ * {@link #describe()} is the canonical form written into reports (and later variant manifests).
+ *
+ * @param method one of {@link #METHODS}
+ * @param ratio the target p in (0, 1); its meaning depends on the method ({@link #ratioSemantics()})
+ * @param seed random criterion only
+ * @param firstLayer first eligible layer; {@code endLayer} exclusive, −1 = all
+ */
+public record PruneRecipe(String method, double ratio, long seed, int firstLayer, int endLayer,
+    Flap.Metric flapMetric, Flap.Structure flapStructure, boolean biasCompensation) {
+  public static final java.util.List<String> METHODS =
+      java.util.List.of("random", "magnitude-sp", "magnitude-l1", "magnitude-l2", "wanda-sp", "flap");
+
+  public PruneRecipe {
+    if (!METHODS.contains(method)) {
+      throw new IllegalArgumentException("unknown method '" + method + "'; expected one of " + METHODS);
+    }
+    if (!(ratio > 0 && ratio < 1)) {
+      throw new IllegalArgumentException("ratio must be in (0, 1), got " + ratio);
+    }
+    if (firstLayer < 0 || (endLayer >= 0 && endLayer <= firstLayer)) {
+      throw new IllegalArgumentException("layer range [" + firstLayer + ", " + endLayer + ") is empty");
+    }
+  }
+
+  /** A recipe with every option at its documented default (all layers, seed 0, FLAP WIFV/AL-AM + bias). */
+  public static PruneRecipe of(String method, double ratio) {
+    return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, true);
+  }
+
+  public boolean needsCalibration() {
+    return method.equals("wanda-sp") || method.equals("flap");
+  }
+
+  /** The weight-only criterion of this recipe; only for methods that have one. */
+  Criterion criterion() {
+    return Criterion.valueOf(method.toUpperCase(Locale.ROOT).replace('-', '_'));
+  }
+
+  public String ratioSemantics() {
+    return switch (method) {
+      case "flap" -> flapStructure == Flap.Structure.AL_AM
+          ? "fraction of decoder-block linear parameters, allocated globally (FLAP AL-AM)"
+          : "per layer: int(p*H) heads, int(p*F) channels (FLAP UL-UM)";
+      case "wanda-sp", "magnitude-sp" -> "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)";
+      default -> "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)";
+    };
+  }
+
+  public Map<String, Object> describe() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("method", method);
+    m.put("ratio", ratio);
+    m.put("ratio_semantics", ratioSemantics());
+    m.put("first_layer", firstLayer);
+    m.put("end_layer", endLayer);
+    if (method.equals("random")) {
+      m.put("seed", seed);
+    }
+    if (method.equals("wanda-sp")) {
+      m.put("sequential", true);
+    }
+    if (method.equals("flap")) {
+      m.put("metric", flapMetric.name());
+      m.put("structure", flapStructure.name());
+      m.put("bias_compensation", biasCompensation);
+    }
+    return m;
+  }
+}
