@@ -2,7 +2,6 @@ package dev.pruneserve.pruning.cnn;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
-import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
@@ -10,7 +9,6 @@ import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,36 +56,12 @@ public final class ChannelDiscovery {
       d.graphInput(in);
     }
     d.g.nodes().forEach(d::visit);
-    for (NodeProto n : d.g.nodes()) {
-      for (AttributeProto a : n.getAttributeList()) {
-        List<GraphProto> bodies = new ArrayList<>(a.getGraphsList());
-        if (a.hasG()) {
-          bodies.add(a.getG());
-        }
-        for (GraphProto body : bodies) {
-          capturedNames(body).forEach(v -> d.block(d.layouts.get(v), n.getOpType(), n.getName(), "captured by a subgraph"));
-        }
-      }
-    }
+    Subgraphs.captured(model.getGraph()).forEach((value, holder) ->
+        d.block(d.layouts.get(value), holder.getOpType(), holder.getName(), "captured by a subgraph"));
     for (ValueInfoProto out : model.getGraph().getOutputList()) {
       d.block(d.layouts.get(out.getName()), "(output)", out.getName(), "graph output channels are fixed");
     }
     return d.sets.result();
-  }
-
-  /** Every value name a subgraph (recursively) reads: outer values it may capture. */
-  private static Set<String> capturedNames(GraphProto body) {
-    Set<String> names = new HashSet<>();
-    for (NodeProto n : body.getNodeList()) {
-      names.addAll(n.getInputList());
-      for (AttributeProto a : n.getAttributeList()) {
-        a.getGraphsList().forEach(sub -> names.addAll(capturedNames(sub)));
-        if (a.hasG()) {
-          names.addAll(capturedNames(a.getG()));
-        }
-      }
-    }
-    return names;
   }
 
   /** A rank-4 input with a fixed channel count gets a (blocked) set so what reads it is recorded. */
@@ -118,7 +92,7 @@ public final class ChannelDiscovery {
       flatten(n, attr(n, "axis", 1) == 1);
     } else if (op.equals("Reshape")) {
       flatten(n, g.initializer(n.getInput(1)).map(ChannelDiscovery::int64s)
-          .filter(s -> s.length == 2 && s[0] == 0 && s[1] == -1).isPresent());
+          .filter(s -> s.length == 2 && s[0] == 0 && s[1] == -1).isPresent() && attr(n, "allowzero", 0) == 0);
     } else if (op.equals("Gemm") || op.equals("MatMul")) {
       linear(n);
     } else {

@@ -3,6 +3,8 @@ package dev.pruneserve.pruning.cnn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
 import dev.pruneserve.testing.TestCnns;
 import java.util.List;
 import java.util.Set;
@@ -47,6 +49,18 @@ class ChannelDiscoveryTest {
     assertEquals(1, lp.producers().size());
     assertTrue(d.groups().stream().noneMatch(g -> slices(g).contains("pw.w/0+0x1")));
     assertEquals(Set.of("br1.w/0+0x1", "br1.b/0+0x1", "fuse.w/1+0x1"), slices(owner(d, "br1.w")));
+  }
+
+  @Test
+  void aFeatureMapThatIsAlsoAGraphOutputIsNotPrunable() {
+    ModelProto m = TestCnns.cnn(1, false);
+    ModelProto.Builder b = m.toBuilder();
+    b.getGraphBuilder().addOutput(ValueInfoProto.newBuilder().setName("br2.a"));
+    ChannelDependencies d = ChannelDiscovery.discover(b.build());
+    assertEquals(6, d.groups().size());
+    assertTrue(d.notPrunable().stream().anyMatch(n -> n.opType().equals("(output)") && n.nodeName().equals("br2.a")),
+        d.notPrunable().toString());
+    assertTrue(d.groups().stream().noneMatch(g -> slices(g).contains("br2.w/0+0x1")));
   }
 
   /** The group that produces channels into {@code weight} (its axis-0 slice). */

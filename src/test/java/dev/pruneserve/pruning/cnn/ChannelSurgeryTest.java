@@ -126,9 +126,15 @@ class ChannelSurgeryTest {
     for (int i = 0; i < z.length; i++) {
       max = Math.max(max, Math.abs(z[i] - p[i]));
     }
-    assertTrue(max <= ATOL, "max |zeroed - pruned| = " + max + " for " + drop);
+    assertTrue(max <= ATOL, "max |zeroed - pruned| = " + max + " removing " + describe(drop));
     assertFalse(java.util.Arrays.equals(dense, z), "zeroing changed nothing: the test would be vacuous");
     return pruned.model();
+  }
+
+  private static String describe(Map<ChannelGroup, BitSet> drop) {
+    StringBuilder b = new StringBuilder();
+    drop.forEach((g, bits) -> b.append(g.label()).append(' ').append(bits).append("; "));
+    return b.toString();
   }
 
   /** A seeded random non-empty proper subset of each group. */
