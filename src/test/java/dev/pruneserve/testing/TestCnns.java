@@ -1,0 +1,132 @@
+package dev.pruneserve.testing;
+
+import static dev.pruneserve.graph.ModelBuilder.intAttr;
+import static dev.pruneserve.graph.ModelBuilder.intsAttr;
+import static dev.pruneserve.graph.ModelBuilder.uniform;
+
+import dev.pruneserve.graph.ModelBuilder;
+import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import java.util.SplittableRandom;
+
+/**
+ * Generated CNNs (opset 17, seeded uniform He-scaled weights) for channel-pruning tests. Weight
+ * names are for the tests' own bookkeeping; discovery never reads them.
+ */
+public final class TestCnns {
+  private TestCnns() {}
+
+  /**
+   * x[N, 3, 16, 16] -> logits[N, 5]. Channel groups, by producing Conv weights (channels):
+   * stem+res2+dw (8: stem Conv → BN → Relu, residual Add with res2, depthwise dw), res1 (8),
+   * pw (12, then per-channel Mul/Add affine, HardSwish), br1 (6, x·Sigmoid(x)), br2 (10, LeakyRelu),
+   * fuse+se2 (16: Concat(br1, br2) → fuse → Relu, SE Mul with se2), se1 (4). Head: GAP → Flatten →
+   * Gemm(transB=1). With {@code unknownOp}, an LpNormalization over channels follows pw.
+   */
+  public static ModelProto cnn(long seed, boolean unknownOp) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    ModelBuilder b = new ModelBuilder("cnn").input("x", 1, "N", 3L, 16L, 16L);
+    conv(b, rng, "stem", "x", "stem.y", 3, 8, 3, 1, 1);
+    float[] scale = uniform(rng, 8, 0.2);
+    float[] var = uniform(rng, 8, 0.4);
+    for (int i = 0; i < 8; i++) {
+      scale[i] += 1;
+      var[i] = 1 + Math.abs(var[i]);
+    }
+    b.initializer("bn.scale", scale, 8).initializer("bn.b", uniform(rng, 8, 0.1), 8)
+        .initializer("bn.mean", uniform(rng, 8, 0.1), 8).initializer("bn.var", var, 8);
+    b.node("BatchNormalization", in("stem.y", "bn.scale", "bn.b", "bn.mean", "bn.var"), out("bn.y"));
+    b.node("Relu", in("bn.y"), out("a0"));
+    // residual block: res2's output channels are the block input's (Add)
+    conv(b, rng, "res1", "a0", "res1.y", 8, 8, 3, 1, 1);
+    b.node("Relu", in("res1.y"), out("res1.a"));
+    conv(b, rng, "res2", "res1.a", "res2.y", 8, 8, 3, 1, 1);
+    b.node("Add", in("res2.y", "a0"), out("res.sum"));
+    b.node("Relu", in("res.sum"), out("a1"));
+    b.node("Identity", in("a1"), out("a1.id"));
+    // depthwise (stride 2) -> ReLU6 -> pointwise
+    conv(b, rng, "dw", "a1.id", "dw.y", 8, 8, 3, 2, 8);
+    b.initializer("clip.min", new float[] {0f}).initializer("clip.max", new float[] {6f});
+    b.node("Clip", in("dw.y", "clip.min", "clip.max"), out("dw.a"));
+    conv(b, rng, "pw", "dw.a", "pw.y", 8, 12, 1, 1, 1);
+    String pw = "pw.y";
+    if (unknownOp) {
+      b.node("LpNormalization", in("pw.y"), out("pw.norm"), intAttr("axis", 1), intAttr("p", 2));
+      pw = "pw.norm";
+    }
+    // per-channel affine, HardSwish
+    b.initializer("aff.gamma", uniform(rng, 12, 1.0), 1, 12, 1, 1).initializer("aff.beta", uniform(rng, 12, 0.2), 1, 12, 1, 1);
+    b.node("Mul", in(pw, "aff.gamma"), out("aff.m"));
+    b.node("Add", in("aff.beta", "aff.m"), out("aff.y"));
+    b.node("HardSwish", in("aff.y"), out("a2"));
+    // two branches, Concat, fuse
+    conv(b, rng, "br1", "a2", "br1.y", 12, 6, 1, 1, 1);
+    b.node("Sigmoid", in("br1.y"), out("br1.s"));
+    b.node("Mul", in("br1.y", "br1.s"), out("br1.a"));
+    conv(b, rng, "br2", "a2", "br2.y", 12, 10, 3, 1, 1);
+    b.node("LeakyRelu", in("br2.y"), out("br2.a"), floatAttr("alpha", 0.1f));
+    b.node("Concat", in("br1.a", "br2.a"), out("cat"), intAttr("axis", 1));
+    conv(b, rng, "fuse", "cat", "fuse.y", 16, 16, 3, 1, 1);
+    b.node("Relu", in("fuse.y"), out("a3"));
+    // squeeze-excite
+    b.node("GlobalAveragePool", in("a3"), out("se.pool"));
+    conv(b, rng, "se1", "se.pool", "se1.y", 16, 4, 1, 1, 1);
+    b.node("Relu", in("se1.y"), out("se1.a"));
+    conv(b, rng, "se2", "se1.a", "se2.y", 4, 16, 1, 1, 1);
+    b.node("HardSigmoid", in("se2.y"), out("se.gate"));
+    b.node("Mul", in("a3", "se.gate"), out("a4"));
+    // head
+    b.node("GlobalAveragePool", in("a4"), out("pool"));
+    b.node("Flatten", in("pool"), out("flat"));
+    b.initializer("fc.w", uniform(rng, 5 * 16, Math.sqrt(6.0 / 16)), 5, 16).initializer("fc.b", uniform(rng, 5, 0.1), 5);
+    b.node("Gemm", in("flat", "fc.w", "fc.b"), out("logits"), intAttr("transB", 1));
+    return b.output("logits", 1, "N", 5L).build();
+  }
+
+  /**
+   * x[N, 3, 8, 8] -> y[N, 7]: c1 (6 channels, 3×3 stride 2) → Relu → c2 (5, 3×3) → Flatten
+   * ([N, 5·4·4]) → MatMul fc.w [80, 7] + fc.b, or with {@code gemm} Gemm(transB=1) fc.w [7, 80].
+   * Parameters: 168 + 275 + 560 + 7 = 1010.
+   */
+  public static ModelProto flatHead(long seed, boolean gemm) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    ModelBuilder b = new ModelBuilder("flat").input("x", 1, "N", 3L, 8L, 8L);
+    conv(b, rng, "c1", "x", "c1.y", 3, 6, 3, 2, 1);
+    b.node("Relu", in("c1.y"), out("c1.a"));
+    conv(b, rng, "c2", "c1.a", "c2.y", 6, 5, 3, 1, 1);
+    b.node("Flatten", in("c2.y"), out("flat"), intAttr("axis", 1));
+    float[] w = uniform(rng, 80 * 7, Math.sqrt(6.0 / 80));
+    if (gemm) {
+      b.initializer("fc.w", w, 7, 80).initializer("fc.b", uniform(rng, 7, 0.1), 7);
+      b.node("Gemm", in("flat", "fc.w", "fc.b"), out("y"), intAttr("transB", 1));
+    } else {
+      b.initializer("fc.w", w, 80, 7).initializer("fc.b", uniform(rng, 7, 0.1), 7);
+      b.node("MatMul", in("flat", "fc.w"), out("mm"));
+      b.node("Add", in("mm", "fc.b"), out("y"));
+    }
+    return b.output("y", 1, "N", 7L).build();
+  }
+
+  /** Conv {@code name}.w [cout, cin/group, k, k] + {@code name}.b, "same" padding. */
+  private static void conv(ModelBuilder b, SplittableRandom rng, String name, String x, String y, int cin, int cout,
+      int k, int stride, int group) {
+    int fanIn = cin / group * k * k;
+    b.initializer(name + ".w", uniform(rng, cout * fanIn, Math.sqrt(6.0 / fanIn)), cout, cin / group, k, k);
+    b.initializer(name + ".b", uniform(rng, cout, 0.1), cout);
+    int p = k / 2;
+    b.node("Conv", in(x, name + ".w", name + ".b"), out(y), intsAttr("kernel_shape", k, k),
+        intsAttr("pads", p, p, p, p), intsAttr("strides", stride, stride), intAttr("group", group));
+  }
+
+  private static AttributeProto floatAttr(String name, float v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+  }
+
+  private static String[] in(String... names) {
+    return names;
+  }
+
+  private static String[] out(String... names) {
+    return names;
+  }
+}
