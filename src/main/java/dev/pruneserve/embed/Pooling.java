@@ -5,10 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Mean pooling of a hidden state [batch, seq, dim] over each row's attention mask. */
-final class Pooling {
+public final class Pooling {
   private Pooling() {}
 
-  static List<float[]> meanPool(float[] hidden, List<HfTokenizer.Encoded> enc, int seq, int dim, boolean l2) {
+  public static List<float[]> meanPool(float[] hidden, List<HfTokenizer.Encoded> enc, int seq, int dim, boolean l2) {
     List<float[]> out = new ArrayList<>(enc.size());
     for (int b = 0; b < enc.size(); b++) {
       long[] mask = enc.get(b).mask();

@@ -142,7 +142,7 @@ public final class ModelBuilder {
     return b.output("y", 1, "batch", (long) widths[widths.length - 1]).build();
   }
 
-  private static ValueInfoProto valueInfo(String name, int elemType, Object... dims) {
+  public static ValueInfoProto valueInfo(String name, int elemType, Object... dims) {
     TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
     for (Object d : dims) {
       TensorShapeProto.Dimension.Builder dim = TensorShapeProto.Dimension.newBuilder();

@@ -14,8 +14,8 @@ import java.util.Set;
 
 /**
  * Runs calibration sequences through a copy of a decoder with {@link ActivationTaps} and
- * accumulates, in float64, Σ x and Σ x² per channel of each tapped value over every calibration
- * token. Each sequence runs as its own batch (no padding), so the statistics cover exactly the valid
+ * accumulates Σ x and Σ x² per channel of each tapped value over every calibration token: each
+ * sequence's sums come from ONNX Runtime in float32, the sum over sequences is float64. Each sequence runs as its own batch (no padding), so the statistics cover exactly the valid
  * tokens. Only per-channel vectors leave ONNX Runtime. The temporary model file is deleted.
  */
 public final class Calibration {
@@ -34,7 +34,7 @@ public final class Calibration {
     public double[] variance(int k) {
       double[] v = new double[sum[k].length];
       for (int j = 0; j < v.length; j++) {
-        v[j] = (sumSquares[k][j] - sum[k][j] * sum[k][j] / tokens) / (tokens - 1);
+        v[j] = Math.max(0, (sumSquares[k][j] - sum[k][j] * sum[k][j] / tokens) / (tokens - 1));
       }
       return v;
     }
@@ -67,6 +67,9 @@ public final class Calibration {
       }
     } finally {
       Files.deleteIfExists(file);
+    }
+    if (tokens < 2) {
+      throw new IllegalArgumentException("calibration needs at least 2 tokens, got " + tokens);
     }
     return new Stats(sum, sumsq, tokens, calibration.size());
   }

@@ -34,6 +34,19 @@ public enum Criterion {
     };
   }
 
+  /**
+   * Scores of the channels of a plain FFN, length {@code g.width()}: Mag-SP on fc2's input rows;
+   * L1/L2 as the mean of the fc1 column and fc2 row slices (biases are not scored).
+   */
+  public double[] ffn(OnnxGraph graph, FfnGroup g, long seed) {
+    return switch (this) {
+      case RANDOM -> random(seed, g.index(), 0, g.width());
+      case MAGNITUDE_SP -> rowPower(graph, g.weight2(), 2, true);
+      case MAGNITUDE_L1, MAGNITUDE_L2 -> mean(colPower(graph, g.weight1(), power(), false),
+          rowPower(graph, g.weight2(), power(), false));
+    };
+  }
+
   /** Scores of the heads of {@code g}, length {@code g.heads()}. */
   public double[] heads(OnnxGraph graph, HeadGroup g, long seed) {
     double[] channel = switch (this) {

@@ -47,7 +47,10 @@ public final class FfnDiscovery {
     NodeProto entry = null;
     while (!todo.isEmpty()) {
       String v = todo.pop();
-      if (!chain.add(v) || chain.size() > 32) {
+      if (chain.size() > 32) {
+        return Optional.empty(); // not a small elementwise block
+      }
+      if (!chain.add(v)) {
         continue;
       }
       NodeProto n = g.producer(v).orElse(null);
@@ -74,7 +77,12 @@ public final class FfnDiscovery {
     if (entry == null) {
       return Optional.empty();
     }
+    Set<String> outputs = new HashSet<>();
+    g.model().getGraph().getOutputList().forEach(o -> outputs.add(o.getName()));
     for (String v : chain) {
+      if (outputs.contains(v)) {
+        return Optional.empty(); // a model output would change width
+      }
       for (NodeProto user : g.consumers(v)) {
         if (user != fc2 && user.getOutputList().stream().noneMatch(chain::contains)) {
           return Optional.empty(); // an intermediate leaks out of the block

@@ -52,13 +52,9 @@ public final class Flap {
   public static Outcome prune(ModelProto dense, Options o, List<int[]> calibration, SessionLoader loader, Path work)
       throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
+    int layers = requireDecoderLayers(g);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
     List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
-    if (blocks.isEmpty() || blocks.size() != mlps.size()) {
-      throw new IllegalArgumentException("FLAP needs decoder layers with one attention block and one gated MLP"
-          + " each; found " + blocks.size() + " attention blocks and " + mlps.size() + " MLPs");
-    }
-    int layers = blocks.size();
     int end = o.endLayer() < 0 ? layers : Math.min(o.endLayer(), layers);
     List<String> values = new ArrayList<>();
     for (int l = 0; l < layers; l++) {
@@ -113,11 +109,21 @@ public final class Flap {
         pruned = compensate(pruned, g, mlps.get(l).downWeight(), dropChannels.get(l), stats.mean(2 * l + 1));
       }
     }
-    OnnxGraph done = new OnnxGraph(pruned);
-    List<Integer> h = HeadDiscovery.attentionBlocks(done).stream().map(HeadGroup::heads).toList();
-    List<Integer> c = DependencyDiscovery.gatedMlps(done).stream().map(MlpGroup::width).toList();
-    return new Outcome(new Pruner.Result(pruned, h, c, Pruner.parameters(dense), Pruner.parameters(pruned)),
-        heads, channels, threshold, dropHeads, dropChannels);
+    return new Outcome(Pruner.summarise(dense, pruned), heads, channels, threshold, dropHeads, dropChannels);
+  }
+
+  /**
+   * The number of decoder layers (one attention block and one gated MLP each) that calibration
+   * methods need; a clear error for encoders and other graphs.
+   */
+  static int requireDecoderLayers(OnnxGraph g) {
+    int blocks = HeadDiscovery.attentionBlocks(g).size();
+    int mlps = DependencyDiscovery.gatedMlps(g).size();
+    if (blocks == 0 || blocks != mlps) {
+      throw new IllegalArgumentException("calibration-based pruning needs decoder layers with one attention block"
+          + " and one gated MLP each; found " + blocks + " attention blocks and " + mlps + " gated MLPs");
+    }
+    return blocks;
   }
 
   /** Channels a head weighs in the global sort: int(4·hd/3) (q, k, v, o vs gate, up, down). */
@@ -160,6 +166,9 @@ public final class Flap {
     }
     double std = Math.sqrt(ss / (x.length - 1));
     double[] z = new double[x.length];
+    if (!(std > 0)) {
+      return z; // no spread: every unit scores the same
+    }
     for (int i = 0; i < x.length; i++) {
       z[i] = (x[i] - mean) / std;
     }

@@ -26,6 +26,11 @@ final class FlapThreshold {
     if (units.isEmpty()) {
       throw new IllegalArgumentException("no eligible layer in [" + first + ", " + end + ")");
     }
+    for (double[] u : units) {
+      if (Double.isNaN(u[0])) {
+        throw new IllegalArgumentException("FLAP score is NaN (calibration statistics are not finite)");
+      }
+    }
     units.sort((a, b) -> Double.compare(b[0], a[0]));
     double total = 0;
     for (double[] u : units) {

@@ -68,6 +68,16 @@ public final class HeadDiscovery {
       return Optional.empty();
     }
     Set<ShapeSlot> shapes = new LinkedHashSet<>(List.of(q.get().shape(), k.get().shape(), v.get().shape()));
+    Set<String> projections = Set.of(q.get().weight(), k.get().weight(), v.get().weight());
+    for (ShapeSlot s : shapes) {
+      if (!onlyReshapes(g, s.tensor(), r -> fedBy(g, r.getInput(0), projections))) {
+        return Optional.empty(); // the constant is shared beyond this block: rewriting it would break others
+      }
+    }
+    if (!onlyReshapes(g, merged.get().slots()[2].tensor(),
+        r -> g.consumers(r.getOutput(0)).stream().anyMatch(c -> c.getInputCount() > 1 && c.getInput(1).equals(wo)))) {
+      return Optional.empty();
+    }
     List<String> cache = new ArrayList<>();
     for (Split s : List.of(k.get(), v.get())) {
       cache.addAll(s.cache());
@@ -148,6 +158,10 @@ public final class HeadDiscovery {
         return Optional.empty();
       }
     }
+    ShapeSlot[] slots = shape.get().slots();
+    if (slots[2] == null || slots[2].equals(slots[3])) {
+      return Optional.empty(); // H must be its own element (not shared with hd)
+    }
     if (v[2] <= 0 || v[3] <= 0 || mm.isEmpty() || !mm.get().getOpType().equals("MatMul")) {
       return Optional.empty();
     }
@@ -158,6 +172,32 @@ public final class HeadDiscovery {
       return Optional.empty();
     }
     return Optional.of(new Split(w, bias, shape.get().slots()[2], List.of(), heads, hd));
+  }
+
+  /**
+   * Whether every reader of the constant {@code tensor} is a Reshape (directly or through the
+   * Concat that builds its shape) accepted by {@code owned}.
+   */
+  private static boolean onlyReshapes(OnnxGraph g, String tensor, java.util.function.Predicate<NodeProto> owned) {
+    for (NodeProto c : g.consumers(tensor)) {
+      boolean concat = c.getOpType().equals("Concat");
+      String shape = concat ? c.getOutput(0) : tensor;
+      for (NodeProto r : concat ? g.consumers(shape) : List.of(c)) {
+        if (!r.getOpType().equals("Reshape") || !r.getInput(1).equals(shape) || !owned.test(r)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** {@code value} = MatMul(x, W) or MatMul(x, W) + b for a W in {@code weights}. */
+  private static boolean fedBy(OnnxGraph g, String value, Set<String> weights) {
+    Optional<NodeProto> p = g.producer(value);
+    if (p.isPresent() && p.get().getOpType().equals("Add")) {
+      return p.get().getInputList().stream().anyMatch(in -> fedBy(g, in, weights));
+    }
+    return p.isPresent() && p.get().getOpType().equals("MatMul") && weights.contains(p.get().getInput(1));
   }
 
   private static long length(OnnxGraph g, String name) {

@@ -31,13 +31,18 @@ public final class PruneCommand {
       + " [--flap-metric wifv|ifv|wifn] [--flap-structure al-am|ul-um] [--bias-compensation true|false]"
       + " [--eval eval_ids.json] [--eval-ood sotu_ids.json] [--threads n]";
 
+  static final java.util.Set<String> OPTIONS = java.util.Set.of("model", "method", "ratio", "out", "seed", "layers",
+      "calibration", "flap-metric", "flap-structure", "bias-compensation", "eval", "eval-ood", "threads");
+
   private PruneCommand() {}
 
   public static void main(String[] args) throws IOException {
     Map<String, String> a;
     PruneRecipe recipe;
+    int threads;
     try {
       a = parse(args);
+      threads = Integer.parseInt(a.getOrDefault("threads", "0"));
       recipe = recipe(a);
       for (String f : List.of("model", "calibration", "eval", "eval-ood")) {
         if (a.containsKey(f) && !Files.isRegularFile(Path.of(a.get(f)))) {
@@ -49,13 +54,13 @@ public final class PruneCommand {
       if (recipe.needsCalibration()) {
         require(a, "calibration");
       }
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException e) { // NumberFormatException included
       System.err.println(USAGE + "\n" + e.getMessage());
       System.exit(2);
       return;
     }
     Path out = Path.of(a.get("out"));
-    OrtRuntime rt = OrtRuntime.cpu(Integer.parseInt(a.getOrDefault("threads", "0")));
+    OrtRuntime rt = OrtRuntime.cpu(threads);
     long t0 = System.nanoTime();
     ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(Path.of(a.get("model"))));
     List<int[]> calibration = a.containsKey("calibration") ? TokenFiles.stories(Path.of(a.get("calibration"))) : null;
@@ -139,6 +144,9 @@ public final class PruneCommand {
     for (int i = 0; i < args.length; i += 2) {
       if (!args[i].startsWith("--")) {
         throw new IllegalArgumentException("expected --option value, got " + args[i]);
+      }
+      if (!OPTIONS.contains(args[i].substring(2))) {
+        throw new IllegalArgumentException("unknown option " + args[i]);
       }
       m.put(args[i].substring(2), args[i + 1]);
     }

@@ -8,7 +8,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Runs a {@link PruneRecipe} on a dense decoder. Calibration-based methods (Wanda-SP, FLAP) load
+ * Runs a {@link PruneRecipe} on a dense model (weight-only methods: decoders and encoders;
+ * calibration methods: decoders). Calibration-based methods (Wanda-SP, FLAP) load
  * temporary tapped copies of the model through {@code loader} in a private temporary directory that
  * is removed afterwards. Single-threaded; the input model is not changed.
  */

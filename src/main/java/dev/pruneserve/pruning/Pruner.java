@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Structured pruning of a decoder with a weight-only {@link Criterion} and a local ratio: in every
+ * Structured pruning of a decoder (gated MLPs) or an encoder (plain FFNs) with a weight-only {@link Criterion} and a local ratio: in every
  * layer of [firstLayer, endLayer) it removes the lowest-scored heads and MLP channels, as many as the
  * criterion's reference implementation does (algorithms.md §1.3: LLM-Pruner arithmetic for random
  * and L1/L2, {@code int(p·H)} / {@code int(p·F)} for Mag-SP), never all of a layer's groups.
@@ -35,11 +35,12 @@ public final class Pruner {
   public static Result prune(ModelProto dense, Options o) {
     OnnxGraph g = new OnnxGraph(dense);
     List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<FfnGroup> ffns = mlps.isEmpty() ? FfnDiscovery.plainFfns(g) : List.of();
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    if (mlps.isEmpty() && blocks.isEmpty()) {
-      throw new IllegalArgumentException("no prunable attention block or gated MLP found in the graph");
+    if (mlps.isEmpty() && ffns.isEmpty() && blocks.isEmpty()) {
+      throw new IllegalArgumentException("no prunable attention block or MLP found in the graph");
     }
-    int end = o.endLayer() < 0 ? Math.max(mlps.size(), blocks.size()) : o.endLayer();
+    int end = o.endLayer() < 0 ? Math.max(Math.max(mlps.size(), ffns.size()), blocks.size()) : o.endLayer();
     Map<Integer, BitSet> dropHeads = new HashMap<>();
     for (HeadGroup b : blocks) {
       if (b.index() >= o.firstLayer() && b.index() < end) {
@@ -54,14 +55,27 @@ public final class Pruner {
         dropChannels.put(m.index(), lowest(o.criterion().mlp(g, m, o.seed()), n));
       }
     }
+    for (FfnGroup f : ffns) {
+      if (f.index() >= o.firstLayer() && f.index() < end) {
+        int n = Math.min(f.width() - 1, o.criterion().channelsToRemove(o.ratio(), f.width()));
+        dropChannels.put(f.index(), lowest(o.criterion().ffn(g, f, o.seed()), n));
+      }
+    }
     ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
     OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels);
-    OnnxGraph g3 = new OnnxGraph(pruned);
+    pruned = ffns.isEmpty() ? Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels)
+        : Surgery.removeFfnChannels(g2, FfnDiscovery.plainFfns(g2), dropChannels);
+    return summarise(dense, pruned);
+  }
+
+  /** The result record of any method: widths per layer found again on the pruned graph. */
+  static Result summarise(ModelProto dense, ModelProto pruned) {
+    OnnxGraph g = new OnnxGraph(pruned);
     List<Integer> heads = new ArrayList<>();
-    HeadDiscovery.attentionBlocks(g3).forEach(b -> heads.add(b.heads()));
+    HeadDiscovery.attentionBlocks(g).forEach(b -> heads.add(b.heads()));
     List<Integer> channels = new ArrayList<>();
-    DependencyDiscovery.gatedMlps(g3).forEach(m -> channels.add(m.width()));
+    DependencyDiscovery.gatedMlps(g).forEach(m -> channels.add(m.width()));
+    FfnDiscovery.plainFfns(g).forEach(f -> channels.add(f.width()));
     return new Result(pruned, heads, channels, parameters(dense), parameters(pruned));
   }
 

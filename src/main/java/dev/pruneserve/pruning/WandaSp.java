@@ -34,7 +34,7 @@ public final class WandaSp {
     ModelProto model = dense;
     List<double[]> headScores = new ArrayList<>();
     List<double[]> mlpScores = new ArrayList<>();
-    int layers = HeadDiscovery.attentionBlocks(new OnnxGraph(dense)).size();
+    int layers = Flap.requireDecoderLayers(new OnnxGraph(dense));
     int end = endLayer < 0 ? layers : Math.min(endLayer, layers);
     for (int l = firstLayer; l < end; l++) {
       OnnxGraph g = new OnnxGraph(model);
@@ -59,11 +59,7 @@ public final class WandaSp {
       model = Surgery.removeMlpChannels(g2, List.of(DependencyDiscovery.gatedMlps(g2).get(l)),
           Map.of(l, dropChannels));
     }
-    OnnxGraph done = new OnnxGraph(model);
-    List<Integer> h = HeadDiscovery.attentionBlocks(done).stream().map(HeadGroup::heads).toList();
-    List<Integer> c = DependencyDiscovery.gatedMlps(done).stream().map(MlpGroup::width).toList();
-    return new Outcome(new Pruner.Result(model, h, c, Pruner.parameters(dense), Pruner.parameters(model)),
-        headScores, mlpScores);
+    return new Outcome(Pruner.summarise(dense, model), headScores, mlpScores);
   }
 
   /** s_j = mean over outputs of |W[j, :]| (MatMul layout [in, out]) × sqrt(sumsq_j / nSeq). */

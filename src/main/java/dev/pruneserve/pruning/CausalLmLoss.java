@@ -1,0 +1,90 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.graph.ModelBuilder;
+import dev.pruneserve.llm.KvDecoder;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.GraphProto;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
+import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.tensor.DataType;
+import dev.pruneserve.tensor.Tensor;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The causal-LM loss computed inside the graph, so only a scalar leaves ONNX Runtime: a copy of a
+ * decoder gains inputs {@code loss.targets} (INT64 [batch, seq], the next token at each position)
+ * and {@code loss.weights} (FP32 [batch, seq], 1 where a next token exists) and the output
+ * {@code loss.logprob_sum} = Σ weights · log softmax(logits)[target] (FP32 scalar), built from
+ * LogSoftmax → GatherElements → Mul → ReduceSum.
+ */
+public final class CausalLmLoss {
+  public static final String TARGETS = "loss.targets";
+  public static final String WEIGHTS = "loss.weights";
+  public static final String LOGPROB_SUM = "loss.logprob_sum";
+
+  private CausalLmLoss() {}
+
+  public static ModelProto add(ModelProto model, String logits) {
+    GraphProto.Builder g = model.getGraph().toBuilder();
+    g.addInput(ModelBuilder.valueInfo(TARGETS, 7, "batch", "seq"));
+    g.addInput(ModelBuilder.valueInfo(WEIGHTS, 1, "batch", "seq"));
+    g.addInitializer(TensorProto.newBuilder().setName("loss.last_axis").setDataType(7).addDims(1).addInt64Data(-1));
+    g.addNode(node("LogSoftmax", "loss.logp", logits).addAttribute(ModelBuilder.intAttr("axis", -1)));
+    g.addNode(node("Unsqueeze", "loss.targets3", TARGETS, "loss.last_axis"));
+    g.addNode(node("GatherElements", "loss.picked3", "loss.logp", "loss.targets3")
+        .addAttribute(ModelBuilder.intAttr("axis", -1)));
+    g.addNode(node("Squeeze", "loss.picked", "loss.picked3", "loss.last_axis"));
+    g.addNode(node("Mul", "loss.weighted", "loss.picked", WEIGHTS));
+    g.addNode(node("ReduceSum", LOGPROB_SUM, "loss.weighted").addAttribute(ModelBuilder.intAttr("keepdims", 0)));
+    g.addOutput(ValueInfoProto.newBuilder().setName(LOGPROB_SUM));
+    return model.toBuilder().setGraph(g).build();
+  }
+
+  /**
+   * Token-weighted mean cross-entropy of {@code model} over {@code sequences} (each with its BOS,
+   * run as its own batch): −Σ log p(next) / number of predicted tokens, accumulated in float64.
+   */
+  public static double meanCrossEntropy(ModelProto model, List<int[]> sequences, SessionLoader loader, Path file)
+      throws IOException {
+    AtomicFiles.write(file, add(model, "logits").toByteArray());
+    double sum = 0;
+    long count = 0;
+    try (ModelSession s = loader.load("loss/1", file)) {
+      for (int[] seq : sequences) {
+        Map<String, Tensor> in = new java.util.LinkedHashMap<>(KvDecoder.prefillInputs(s, seq));
+        ByteBuffer t = ByteBuffer.allocate(seq.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        float[] w = new float[seq.length];
+        for (int i = 0; i < seq.length; i++) {
+          t.putLong(i + 1 < seq.length ? seq[i + 1] : 0);
+          w[i] = i + 1 < seq.length ? 1 : 0;
+        }
+        in.put(TARGETS, Tensor.fixed(TARGETS, DataType.INT64, new long[] {1, seq.length}, t.flip()));
+        in.put(WEIGHTS, Tensor.fp32(WEIGHTS, new long[] {1, seq.length}, w));
+        sum -= s.run(in, Set.of(LOGPROB_SUM)).get(LOGPROB_SUM).toFloatArray()[0];
+        count += seq.length - 1;
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+    return sum / count;
+  }
+
+  private static NodeProto.Builder node(String op, String out, String... in) {
+    NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(out + ".node").addOutput(out);
+    for (String i : in) {
+      n.addInput(i);
+    }
+    return n;
+  }
+}

@@ -1,0 +1,105 @@
+package dev.pruneserve.pruning;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.llm.KvDecoder;
+import dev.pruneserve.llm.Llama2cCheckpoint;
+import dev.pruneserve.llm.LlamaOnnxExporter;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.testing.Stories15mModels;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Surgery on a generated decoder (a random llama2.c checkpoint of dim 32, 4 heads of 8, hidden 88,
+ * 3 layers, vocab 64, exported like stories15M), no fixture needed: removing nothing is
+ * bit-identical; zeroing heads' o rows and MLP channels' down rows, then removing them (different
+ * counts per layer), gives the same logits within 1e-5.
+ */
+class GeneratedDecoderSurgeryTest {
+  static final int DIM = 32;
+  static final int HIDDEN = 88;
+  static final int LAYERS = 3;
+  static final int HEADS = 4;
+  static final int VOCAB = 64;
+  static final int SEQ = 32;
+
+  @TempDir Path dir;
+
+  @Test
+  void removingZeroedGroupsChangesNothing() throws Exception {
+    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(checkpoint()), "generated");
+    OnnxGraph g = new OnnxGraph(dense);
+    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
+    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    assertEquals(LAYERS, blocks.size());
+    assertEquals(LAYERS, mlps.size());
+    assertTrue(FfnDiscovery.plainFfns(g).isEmpty(), "a gated MLP is not a plain FFN");
+    ModelProto same = Surgery.removeMlpChannels(new OnnxGraph(Surgery.removeHeads(g, blocks, Map.of())),
+        mlps, Map.of());
+    assertArrayEquals(logits(dense), logits(same));
+
+    ModelProto zeroed = dense;
+    Map<Integer, BitSet> heads = new java.util.HashMap<>();
+    Map<Integer, BitSet> channels = new java.util.HashMap<>();
+    for (int l = 0; l < LAYERS; l++) {
+      BitSet h = new BitSet();
+      h.set(l, l + 1 + l % 2); // 1, 2, 1 heads
+      heads.put(l, h);
+      BitSet rows = new BitSet();
+      h.stream().forEach(i -> rows.set(i * 8, (i + 1) * 8));
+      zeroed = Surgery.zeroRows(zeroed, blocks.get(l).oWeight(), rows);
+      BitSet c = new BitSet();
+      c.set(3 * l, 3 * l + 10 * (l + 1));
+      channels.put(l, c);
+      zeroed = Surgery.zeroRows(zeroed, mlps.get(l).downWeight(), c);
+    }
+    ModelProto pruned = Surgery.removeHeads(g, blocks, heads);
+    OnnxGraph g2 = new OnnxGraph(pruned);
+    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), channels);
+    assertEquals(List.of(3, 2, 3), HeadDiscovery.attentionBlocks(new OnnxGraph(pruned)).stream()
+        .map(HeadGroup::heads).toList());
+    assertEquals(List.of(78, 68, 58), DependencyDiscovery.gatedMlps(new OnnxGraph(pruned)).stream()
+        .map(MlpGroup::width).toList());
+    float[] a = logits(zeroed);
+    float[] b = logits(pruned);
+    for (int i = 0; i < a.length; i++) {
+      assertEquals(a[i], b[i], 1e-5f * (1 + Math.abs(a[i])), "logit " + i);
+    }
+  }
+
+  /** A legacy llama2.c checkpoint with seeded random weights (N(0, 0.2²)-ish), unshared classifier. */
+  private Path checkpoint() throws Exception {
+    long floats = (long) VOCAB * DIM + LAYERS * DIM + 4L * LAYERS * DIM * DIM + LAYERS * DIM
+        + 3L * LAYERS * DIM * HIDDEN + DIM + (long) SEQ * (DIM / HEADS) + (long) VOCAB * DIM;
+    ByteBuffer b = ByteBuffer.allocate(28 + (int) floats * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (int v : new int[] {DIM, HIDDEN, LAYERS, HEADS, HEADS, -VOCAB, SEQ}) {
+      b.putInt(v);
+    }
+    SplittableRandom rng = new SplittableRandom(11);
+    for (long i = 0; i < floats; i++) {
+      b.putFloat((float) ((rng.nextDouble() - 0.5) * 0.7));
+    }
+    Path f = dir.resolve("generated.bin");
+    Files.write(f, b.array());
+    return f;
+  }
+
+  private float[] logits(ModelProto m) throws Exception {
+    try (ModelSession s = Stories15mModels.load(dir, m, "gen"); KvDecoder d = new KvDecoder(s)) {
+      return d.step(new int[] {1, 5, 9, 33, 60, 2, 17});
+    }
+  }
+}

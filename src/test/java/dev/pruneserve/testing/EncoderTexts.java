@@ -1,0 +1,30 @@
+package dev.pruneserve.testing;
+
+import dev.pruneserve.eval.TokenFiles;
+import dev.pruneserve.fixtures.Stories15m;
+import dev.pruneserve.tokenizer.Llama2cTokenizer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * English sentences for encoder agreement checks: the shared, seeded evaluation stories
+ * (eval_ids.json) decoded with the stories15M tokenizer and split at sentence ends, in file order,
+ * so the texts are fixed and never chosen by the result.
+ */
+public final class EncoderTexts {
+  private EncoderTexts() {}
+
+  public static List<String> sentences(int n) throws IOException {
+    Llama2cTokenizer tok = Llama2cTokenizer.read(Stories15m.tokenizerFile(Fixtures.stories15m()), 32_000);
+    List<String> out = new ArrayList<>();
+    for (int[] story : TokenFiles.stories(Fixtures.sharedData("eval_ids.json"))) {
+      for (String s : tok.decode(story).split("(?<=[.!?])\\s+")) {
+        if (s.strip().length() >= 20 && out.size() < n) {
+          out.add(s.strip());
+        }
+      }
+    }
+    return out;
+  }
+}
