@@ -1,7 +1,10 @@
 package dev.pruneserve.pruning;
 
+import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.cnn.ChannelDiscovery;
+import dev.pruneserve.pruning.cnn.ChannelPruner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +14,8 @@ import java.util.List;
  * Runs a {@link PruneRecipe} on a dense model (weight-only methods: decoders and encoders;
  * calibration methods: decoders). Calibration-based methods (Wanda-SP, FLAP) load
  * temporary tapped copies of the model through {@code loader} in a private temporary directory that
- * is removed afterwards. Single-threaded; the input model is not changed.
+ * is removed afterwards. Every result is validated by {@link ModelCheck} (loads and runs in ONNX
+ * Runtime) before it is returned. Single-threaded; the input model is not changed.
  */
 public final class PruneMethods {
   private PruneMethods() {}
@@ -22,6 +26,29 @@ public final class PruneMethods {
    */
   public static Pruner.Result apply(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader)
       throws IOException {
+    Pruner.Result out = prune(dense, r, calibration, loader);
+    ModelCheck.validate(out.model(), loader);
+    return out;
+  }
+
+  /** No attention block, and convolution channel groups to prune. */
+  private static boolean isCnn(ModelProto m) {
+    return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups().isEmpty();
+  }
+
+  private static Pruner.Result prune(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader)
+      throws IOException {
+    if (!r.needsCalibration() && isCnn(dense)) {
+      ChannelPruner.Score score = switch (r.method()) {
+        case "random" -> ChannelPruner.Score.RANDOM;
+        case "magnitude-l1" -> ChannelPruner.Score.L1;
+        case "magnitude-l2" -> ChannelPruner.Score.L2;
+        default -> throw new IllegalArgumentException(r.method() + " is defined for transformer blocks; CNNs take"
+            + " random, magnitude-l1 or magnitude-l2");
+      };
+      ChannelPruner.Result c = ChannelPruner.prune(dense, score, r.ratio(), r.seed());
+      return new Pruner.Result(c.model(), List.of(), c.widths(), Pruner.parameters(dense), Pruner.parameters(c.model()));
+    }
     if (!r.needsCalibration()) {
       return Pruner.prune(dense, new Pruner.Options(r.criterion(), r.ratio(), r.seed(), r.firstLayer(), r.endLayer()));
     }

@@ -80,7 +80,7 @@ public final class Pruner {
   }
 
   /** Indices of the {@code n} smallest scores (ties: lower index first). */
-  static BitSet lowest(double[] scores, int n) {
+  public static BitSet lowest(double[] scores, int n) {
     Integer[] idx = new Integer[scores.length];
     for (int i = 0; i < idx.length; i++) {
       idx[i] = i;

@@ -71,6 +71,18 @@ class GenerationGrpcTest {
     assertEquals(GOLDEN, unary.getTokenIdsList());
   }
 
+  /** A variant made by the pruning engine loads like any model and generates text. */
+  @Test
+  void prunedVariantGenerates() {
+    assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName("stories15m-pruned").build()).getReady());
+    GenerateResult r = gen.generateUnary(GenerateRequest.newBuilder().setModel("stories15m-pruned")
+        .setPrompt("Once upon a time").setParams(SamplingParams.newBuilder().setMaxNewTokens(12).build()).build());
+    assertTrue(r.getSummary().getGeneratedTokens() > 0);
+    assertEquals("stories15m-pruned", r.getSummary().getModel());
+    assertEquals(r.getSummary().getGeneratedTokens(), r.getTokenIdsCount());
+    assertNotEquals(GOLDEN.subList(0, r.getTokenIdsCount()), r.getTokenIdsList(), "pruning changed nothing");
+  }
+
   @Test
   void concurrentGenerationsShareTheSessionAndAgree() throws Exception {
     GenerateRequest req = request("Once upon a time", SamplingParams.newBuilder().setMaxNewTokens(20).build());

@@ -77,10 +77,7 @@ class MlpSurgeryTest {
     assertTrue(pruned.getSerializedSize() < dense.getSerializedSize());
     float[] a = logits(zeroed);
     float[] b = logits(pruned);
-    float max = 0;
-    for (int i = 0; i < a.length; i++) {
-      max = Math.max(max, Math.abs(a[i] - b[i]) / (1f + Math.abs(a[i])));
-    }
+    float max = dev.pruneserve.testing.Reference.maxScaledDiff(a, b);
     // allclose(atol = rtol = 1e-5): MatMuls of different widths sum in a different order, and six
     // layers carry the last float32 ulps into logits that reach ~20.
     assertTrue(max <= 1e-5f, "max |zeroed - pruned| / (1 + |logit|) = " + max);

@@ -42,31 +42,31 @@ public final class Fixtures {
   /** The MiniLM ONNX model file from the fixture cache (the build copies its jar there). */
   public static java.nio.file.Path minilm() {
     FixtureCache cache = FixtureCache.defaultCache();
-    try {
-      dev.pruneserve.fixtures.MiniLm.ensure(cache);
-    } catch (Exception e) {
-      String why = "MiniLM fixture unavailable: " + e.getMessage();
-      if (System.getenv("CI") != null) {
-        Assertions.fail(why, e);
-      }
-      System.err.println("SKIPPED: " + why);
-      Assumptions.abort(why);
-    }
+    ensureOrSkip("MiniLM", () -> dev.pruneserve.fixtures.MiniLm.ensure(cache));
     return dev.pruneserve.fixtures.MiniLm.modelFile(cache);
   }
 
   public static FixtureCache stories15m() {
     FixtureCache cache = FixtureCache.defaultCache();
+    ensureOrSkip("stories15M", () -> Stories15m.ensure(cache));
+    return cache;
+  }
+
+  private interface Fetch {
+    void run() throws Exception;
+  }
+
+  /** Runs a fixture fetch; on failure fails in CI and skips (with the reason) elsewhere. */
+  private static void ensureOrSkip(String what, Fetch fetch) {
     try {
-      Stories15m.ensure(cache);
+      fetch.run();
     } catch (Exception e) {
-      String why = "stories15M fixture unavailable: " + e.getMessage();
+      String why = what + " fixture unavailable: " + e.getMessage();
       if (System.getenv("CI") != null) {
         Assertions.fail(why, e);
       }
       System.err.println("SKIPPED: " + why);
       Assumptions.abort(why);
     }
-    return cache;
   }
 }

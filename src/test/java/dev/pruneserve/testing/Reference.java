@@ -47,6 +47,15 @@ public final class Reference {
     return y;
   }
 
+  /** max_i |a_i − b_i| / (1 + |a_i|): allclose with atol = rtol when ≤ tol. */
+  public static float maxScaledDiff(float[] a, float[] b) {
+    float max = 0;
+    for (int i = 0; i < a.length; i++) {
+      max = Math.max(max, Math.abs(a[i] - b[i]) / (1f + Math.abs(a[i])));
+    }
+    return max;
+  }
+
   private static float[] floats(TensorProto t) {
     ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     float[] out = new float[b.remaining() / 4];

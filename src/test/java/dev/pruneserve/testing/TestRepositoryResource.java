@@ -17,6 +17,7 @@ import java.util.Map;
  *   <li>{@code u16}: a UINT16 input (not feedable from Java);
  *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE);
  *   <li>{@code stories15m}: the real LLM fixture, when it can be fetched;
+ *   <li>{@code stories15m-pruned}: stories15m pruned by the engine (Mag-SP, p = 0.5), same config;
  *   <li>{@code minilm}: all-MiniLM-L6-v2, when its jar is in the cache.
  * </ul>
  */
@@ -36,6 +37,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.write(root, "u16", 1, TestModels.identityUint16());
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
       installStories15m(root);
+      installPrunedStories15m(root);
       installMiniLm(root);
       return Map.of("pruneserve.repository.path", root.toString());
     } catch (IOException e) {
@@ -50,6 +52,22 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
     } catch (IOException | RuntimeException e) {
       System.err.println("stories15m not installed in the test repository: " + e.getMessage());
     }
+  }
+
+  /** stories15m-pruned: the engine's output served like any model (same tokenizer and config). */
+  private static void installPrunedStories15m(Path root) throws IOException {
+    Path src = root.resolve("stories15m");
+    if (!Files.isRegularFile(src.resolve("1/model.onnx"))) {
+      return;
+    }
+    Path dst = root.resolve("stories15m-pruned");
+    Files.createDirectories(dst.resolve("1"));
+    Files.copy(src.resolve("config.json"), dst.resolve("config.json"));
+    Files.copy(src.resolve("tokenizer.bin"), dst.resolve("tokenizer.bin"));
+    var dense = dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(src.resolve("1/model.onnx")));
+    var pruned = dev.pruneserve.pruning.Pruner.prune(dense, new dev.pruneserve.pruning.Pruner.Options(
+        dev.pruneserve.pruning.Criterion.MAGNITUDE_SP, 0.5, 0, 0, -1));
+    Files.write(dst.resolve("1/model.onnx"), pruned.model().toByteArray());
   }
 
   /** minilm from the fixture cache (the build copies its jar there); tests check readiness. */

@@ -42,6 +42,24 @@ final class Slicing {
     return t.toBuilder().setRawData(UnsafeByteOperations.unsafeWrap(b)).build();
   }
 
+  /** Σ |w|^p over every element with index i along {@code axis}, for each i (float64). */
+  static double[] power(TensorProto t, int axis, int p) {
+    Shape s = shape(t, axis, new BitSet());
+    java.nio.FloatBuffer f = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer();
+    double[] out = new double[s.n];
+    for (int o = 0; o < s.outer; o++) {
+      for (int i = 0; i < s.n; i++) {
+        int base = (o * s.n + i) * s.inner;
+        for (int k = 0; k < s.inner; k++) {
+          double a = Math.abs(f.get(base + k));
+          out[i] += p == 1 ? a : a * a;
+        }
+      }
+    }
+    return out;
+  }
+
   private record Shape(int outer, int n, int inner) {}
 
   private static Shape shape(TensorProto t, int axis, BitSet indices) {

@@ -1,0 +1,71 @@
+package dev.pruneserve.pruning;
+
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.tensor.DataType;
+import dev.pruneserve.tensor.Tensor;
+import dev.pruneserve.tensor.TensorSpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Validates an edited model the only way that counts: it loads in ONNX Runtime and runs. Inputs are
+ * zeros of the declared types, every dynamic dimension 1 except the sequence dimension of KV-cache
+ * inputs ({@code past*}, dimension 2), which is 0 (an empty cache). Every output is fetched and
+ * floating-point outputs must be finite. Uses a private temporary file, deleted afterwards.
+ */
+public final class ModelCheck {
+  private ModelCheck() {}
+
+  /** @throws IllegalStateException naming the reason when the model does not load, run or stay finite */
+  public static void validate(ModelProto model, SessionLoader loader) throws IOException {
+    Path file = Files.createTempFile("pruneserve-check", ".onnx");
+    try {
+      AtomicFiles.write(file, model.toByteArray());
+      try (ModelSession s = loader.load("check/1", file)) {
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        for (TensorSpec spec : s.inputs()) {
+          in.put(spec.name(), zeros(spec));
+        }
+        Set<String> outs = new LinkedHashSet<>();
+        s.outputs().forEach(o -> outs.add(o.name()));
+        for (Map.Entry<String, Tensor> e : s.run(in, outs).entrySet()) {
+          if (e.getValue().type() == DataType.FP32) {
+            for (float v : e.getValue().toFloatArray()) {
+              if (!Float.isFinite(v)) {
+                throw new IllegalStateException("edited model output " + e.getKey() + " is not finite");
+              }
+            }
+          }
+        }
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("edited model failed validation in ONNX Runtime: " + e.getMessage(), e);
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  private static Tensor zeros(TensorSpec spec) {
+    long[] shape = spec.shape();
+    long n = 1;
+    for (int d = 0; d < shape.length; d++) {
+      if (shape[d] < 0) {
+        shape[d] = spec.name().startsWith("past") && d == 2 ? 0 : 1;
+      }
+      n *= shape[d];
+    }
+    if (spec.type() == DataType.BYTES) {
+      throw new IllegalStateException("input " + spec.name() + " is BYTES; cannot synthesise it");
+    }
+    return Tensor.fixed(spec.name(), spec.type(), shape, ByteBuffer.allocate((int) n * spec.type().byteSize()));
+  }
+}

@@ -1,0 +1,73 @@
+package dev.pruneserve.pruning.cnn;
+
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Weight-only channel pruning of CNNs with a local ratio: in every prunable {@link ChannelGroup},
+ * {@code C − int(C·(1−p))} channels with the lowest scores go (torch-pruning arithmetic), never all.
+ * Scores: {@code RANDOM} uniform from the seed; {@code L1}/{@code L2} = torch-pruning's group
+ * magnitude — Σ|w|^p of each member slice of rank ≥ 2 (producer filters, consumer input slices,
+ * Gemm rows), averaged over members (1-D BN/bias entries not scored). Stateless.
+ */
+public final class ChannelPruner {
+  public enum Score { RANDOM, L1, L2 }
+
+  /** The pruned model, widths per group (discovery order) and parameter counts. */
+  public record Result(ModelProto model, List<Integer> widths, ParamCount before, ParamCount after) {}
+
+  private ChannelPruner() {}
+
+  public static Result prune(ModelProto model, Score score, double ratio, long seed) {
+    ChannelDependencies deps = ChannelDiscovery.discover(model);
+    if (deps.groups().isEmpty()) {
+      throw new IllegalArgumentException("no prunable channel group found; not prunable: " + deps.notPrunable());
+    }
+    Map<String, TensorProto> init = new HashMap<>();
+    model.getGraph().getInitializerList().forEach(t -> init.put(t.getName(), t));
+    Map<ChannelGroup, BitSet> drop = new LinkedHashMap<>();
+    List<Integer> widths = new ArrayList<>();
+    for (ChannelGroup g : deps.groups()) {
+      int n = Math.min(g.channels() - 1, g.channels() - (int) (g.channels() * (1 - ratio)));
+      drop.put(g, dev.pruneserve.pruning.Pruner.lowest(scores(g, init, score, seed), n));
+      widths.add(g.channels() - n);
+    }
+    ChannelSurgery.Pruned p = ChannelSurgery.remove(model, drop);
+    return new Result(p.model(), widths, p.before(), p.after());
+  }
+
+  static double[] scores(ChannelGroup g, Map<String, TensorProto> init, Score score, long seed) {
+    double[] s = new double[g.channels()];
+    if (score == Score.RANDOM) {
+      SplittableRandom r = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (g.id() + 1)));
+      Arrays.setAll(s, i -> r.nextDouble());
+      return s;
+    }
+    int members = 0;
+    for (ChannelSlice slice : g.slices()) {
+      TensorProto t = init.get(slice.initializer());
+      if (t == null || t.getDimsCount() < 2) {
+        continue;
+      }
+      double[] per = Slicing.power(t, slice.axis(), score == Score.L1 ? 1 : 2);
+      for (int c = 0; c < s.length; c++) {
+        for (int k = 0; k < slice.multiplicity(); k++) {
+          s[c] += per[(slice.offset() + c) * slice.multiplicity() + k];
+        }
+      }
+      members++;
+    }
+    for (int c = 0; c < s.length; c++) {
+      s[c] /= Math.max(1, members);
+    }
+    return s;
+  }
+}
