@@ -5,6 +5,10 @@ import dev.pruneserve.embed.EmbeddingService;
 import dev.pruneserve.llm.GenerationService;
 import dev.pruneserve.model.InferenceService;
 import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.variant.AliasService;
+import dev.pruneserve.variant.AliasTable;
+import dev.pruneserve.variant.PruneService;
+import dev.pruneserve.variant.VariantStore;
 import dev.pruneserve.model.Warmup;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.runtime.OrtRuntime;
@@ -31,8 +35,42 @@ public class ServerBeans {
 
   @Produces
   @ApplicationScoped
-  ModelRegistry modelRegistry(ModelRepository repository, OrtRuntime runtime) {
-    return new ModelRegistry(repository, runtime, Warmup::run);
+  AliasTable aliasTable(ModelRepository repository) {
+    try {
+      return new AliasTable(repository.root().resolve("aliases.json"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot read the aliases in " + repository.root(), e);
+    }
+  }
+
+  @Produces
+  @ApplicationScoped
+  ModelRegistry modelRegistry(ModelRepository repository, OrtRuntime runtime, AliasTable aliases) {
+    return new ModelRegistry(repository, runtime, Warmup::run, aliases::route);
+  }
+
+  @Produces
+  @ApplicationScoped
+  VariantStore variantStore(ModelRepository repository) {
+    return new VariantStore(repository);
+  }
+
+  @Produces
+  @ApplicationScoped
+  AliasService aliasService(AliasTable table, ModelRegistry registry) {
+    return new AliasService(table, registry);
+  }
+
+  /** One pruning worker: jobs are CPU-heavy and queue behind each other. */
+  @Produces
+  @ApplicationScoped
+  PruneService pruneService(ModelRegistry registry, VariantStore store, AliasService aliases, OrtRuntime runtime) {
+    java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "pruneserve-prune");
+      t.setDaemon(true);
+      return t;
+    });
+    return new PruneService(registry, store, aliases, runtime, worker);
   }
 
   @Produces

@@ -14,6 +14,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
@@ -23,7 +24,8 @@ public class ServerLifecycle {
   private static final Logger LOG = Logger.getLogger(ServerLifecycle.class);
   private final AtomicBoolean ready = new AtomicBoolean();
 
-  void onStart(@Observes StartupEvent ev, ServerConfig config, ModelRepository repo, ModelRegistry registry) {
+  void onStart(@Observes StartupEvent ev, ServerConfig config, ModelRepository repo, ModelRegistry registry,
+      dev.pruneserve.variant.VariantStore variants) {
     try {
       if (config.repository().demoIfEmpty()) {
         DemoRepository.populateIfEmpty(repo);
@@ -42,6 +44,14 @@ public class ServerLifecycle {
       } catch (IOException | RuntimeException e) {
         LOG.errorf("minilm is not available: %s", e.getMessage());
       }
+    }
+    try {
+      List<String> bad = variants.recover();
+      if (!bad.isEmpty()) {
+        LOG.errorf("quarantined corrupt variants (not served): %s", bad);
+      }
+    } catch (IOException e) {
+      LOG.errorf("variant recovery in %s failed: %s", repo.root(), e.getMessage());
     }
     boolean loadAll = config.repository().loadAtStartup()
         || config.repository().controlMode() == ServerConfig.ControlMode.NONE;

@@ -50,7 +50,7 @@ public final class EmbeddingService {
         throw ServingException.precondition("model '" + model + "' is not an encoder (config.json kind '"
             + config.kindOrDefault() + "'); Embed needs kind \"encoder\" and a tokenizer.json");
       }
-      HfTokenizer tok = tokenizer(registry.repository().modelDir(model).resolve(config.tokenizer()));
+      HfTokenizer tok = tokenizer(lease.directory().resolve(config.tokenizer()));
       checkSignature(model, lease.session());
       List<HfTokenizer.Encoded> enc = texts.stream().map(tok::encode).toList();
       int seq = enc.stream().mapToInt(e -> e.ids().length).max().orElse(1);

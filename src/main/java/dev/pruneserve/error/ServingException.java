@@ -33,6 +33,10 @@ public final class ServingException extends RuntimeException {
     return new ServingException(ErrorKind.UNAVAILABLE, message);
   }
 
+  public static ServingException unimplemented(String message) {
+    return new ServingException(ErrorKind.UNIMPLEMENTED, message);
+  }
+
   public static ServingException precondition(String message) {
     return new ServingException(ErrorKind.FAILED_PRECONDITION, message);
   }

@@ -55,14 +55,16 @@ public final class GenerationService {
             + config.kindOrDefault() + "'); Generate needs kind \"causal-lm\" and a tokenizer");
       }
       try (KvDecoder decoder = new KvDecoder(lease.session())) {
-        return generate(model, lease.version(), config, decoder, prompt, params, cancelled, sink, t0);
+        return generate(lease.model(), lease.version(), lease.directory(), config, decoder, prompt, params, cancelled,
+            sink, t0);
       }
     }
   }
 
-  private GenerationResult generate(String model, String version, ModelConfigFile config, KvDecoder decoder,
-      String prompt, SamplingParams params, BooleanSupplier cancelled, Consumer<TokenEvent> sink, long t0) {
-    Tokenizer tok = tokenizers.get(registry.repository().modelDir(model).resolve(config.tokenizer()), decoder.vocab());
+  private GenerationResult generate(String model, String version, java.nio.file.Path dir, ModelConfigFile config,
+      KvDecoder decoder, String prompt, SamplingParams params, BooleanSupplier cancelled, Consumer<TokenEvent> sink,
+      long t0) {
+    Tokenizer tok = tokenizers.get(dir.resolve(config.tokenizer()), decoder.vocab());
     int context = config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
     // A token covers at most MAX_TOKEN_BYTES bytes, so longer prompts cannot fit: refuse them before
     // spending time on tokenization.

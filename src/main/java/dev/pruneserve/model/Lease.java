@@ -19,6 +19,16 @@ public final class Lease implements AutoCloseable {
     return handle.version();
   }
 
+  /** The model that serves this lease (the alias target when the request named an alias). */
+  public String model() {
+    return handle.model();
+  }
+
+  /** That model's folder in the repository. */
+  public java.nio.file.Path directory() {
+    return handle.directory();
+  }
+
   /** The config.json this version was loaded with (consistent with {@link #session()}). */
   public dev.pruneserve.repository.ModelConfigFile config() {
     return handle.config();

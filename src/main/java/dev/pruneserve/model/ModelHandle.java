@@ -17,6 +17,8 @@ public final class ModelHandle {
   private final ModelSession session;
   private final String version;
   private final ModelConfigFile config;
+  private final String model;
+  private final java.nio.file.Path directory;
   private final AtomicInteger refs = new AtomicInteger(1);
   private final AtomicBoolean retired = new AtomicBoolean();
 
@@ -26,9 +28,28 @@ public final class ModelHandle {
 
   /** @param config the config.json the session was loaded with */
   public ModelHandle(String version, ModelSession session, ModelConfigFile config) {
+    this("", null, version, session, config);
+  }
+
+  /**
+   * @param model the repository model this session belongs to (what an alias resolved to)
+   * @param directory that model's folder (tokenizers and other files named by its config)
+   */
+  public ModelHandle(String model, java.nio.file.Path directory, String version, ModelSession session,
+      ModelConfigFile config) {
+    this.model = model;
+    this.directory = directory;
     this.version = version;
     this.session = session;
     this.config = config;
+  }
+
+  public String model() {
+    return model;
+  }
+
+  public java.nio.file.Path directory() {
+    return directory;
   }
 
   public ModelConfigFile config() {

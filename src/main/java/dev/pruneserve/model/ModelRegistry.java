@@ -31,14 +31,25 @@ public final class ModelRegistry {
   private final ModelRepository repository;
   private final SessionLoader loader;
   private final Consumer<ModelSession> warmup;
+  private final java.util.function.UnaryOperator<String> router;
   private final Map<String, ModelSlot> slots = new ConcurrentHashMap<>();
   private final Map<String, ModelStats> stats = new ConcurrentHashMap<>();
 
   /** @param warmup runs one inference on a fresh session; throws to fail the load */
   public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup) {
+    this(repository, loader, warmup, name -> name);
+  }
+
+  /**
+   * @param router maps a requested name to the model that serves it (aliases); identity for model
+   *     names; read on every request, so it must be fast and thread-safe
+   */
+  public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup,
+      java.util.function.UnaryOperator<String> router) {
     this.repository = repository;
     this.loader = loader;
     this.warmup = warmup;
+    this.router = router;
   }
 
   public ModelRepository repository() {
@@ -133,8 +144,9 @@ public final class ModelRegistry {
   }
 
   /** Metadata of a loaded version ({@code ""} = latest). */
-  public ModelView describe(String name, String version) {
-    ModelHandle h = resolve(name, version);
+  public ModelView describe(String requested, String version) {
+    ModelHandle h = resolve(requested, version);
+    String name = router.apply(requested);
     ModelSlot.Served served = slots.get(name).served;
     List<String> versions = new ArrayList<>();
     ModelConfigFile config = ModelConfigFile.DEFAULT;
@@ -205,8 +217,9 @@ public final class ModelRegistry {
     return stats.computeIfAbsent(name + "/" + version, k -> new ModelStats(name, version));
   }
 
-  private ModelHandle resolve(String name, String version) {
-    ModelNames.requireValid(name);
+  private ModelHandle resolve(String requested, String version) {
+    ModelNames.requireValid(requested);
+    String name = router.apply(requested);
     ModelSlot slot = slots.get(name);
     ModelSlot.Served served = slot == null ? null : slot.served;
     if (served == null) {
@@ -241,7 +254,7 @@ public final class ModelRegistry {
       for (Map.Entry<Long, Path> e : files.entrySet()) {
         String v = Long.toString(e.getKey());
         ModelSession session = loader.load(name + "/" + v, e.getValue());
-        handles.put(e.getKey(), new ModelHandle(v, session, config));
+        handles.put(e.getKey(), new ModelHandle(name, repository.modelDir(name), v, session, config));
         if (config.warmupOrDefault()) {
           warmup.accept(session);
         }

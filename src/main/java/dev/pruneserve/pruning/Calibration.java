@@ -44,6 +44,12 @@ public final class Calibration {
 
   public static Stats run(ModelProto model, List<String> values, List<int[]> calibration, SessionLoader loader,
       Path file) throws IOException {
+    return run(model, values, calibration, loader, file, (p, f) -> {});
+  }
+
+  /** As above, reporting {@code (done + k/n) / total} of phase "calibrating" after each sequence k. */
+  public static Stats run(ModelProto model, List<String> values, List<int[]> calibration, SessionLoader loader,
+      Path file, java.util.function.BiConsumer<Integer, Integer> perSequence) throws IOException {
     if (calibration.isEmpty()) {
       throw new IllegalArgumentException("calibration needs at least one sequence");
     }
@@ -51,6 +57,7 @@ public final class Calibration {
     double[][] sum = new double[values.size()][];
     double[][] sumsq = new double[values.size()][];
     long tokens = 0;
+    int done = 0;
     try (ModelSession s = loader.load("calibration/1", file)) {
       Set<String> outs = new LinkedHashSet<>();
       for (String v : values) {
@@ -64,6 +71,7 @@ public final class Calibration {
           sumsq[k] = accumulate(sumsq[k], out.get(ActivationTaps.sumSquares(values.get(k))).toFloatArray());
         }
         tokens += seq.length;
+        perSequence.accept(++done, calibration.size());
       }
     } finally {
       Files.deleteIfExists(file);

@@ -51,6 +51,12 @@ public final class Flap {
 
   public static Outcome prune(ModelProto dense, Options o, List<int[]> calibration, SessionLoader loader, Path work)
       throws IOException {
+    return prune(dense, o, calibration, loader, work, Progress.NONE);
+  }
+
+  /** As above; reports "calibrating" per sequence, then "scoring". */
+  public static Outcome prune(ModelProto dense, Options o, List<int[]> calibration, SessionLoader loader, Path work,
+      Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
     int layers = requireDecoderLayers(g);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
@@ -61,7 +67,9 @@ public final class Flap {
       values.add(WandaSp.inputOf(g, blocks.get(l).oWeight()));
       values.add(WandaSp.inputOf(g, mlps.get(l).downWeight()));
     }
-    Calibration.Stats stats = Calibration.run(dense, values, calibration, loader, work.resolve("flap-calib.onnx"));
+    Calibration.Stats stats = Calibration.run(dense, values, calibration, loader, work.resolve("flap-calib.onnx"),
+        (k, n) -> progress.report("calibrating", (double) k / n));
+    progress.report("scoring", 0);
     List<double[]> heads = new ArrayList<>();
     List<double[]> channels = new ArrayList<>();
     for (int l = 0; l < layers; l++) {

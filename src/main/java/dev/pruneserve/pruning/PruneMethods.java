@@ -26,8 +26,17 @@ public final class PruneMethods {
    */
   public static Pruner.Result apply(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader)
       throws IOException {
-    Pruner.Result out = prune(dense, r, calibration, loader);
+    return apply(dense, r, calibration, loader, Progress.NONE);
+  }
+
+  /** As above, reporting phases calibrating → scoring → validating. */
+  public static Pruner.Result apply(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader,
+      Progress progress) throws IOException {
+    progress.report(r.needsCalibration() ? "calibrating" : "scoring", 0);
+    Pruner.Result out = prune(dense, r, calibration, loader, progress);
+    progress.report("validating", 0);
     ModelCheck.validate(out.model(), loader);
+    progress.report("validating", 1);
     return out;
   }
 
@@ -36,8 +45,8 @@ public final class PruneMethods {
     return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups().isEmpty();
   }
 
-  private static Pruner.Result prune(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader)
-      throws IOException {
+  private static Pruner.Result prune(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader,
+      Progress progress) throws IOException {
     if (!r.needsCalibration() && isCnn(dense)) {
       ChannelPruner.Score score = switch (r.method()) {
         case "random" -> ChannelPruner.Score.RANDOM;
@@ -58,11 +67,12 @@ public final class PruneMethods {
     Path work = Files.createTempDirectory("pruneserve-calib");
     try {
       if (r.method().equals("wanda-sp")) {
-        return WandaSp.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work).result();
+        return WandaSp.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work, progress)
+            .result();
       }
       Flap.Options o = new Flap.Options(r.ratio(), r.flapMetric(), r.flapStructure(), r.biasCompensation(),
           r.firstLayer(), r.endLayer());
-      return Flap.prune(dense, o, calibration, loader, work).result();
+      return Flap.prune(dense, o, calibration, loader, work, progress).result();
     } finally {
       try (var files = Files.list(work)) {
         for (Path f : (Iterable<Path>) files::iterator) {

@@ -31,6 +31,12 @@ public final class WandaSp {
   /** Prunes layers [firstLayer, endLayer) (endLayer −1 = all); the others stay dense. */
   public static Outcome prune(ModelProto dense, double p, int firstLayer, int endLayer, List<int[]> calibration,
       SessionLoader loader, Path work) throws IOException {
+    return prune(dense, p, firstLayer, endLayer, calibration, loader, work, Progress.NONE);
+  }
+
+  /** As above; reports "calibrating" across all layers' passes. */
+  public static Outcome prune(ModelProto dense, double p, int firstLayer, int endLayer, List<int[]> calibration,
+      SessionLoader loader, Path work, Progress progress) throws IOException {
     ModelProto model = dense;
     List<double[]> headScores = new ArrayList<>();
     List<double[]> mlpScores = new ArrayList<>();
@@ -42,8 +48,11 @@ public final class WandaSp {
       MlpGroup mlp = DependencyDiscovery.gatedMlps(g).get(l);
       String oIn = inputOf(g, block.oWeight());
       String downIn = inputOf(g, mlp.downWeight());
+      int layer = l - firstLayer;
+      int count = end - firstLayer;
       double[][] sumsq = Calibration.run(model, List.of(oIn, downIn), calibration, loader,
-          work.resolve("wanda-l" + l + ".onnx")).sumSquares();
+          work.resolve("wanda-l" + l + ".onnx"),
+          (k, n) -> progress.report("calibrating", (layer + (double) k / n) / count)).sumSquares();
       double[] oChannels = scores(DependencyDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
       double[] heads = new double[block.heads()];
       for (int c = 0; c < oChannels.length; c++) {

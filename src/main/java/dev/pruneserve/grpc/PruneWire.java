@@ -1,0 +1,86 @@
+package dev.pruneserve.grpc;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pruneserve.api.v1.PruneJob;
+import dev.pruneserve.api.v1.PruneOptions;
+import dev.pruneserve.api.v1.PruneProgress;
+import dev.pruneserve.api.v1.PruneRequest;
+import dev.pruneserve.api.v1.Variant;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.pruning.Flap;
+import dev.pruneserve.pruning.PruneRecipe;
+import dev.pruneserve.variant.CalibrationInput;
+import dev.pruneserve.variant.PruneService;
+import dev.pruneserve.variant.VariantManifest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Conversions between pruneserve.v1.Pruning messages and the variant domain. */
+final class PruneWire {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private PruneWire() {}
+
+  static PruneService.Spec spec(PruneRequest r) {
+    PruneOptions o = r.getOptions();
+    PruneRecipe recipe;
+    try {
+      recipe = new PruneRecipe(r.getMethod(), r.getRatio(), o.getSeed(), o.getFirstLayer(),
+          o.getEndLayer() == 0 ? -1 : o.getEndLayer(),
+          o.getFlapMetric().isEmpty() ? Flap.Metric.WIFV : enumValue(Flap.Metric.class, o.getFlapMetric(), "flap_metric"),
+          o.getFlapStructure().isEmpty() ? Flap.Structure.AL_AM
+              : enumValue(Flap.Structure.class, o.getFlapStructure(), "flap_structure"),
+          !o.hasBiasCompensation() || o.getBiasCompensation());
+    } catch (IllegalArgumentException e) {
+      throw ServingException.invalid(e.getMessage());
+    }
+    int items = r.getCalibration().getTextsCount() + r.getCalibration().getSequencesCount();
+    if (items > CalibrationInput.MAX_ITEMS) {
+      throw ServingException.invalid("calibration has " + items + " items; at most " + CalibrationInput.MAX_ITEMS);
+    }
+    List<int[]> seqs = new ArrayList<>();
+    r.getCalibration().getSequencesList().forEach(s -> seqs.add(s.getIdsList().stream().mapToInt(Integer::intValue)
+        .toArray()));
+    for (int[] s : seqs) {
+      if (s.length < 2) {
+        throw ServingException.invalid("calibration sequences need at least 2 tokens");
+      }
+    }
+    return new PruneService.Spec(r.getModel(), r.getVersion(), recipe,
+        new CalibrationInput(r.getCalibration().getTextsList(), seqs), r.getEvaluation().getTextsList(),
+        r.getActivateAs());
+  }
+
+  private static <E extends Enum<E>> E enumValue(Class<E> type, String v, String field) {
+    try {
+      return Enum.valueOf(type, v.toUpperCase(Locale.ROOT).replace('-', '_'));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(field + " '" + v + "' is not one of "
+          + java.util.Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT).replace('_', '-'));
+    }
+  }
+
+  static PruneProgress progress(dev.pruneserve.variant.PruneJob j) {
+    return PruneProgress.newBuilder().setPhase(j.phase()).setFraction(j.fraction()).setEtaSeconds(j.etaSeconds())
+        .setElapsedSeconds(j.elapsedSeconds()).build();
+  }
+
+  static PruneJob job(dev.pruneserve.variant.PruneJob j) {
+    return PruneJob.newBuilder().setJobId(j.id()).setVariantName(j.variantName())
+        .setState(j.state().name().toLowerCase(Locale.ROOT)).setProgress(progress(j)).setError(j.error()).build();
+  }
+
+  static Variant variant(VariantManifest m, boolean reused) {
+    try {
+      return Variant.newBuilder().setName(m.name()).setVariantId(m.variantId()).setParentModel(m.parentModel())
+          .setParentVersion(m.parentVersion()).setParentSha256(m.parentSha256())
+          .setRecipeJson(JSON.writeValueAsString(m.recipe())).setReportJson(JSON.writeValueAsString(m.report()))
+          .setParametersBefore(m.parametersBefore()).setParametersAfter(m.parametersAfter())
+          .setFileBytes(m.fileBytes()).setReused(reused).setCreatedAt(m.createdAt()).build();
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,309 @@
+package dev.pruneserve.variant;
+
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.fixtures.FixtureCache;
+import dev.pruneserve.llm.TokenizerCache;
+import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.PruneMethods;
+import dev.pruneserve.pruning.PruneRecipe;
+import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.repository.ModelConfigFile;
+import dev.pruneserve.repository.ModelNames;
+import dev.pruneserve.repository.ModelRepository;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import org.jboss.logging.Logger;
+
+/**
+ * Prunes served models into variants: validates a request, derives the variant id from (parent
+ * content, canonical recipe), reuses a stored variant or joins a running job for the same id, else
+ * runs a job on the pruning worker: prune (PruneMethods: calibrate, score, surgery, validate) →
+ * write the variant atomically → load and warm it → optionally point an alias at it. A failed or
+ * cancelled job leaves nothing behind. Thread-safe.
+ */
+public final class PruneService {
+  private static final Logger LOG = Logger.getLogger(PruneService.class);
+
+  /** A request: parent model and version ("" = latest), recipe, calibration, alias to activate ("" = none). */
+  public record Spec(String model, String version, PruneRecipe recipe, CalibrationInput calibration,
+      List<String> evaluationTexts, String activateAs) {}
+
+  private final ModelRegistry registry;
+  private final VariantStore store;
+  private final AliasService aliases;
+  private final SessionLoader loader;
+  private final ExecutorService worker;
+  private final TokenizerCache tokenizers = new TokenizerCache();
+  private final Map<String, PruneJob> running = new ConcurrentHashMap<>();
+  private final Map<String, PruneJob> jobs = new ConcurrentHashMap<>();
+  private final Map<String, String> parentHashes = new ConcurrentHashMap<>();
+
+  public PruneService(ModelRegistry registry, VariantStore store, AliasService aliases, SessionLoader loader,
+      ExecutorService worker) {
+    this.registry = registry;
+    this.store = store;
+    this.aliases = aliases;
+    this.loader = loader;
+    this.worker = worker;
+  }
+
+  /**
+   * Starts or joins the job for {@code spec} and attaches {@code listener} to it.
+   *
+   * @throws ServingException INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION for bad requests
+   */
+  public PruneJob prune(Spec spec, PruneJob.Listener listener) {
+    Path parentFile = parentFile(spec.model(), spec.version());
+    if (spec.evaluationTexts().size() > CalibrationInput.MAX_ITEMS) {
+      throw ServingException.invalid("evaluation has " + spec.evaluationTexts().size() + " texts; at most "
+          + CalibrationInput.MAX_ITEMS);
+    }
+    if (spec.recipe().needsCalibration() && spec.calibration().isEmpty()) {
+      throw ServingException.invalid(spec.recipe().method() + " needs calibration data: give texts or token"
+          + " sequences in `calibration`");
+    }
+    if (!spec.activateAs().isEmpty()) {
+      aliases.requireAliasName(spec.activateAs());
+    }
+    Map<String, Object> recipe = new LinkedHashMap<>(spec.recipe().describe());
+    recipe.put("calibration", spec.recipe().needsCalibration() ? spec.calibration().describe() : "none");
+    if (!spec.evaluationTexts().isEmpty()) {
+      recipe.put("evaluation", new CalibrationInput(spec.evaluationTexts(), List.of()).describe());
+    }
+    String parentSha = parentHash(parentFile);
+    String name = VariantIds.name(spec.model(), VariantIds.id(parentSha, recipe));
+    PruneJob job;
+    boolean start = false;
+    synchronized (running) {
+      job = running.get(name);
+      if (job == null) {
+        job = new PruneJob(UUID.randomUUID().toString().substring(0, 8), name);
+        jobs.put(job.id(), job);
+        Optional<VariantManifest> existing = store.read(name);
+        if (existing.isPresent()) {
+          finishReused(job, existing.get(), spec.activateAs());
+        } else {
+          running.put(name, job);
+          start = true;
+        }
+      }
+    }
+    job.attach(listener);
+    if (start) {
+      PruneJob j = job;
+      worker.execute(() -> run(j, spec, parentFile, parentSha, recipe));
+    }
+    return job;
+  }
+
+  public Optional<PruneJob> job(String id) {
+    return Optional.ofNullable(jobs.get(id));
+  }
+
+  public List<VariantManifest> variants(String parent) {
+    return store.list().stream().filter(m -> parent.isEmpty() || m.parentModel().equals(parent)).toList();
+  }
+
+  public VariantManifest variant(String name) {
+    ModelNames.requireValid(name);
+    return store.read(name).orElseThrow(() -> ServingException.notFound("no variant '" + name + "'"));
+  }
+
+  /** Unloads and deletes a variant; refused while an alias points at it or a job is writing it. */
+  public void delete(String name) {
+    variant(name);
+    List<String> users = aliases.aliasesOf(name);
+    if (!users.isEmpty()) {
+      throw ServingException.precondition("variant '" + name + "' is the target of aliases " + users
+          + "; point them elsewhere first");
+    }
+    synchronized (running) {
+      if (running.containsKey(name)) {
+        throw ServingException.precondition("variant '" + name + "' is being written by a prune job");
+      }
+      registry.unload(name);
+      try {
+        store.delete(name);
+      } catch (IOException e) {
+        throw new ServingException(ErrorKind.INTERNAL, "cannot delete variant '" + name + "': " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private void run(PruneJob job, Spec spec, Path parentFile, String parentSha, Map<String, Object> recipe) {
+    long t0 = System.nanoTime();
+    try {
+      ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(parentFile));
+      List<int[]> calibration = spec.recipe().needsCalibration() ? tokenize(spec, dense) : null;
+      Pruner.Result r = PruneMethods.apply(dense, spec.recipe(), calibration, loader,
+          (phase, f) -> job.report(phase, 0.85 * (phase.equals("validating") ? 0.95 + 0.05 * f : 0.95 * f)));
+      long pruneMs = (System.nanoTime() - t0) / 1_000_000;
+      job.report("writing", 0.88);
+      byte[] bytes = r.model().toByteArray();
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.put("heads_per_layer", r.headsPerLayer());
+      report.put("channels_per_layer", r.channelsPerLayer());
+      report.put("prune_ms", pruneMs);
+      if (!spec.evaluationTexts().isEmpty()) {
+        job.report("evaluating", 0.86);
+        report.put("quality", evaluate(spec, dense, parentFile, bytes));
+      }
+      VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
+          spec.model(), parentFile.getParent().getFileName().toString(), parentSha, recipe, report,
+          VariantIds.sha256Hex(bytes), r.parametersBefore(), r.parametersAfter(), bytes.length, Instant.now().toString());
+      if (job.cancelRequested()) {
+        throw new CancellationException("cancelled before writing");
+      }
+      store.write(m, bytes, parentFile.getParent().getParent());
+      job.report("loading", 0.93);
+      registry.load(m.name());
+      if (!spec.activateAs().isEmpty()) {
+        aliases.set(spec.activateAs(), m.name(), Optional.empty());
+      }
+      LOG.infof("variant %s ready in %d ms (%d -> %d parameters)", m.name(), (System.nanoTime() - t0) / 1_000_000,
+          m.parametersBefore(), m.parametersAfter());
+      end(job, () -> job.succeed(m, false));
+    } catch (CancellationException e) {
+      LOG.infof("prune job %s (%s) cancelled", job.id(), job.variantName());
+      end(job, () -> job.fail(new ServingException(ErrorKind.CANCELLED, "prune job " + job.id() + " was cancelled"),
+          true));
+    } catch (ServingException e) {
+      end(job, () -> job.fail(e, false));
+    } catch (IllegalArgumentException e) {
+      end(job, () -> job.fail(ServingException.invalid(e.getMessage()), false));
+    } catch (IOException | RuntimeException e) {
+      LOG.errorf(e, "prune job %s (%s) failed", job.id(), job.variantName());
+      end(job, () -> job.fail(new ServingException(ErrorKind.INTERNAL, "pruning failed: " + e.getMessage()), false));
+    }
+  }
+
+  private void end(PruneJob job, Runnable terminal) {
+    synchronized (running) {
+      running.remove(job.variantName());
+      terminal.run();
+    }
+  }
+
+  private void finishReused(PruneJob job, VariantManifest m, String activateAs) {
+    if (!registry.isReady(m.name(), "")) {
+      registry.load(m.name());
+    }
+    if (!activateAs.isEmpty()) {
+      aliases.set(activateAs, m.name(), Optional.empty());
+    }
+    job.succeed(m, true);
+  }
+
+  /** PPL (128-token windows), KL and top-1 of the variant against the parent on the evaluation texts. */
+  private Map<String, Object> evaluate(Spec spec, ModelProto dense, Path parentFile, byte[] pruned) throws IOException {
+    int[] stream = encode(spec, dense, spec.evaluationTexts()).stream().flatMapToInt(java.util.Arrays::stream).toArray();
+    if (stream.length < 128) {
+      throw ServingException.invalid("evaluation texts give " + stream.length + " tokens; perplexity needs at least"
+          + " one 128-token window");
+    }
+    Path tmp = Files.createTempFile("pruneserve-eval", ".onnx");
+    try {
+      Files.write(tmp, pruned);
+      try (var d = loader.load(spec.model() + "/eval-parent", parentFile); var p = loader.load("variant/eval", tmp)) {
+        var q = dev.pruneserve.eval.LmQuality.evaluate(p, d, stream, 128);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("perplexity", q.perplexity());
+        m.put("kl", q.kl());
+        m.put("top1", q.top1());
+        m.put("windows", q.windows());
+        m.put("tokens", stream.length);
+        return m;
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private List<int[]> encode(Spec spec, ModelProto dense, List<String> texts) {
+    ModelConfigFile config = registry.repository().config(spec.model());
+    if (!ModelConfigFile.CAUSAL_LM.equals(config.kindOrDefault()) || config.tokenizer() == null) {
+      throw ServingException.precondition("model '" + spec.model() + "' has no causal-lm tokenizer for texts; give"
+          + " calibration as token sequences (evaluation needs a causal LM)");
+    }
+    var tok = tokenizers.get(registry.repository().modelDir(spec.model()).resolve(config.tokenizer()), vocab(dense));
+    return texts.stream().map(t -> tok.encode(t, true)).toList();
+  }
+
+  private List<int[]> tokenize(Spec spec, ModelProto dense) {
+    List<int[]> out = new ArrayList<>(spec.calibration().sequences());
+    if (!spec.calibration().texts().isEmpty()) {
+      out.addAll(encode(spec, dense, spec.calibration().texts()));
+    }
+    int vocab = vocab(dense);
+    for (int[] s : out) {
+      for (int id : s) {
+        if (id < 0 || id >= vocab) {
+          throw ServingException.invalid("calibration token id " + id + " is outside the model's vocabulary [0, "
+              + vocab + ")");
+        }
+      }
+    }
+    return out;
+  }
+
+  private static int vocab(ModelProto m) {
+    return m.getGraph().getOutputList().stream().filter(o -> o.getName().equals("logits")).findFirst()
+        .map(o -> (int) o.getType().getTensorType().getShape().getDim(2).getDimValue())
+        .filter(v -> v > 0)
+        .orElseThrow(() -> ServingException.precondition("calibration needs a causal LM with a logits output"));
+  }
+
+  private Path parentFile(String model, String version) {
+    ModelNames.requireValid(model);
+    if (model.contains("@")) {
+      throw ServingException.invalid("prune a base model, not the variant '" + model + "'");
+    }
+    ModelRepository repo = registry.repository();
+    if (!repo.contains(model)) {
+      throw ServingException.notFound("unknown model '" + model + "'");
+    }
+    NavigableMap<Long, Path> versions = repo.versions(model);
+    if (versions.isEmpty()) {
+      throw ServingException.precondition("model '" + model + "' has no version with a model.onnx");
+    }
+    if (version.isEmpty()) {
+      return versions.lastEntry().getValue();
+    }
+    Path p = ModelNames.isVersion(version) ? versions.get(Long.parseLong(version)) : null;
+    if (p == null) {
+      throw ServingException.notFound("model '" + model + "' has no version '" + version + "'");
+    }
+    return p;
+  }
+
+  /** sha256 of the parent file, cached by path, size and modification time. */
+  private String parentHash(Path file) {
+    try {
+      String key = file.toAbsolutePath() + "#" + Files.size(file) + "#" + Files.getLastModifiedTime(file).toMillis();
+      return parentHashes.computeIfAbsent(key, k -> {
+        try {
+          return FixtureCache.sha256(file);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw ServingException.unavailable("cannot read the parent model " + file + ": " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,150 @@
+package dev.pruneserve.variant;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pruneserve.fixtures.FixtureCache;
+import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.repository.ModelRepository;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * Variants on disk, as ordinary model folders of the repository: {@code <root>/<parent>@<id>/}
+ * with {@code 1/model.onnx}, the parent's config and tokenizer files, and {@code variant.json}.
+ * A variant is built in a hidden staging folder, every file forced to disk, then the folder is
+ * renamed into place in one step: readers (the repository, a restart) see all of it or nothing.
+ * Thread-safe for distinct variant names; the caller serialises work on one name.
+ */
+public final class VariantStore {
+  private static final Logger LOG = Logger.getLogger(VariantStore.class);
+  static final String STAGING = ".staging-";
+  static final String QUARANTINE = ".quarantine";
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final ModelRepository repository;
+
+  public VariantStore(ModelRepository repository) {
+    this.repository = repository;
+  }
+
+  /** Writes a complete variant; fails if one with that name already exists. */
+  public void write(VariantManifest m, byte[] model, Path parentDir) throws IOException {
+    Path root = repository.root();
+    Path target = root.resolve(m.name());
+    if (Files.exists(target)) {
+      throw new IOException("variant " + m.name() + " already exists");
+    }
+    Path staging = root.resolve(STAGING + m.name() + "-" + UUID.randomUUID());
+    try {
+      AtomicFiles.write(staging.resolve("1").resolve(ModelRepository.MODEL_FILE), model);
+      try (Stream<Path> files = Files.list(parentDir)) {
+        for (Path f : (Iterable<Path>) files::iterator) {
+          if (Files.isRegularFile(f) && !f.getFileName().toString().equals(VariantManifest.FILE)) {
+            AtomicFiles.copy(f, staging.resolve(f.getFileName().toString()));
+            force(staging.resolve(f.getFileName().toString()));
+          }
+        }
+      }
+      AtomicFiles.write(staging.resolve(VariantManifest.FILE), JSON.writeValueAsBytes(m));
+      Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      deleteTree(staging);
+    }
+  }
+
+  public Optional<VariantManifest> read(String name) {
+    Path f = repository.root().resolve(name).resolve(VariantManifest.FILE);
+    if (!name.contains("@") || !Files.isRegularFile(f)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(JSON.readValue(f.toFile(), VariantManifest.class));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Every complete variant, sorted by name. */
+  public List<VariantManifest> list() {
+    List<VariantManifest> out = new ArrayList<>();
+    for (String name : repository.modelNames()) {
+      read(name).ifPresent(out::add);
+    }
+    return out;
+  }
+
+  /** Removes a variant folder (renamed away first, so it disappears from the repository at once). */
+  public void delete(String name) throws IOException {
+    Path dir = repository.root().resolve(name);
+    Path trash = repository.root().resolve(STAGING + "deleted-" + UUID.randomUUID());
+    Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
+    deleteTree(trash);
+  }
+
+  /**
+   * Start-up recovery: removes staging folders left by an interrupted write, and moves every
+   * variant whose manifest is unreadable or whose model does not hash to the manifest's sha256 into
+   * {@code .quarantine/} with a log line, so it is never served. Returns the names quarantined.
+   */
+  public List<String> recover() throws IOException {
+    Path root = repository.root();
+    List<String> quarantined = new ArrayList<>();
+    if (!Files.isDirectory(root)) {
+      return quarantined;
+    }
+    try (Stream<Path> dirs = Files.list(root)) {
+      for (Path d : (Iterable<Path>) dirs::iterator) {
+        String n = d.getFileName().toString();
+        if (n.startsWith(STAGING)) {
+          LOG.warnf("removing the incomplete variant write %s", n);
+          deleteTree(d);
+        } else if (n.contains("@") && !intact(d)) {
+          Path q = root.resolve(QUARANTINE).resolve(n + "-" + System.currentTimeMillis());
+          Files.createDirectories(q.getParent());
+          Files.move(d, q, StandardCopyOption.ATOMIC_MOVE);
+          LOG.errorf("variant %s is corrupt or incomplete; moved to %s and not served", n, q);
+          quarantined.add(n);
+        }
+      }
+    }
+    return quarantined;
+  }
+
+  private boolean intact(Path dir) {
+    Optional<VariantManifest> m = read(dir.getFileName().toString());
+    Path model = dir.resolve("1").resolve(ModelRepository.MODEL_FILE);
+    try {
+      return m.isPresent() && Files.isRegularFile(model) && FixtureCache.sha256(model).equals(m.get().modelSha256());
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void force(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> all = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,186 @@
+package dev.pruneserve.grpc;
+
+import static dev.pruneserve.grpc.GrpcAssertions.assertStatus;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
+import dev.pruneserve.api.inference.ModelReadyRequest;
+import dev.pruneserve.api.inference.RepositoryIndexRequest;
+import dev.pruneserve.api.v1.CalibrationSpec;
+import dev.pruneserve.api.v1.CancelPruneRequest;
+import dev.pruneserve.api.v1.DeleteAliasRequest;
+import dev.pruneserve.api.v1.DeleteVariantRequest;
+import dev.pruneserve.api.v1.EvaluationSpec;
+import dev.pruneserve.api.v1.GenerateRequest;
+import dev.pruneserve.api.v1.GenerationGrpc;
+import dev.pruneserve.api.v1.GetAliasRequest;
+import dev.pruneserve.api.v1.GetVariantRequest;
+import dev.pruneserve.api.v1.ListVariantsRequest;
+import dev.pruneserve.api.v1.PruneEvent;
+import dev.pruneserve.api.v1.PruneOptions;
+import dev.pruneserve.api.v1.PruneRequest;
+import dev.pruneserve.api.v1.PruningGrpc;
+import dev.pruneserve.api.v1.SamplingParams;
+import dev.pruneserve.api.v1.SetAliasRequest;
+import dev.pruneserve.api.v1.Variant;
+import dev.pruneserve.testing.TestRepositoryResource;
+import io.grpc.Status.Code;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * pruneserve.v1.Pruning over real gRPC on stories15M: progress stream → variant served at once
+ * (Generate, ModelReady, RepositoryIndex); identical requests share one job and one variant;
+ * aliases with compare-and-set route inference; FLAP with calibration and evaluation texts;
+ * cancellation leaves nothing; every bad request gets a precise status.
+ */
+@QuarkusTest
+@WithTestResource(TestRepositoryResource.class)
+class PruningGrpcTest {
+  static final String STORY = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
+
+  @GrpcClient("inference")
+  PruningGrpc.PruningBlockingStub pruning;
+
+  @GrpcClient("inference")
+  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+
+  @GrpcClient("inference")
+  GenerationGrpc.GenerationBlockingStub gen;
+
+  @BeforeEach
+  void requireModel() {
+    dev.pruneserve.testing.Fixtures.requireLoaded("stories15m",
+        inference.modelReady(ModelReadyRequest.newBuilder().setName("stories15m").build()).getReady());
+  }
+
+  @Test
+  void pruneStreamsProgressAndServesTheVariantAtOnce() {
+    List<PruneEvent> events = events(request("magnitude-l2", 0.3).build());
+    Variant v = events.get(events.size() - 1).getDone();
+    assertTrue(v.getName().startsWith("stories15m@magnitude-l2-p30-"), v.getName());
+    List<String> phases = events.stream().filter(PruneEvent::hasProgress).map(e -> e.getProgress().getPhase())
+        .distinct().toList();
+    assertTrue(phases.containsAll(List.of("scoring", "validating", "writing", "loading")), phases.toString());
+    assertTrue(v.getParametersAfter() < v.getParametersBefore());
+    assertFalse(v.getReused());
+    assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName(v.getName()).build()).getReady());
+    assertTrue(gen.generateUnary(GenerateRequest.newBuilder().setModel(v.getName()).setPrompt("Once upon a time")
+        .setParams(SamplingParams.newBuilder().setMaxNewTokens(8)).build()).getSummary().getGeneratedTokens() > 0);
+    assertTrue(inference.repositoryIndex(RepositoryIndexRequest.getDefaultInstance()).getModelsList().stream()
+        .anyMatch(m -> m.getName().equals(v.getName())));
+    assertTrue(pruning.listVariants(ListVariantsRequest.newBuilder().setModel("stories15m").build())
+        .getVariantsList().stream().anyMatch(x -> x.getName().equals(v.getName())));
+    // the same request again reuses the stored variant
+    Variant again = last(events(request("magnitude-l2", 0.3).build())).getDone();
+    assertEquals(v.getName(), again.getName());
+    assertTrue(again.getReused());
+  }
+
+  @Test
+  void concurrentIdenticalRequestsShareOneJob() throws Exception {
+    PruneRequest req = request("random", 0.25).setOptions(PruneOptions.newBuilder().setSeed(41)).build();
+    CompletableFuture<List<PruneEvent>> a = CompletableFuture.supplyAsync(() -> events(req));
+    CompletableFuture<List<PruneEvent>> b = CompletableFuture.supplyAsync(() -> events(req));
+    PruneEvent da = last(a.get());
+    PruneEvent db = last(b.get());
+    assertEquals(da.getDone().getName(), db.getDone().getName());
+    // either both watched one job, or the second found the finished variant: never two prunings
+    assertTrue(da.getJobId().equals(db.getJobId()) || da.getDone().getReused() || db.getDone().getReused());
+  }
+
+  @Test
+  void aliasesRouteWithCompareAndSet() {
+    String v1 = last(events(request("magnitude-l2", 0.2).build())).getDone().getName();
+    String v2 = last(events(request("magnitude-l1", 0.2).build())).getDone().getName();
+    pruning.setAlias(SetAliasRequest.newBuilder().setAlias("story").setTarget(v1).setExpectedCurrent("").build());
+    assertEquals(v1, pruning.getAlias(GetAliasRequest.newBuilder().setAlias("story").build()).getTarget());
+    assertTrue(gen.generateUnary(GenerateRequest.newBuilder().setModel("story").setPrompt("Once")
+        .setParams(SamplingParams.newBuilder().setMaxNewTokens(4)).build()).getSummary().getGeneratedTokens() > 0);
+    assertStatus(Code.FAILED_PRECONDITION, "not the expected", () -> pruning.setAlias(SetAliasRequest.newBuilder()
+        .setAlias("story").setTarget(v2).setExpectedCurrent("stories15m").build()));
+    assertEquals(v1, pruning.getAlias(GetAliasRequest.newBuilder().setAlias("story").build()).getTarget());
+    pruning.setAlias(SetAliasRequest.newBuilder().setAlias("story").setTarget(v2).setExpectedCurrent(v1).build());
+    assertEquals(v2, pruning.getAlias(GetAliasRequest.newBuilder().setAlias("story").build()).getTarget());
+    assertStatus(Code.FAILED_PRECONDITION, "target of aliases", () -> pruning.deleteVariant(
+        DeleteVariantRequest.newBuilder().setName(v2).build()));
+    assertStatus(Code.NOT_FOUND, "not a model", () -> pruning.setAlias(SetAliasRequest.newBuilder()
+        .setAlias("story").setTarget("nope").build()));
+    assertStatus(Code.INVALID_ARGUMENT, "cannot be an alias", () -> pruning.setAlias(SetAliasRequest.newBuilder()
+        .setAlias("mlp").setTarget(v1).build()));
+    pruning.deleteAlias(DeleteAliasRequest.newBuilder().setAlias("story").build());
+    pruning.deleteVariant(DeleteVariantRequest.newBuilder().setName(v2).build());
+    assertStatus(Code.NOT_FOUND, "no variant", () -> pruning.getVariant(GetVariantRequest.newBuilder()
+        .setName(v2).build()));
+    assertFalse(inference.modelReady(ModelReadyRequest.newBuilder().setName(v2).build()).getReady());
+  }
+
+  @Test
+  void flapWithCalibrationAndEvaluationTexts() {
+    CalibrationSpec calib = CalibrationSpec.newBuilder().addTexts(STORY).addTexts("The dog ran to the park.")
+        .addTexts("Tom had a big red ball. He liked to throw it high.").build();
+    EvaluationSpec eval = EvaluationSpec.newBuilder().addTexts(STORY.repeat(8)).build();
+    Variant v = last(events(request("flap", 0.2).setCalibration(calib).setEvaluation(eval).build())).getDone();
+    assertTrue(v.getName().startsWith("stories15m@flap-p20-"), v.getName());
+    assertTrue(v.getReportJson().contains("\"perplexity\""), v.getReportJson());
+    assertTrue(v.getRecipeJson().contains("\"bias_compensation\":true"), v.getRecipeJson());
+  }
+
+  @Test
+  void cancellingAJobLeavesNothing() {
+    CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
+    for (int i = 0; i < 64; i++) {
+      calib.addTexts(STORY + " Story number " + i + ".");
+    }
+    var it = pruning.prune(request("wanda-sp", 0.4).setCalibration(calib).build());
+    PruneEvent first = it.next();
+    pruning.cancelPrune(CancelPruneRequest.newBuilder().setJobId(first.getJobId()).build());
+    StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class, () -> {
+      while (it.hasNext()) {
+        it.next();
+      }
+    });
+    assertEquals(Code.CANCELLED, e.getStatus().getCode());
+    assertTrue(pruning.listVariants(ListVariantsRequest.getDefaultInstance()).getVariantsList().stream()
+        .noneMatch(v -> v.getName().contains("wanda-sp-p40")));
+  }
+
+  @Test
+  void badRequestsGetPreciseStatuses() {
+    assertStatus(Code.INVALID_ARGUMENT, "unknown method", () -> events(request("prune-harder", 0.3).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "ratio must be in (0, 1)", () -> events(request("random", 1.5).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "needs calibration", () -> events(request("flap", 0.3).build()));
+    assertStatus(Code.NOT_FOUND, "unknown model", () -> events(request("random", 0.3).setModel("nope").build()));
+    assertStatus(Code.INVALID_ARGUMENT, "not the variant", () -> events(request("random", 0.3)
+        .setModel("stories15m@x").build()));
+    assertStatus(Code.INVALID_ARGUMENT, "outside the model's vocabulary", () -> events(request("flap", 0.3)
+        .setCalibration(CalibrationSpec.newBuilder().addSequences(CalibrationSpec.TokenSequence.newBuilder()
+            .addIds(1).addIds(99_999))).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "flap_metric", () -> events(request("flap", 0.3)
+        .setOptions(PruneOptions.newBuilder().setFlapMetric("best")).build()));
+  }
+
+  private static PruneRequest.Builder request(String method, double ratio) {
+    return PruneRequest.newBuilder().setModel("stories15m").setMethod(method).setRatio(ratio);
+  }
+
+  private List<PruneEvent> events(PruneRequest req) {
+    List<PruneEvent> out = new ArrayList<>();
+    pruning.prune(req).forEachRemaining(out::add);
+    assertTrue(last(out).hasDone(), "stream ends with done");
+    return out;
+  }
+
+  private static PruneEvent last(List<PruneEvent> events) {
+    return events.get(events.size() - 1);
+  }
+}

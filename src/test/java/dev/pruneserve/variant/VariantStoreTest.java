@@ -1,0 +1,82 @@
+package dev.pruneserve.variant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.graph.ModelBuilder;
+import dev.pruneserve.repository.ModelRepository;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The variant store and alias table on disk: a complete write is listed (also by a fresh store, as
+ * after a restart) and the repository serves it as a model; a write interrupted before its rename
+ * leaves only a staging folder that recovery removes; a variant whose model was corrupted is
+ * quarantined, never listed; aliases survive a restart and refuse stale compare-and-set.
+ */
+class VariantStoreTest {
+  @TempDir Path root;
+
+  @Test
+  void completeWritesSurviveARestartAndPartialOrCorruptOnesNeverServe() throws Exception {
+    Path parent = root.resolve("mlp");
+    Files.createDirectories(parent.resolve("1"));
+    byte[] model = ModelBuilder.mlp("mlp", 1, 4, 8, 2).toByteArray();
+    Files.write(parent.resolve("1/model.onnx"), model);
+    Files.writeString(parent.resolve("config.json"), "{\"kind\":\"generic\"}");
+    ModelRepository repo = new ModelRepository(root);
+    VariantStore store = new VariantStore(repo);
+    VariantManifest a = manifest("mlp@random-p50-aaaaaaaaaa", model);
+    store.write(a, model, parent);
+    assertTrue(repo.contains(a.name()));
+    assertEquals(1, repo.versions(a.name()).size());
+    assertTrue(Files.isRegularFile(root.resolve(a.name()).resolve("config.json")), "parent files copied");
+    assertThrows(java.io.IOException.class, () -> store.write(a, model, parent));
+
+    // an interrupted write: the staging folder exists, the rename never happened
+    Path staging = root.resolve(VariantStore.STAGING + "mlp@random-p50-bbbbbbbbbb-x");
+    Files.createDirectories(staging.resolve("1"));
+    Files.write(staging.resolve("1/model.onnx"), new byte[] {1, 2});
+    // a corrupt variant: complete folder, model bytes changed after the manifest was written
+    VariantManifest c = manifest("mlp@random-p50-cccccccccc", model);
+    store.write(c, model, parent);
+    Files.write(root.resolve(c.name()).resolve("1/model.onnx"), new byte[] {9, 9, 9});
+
+    VariantStore restarted = new VariantStore(new ModelRepository(root));
+    assertEquals(List.of(c.name()), restarted.recover());
+    assertFalse(Files.exists(staging));
+    assertEquals(List.of(a.name()), restarted.list().stream().map(VariantManifest::name).toList());
+    assertTrue(Files.isDirectory(root.resolve(VariantStore.QUARANTINE)));
+    assertFalse(new ModelRepository(root).modelNames().contains(c.name()));
+    restarted.delete(a.name());
+    assertFalse(new ModelRepository(root).contains(a.name()));
+  }
+
+  @Test
+  void aliasesPersistAndCompareAndSet() throws Exception {
+    Path file = root.resolve("aliases.json");
+    AliasTable t = new AliasTable(file);
+    assertEquals("", t.set("prod", "m@a", Optional.of("")));
+    assertThrows(ServingException.class, () -> t.set("prod", "m@b", Optional.of("m@x")));
+    assertEquals("m@a", t.set("prod", "m@b", Optional.of("m@a")));
+    assertEquals("m@b", t.route("prod"));
+    assertEquals("other", t.route("other"));
+    AliasTable restarted = new AliasTable(file);
+    assertEquals(Map.of("prod", "m@b"), restarted.snapshot());
+    assertTrue(restarted.remove("prod"));
+    assertTrue(new AliasTable(file).snapshot().isEmpty());
+  }
+
+  private static VariantManifest manifest(String name, byte[] model) {
+    return new VariantManifest(name, name.substring(name.indexOf('@') + 1), "mlp", "1", "00", Map.of("method", "random"),
+        Map.of(), VariantIds.sha256Hex(model), 100, 50, model.length, "2026-11-25T00:00:00Z");
+  }
+}
