@@ -17,7 +17,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Validates an edited model the only way that counts: it loads in ONNX Runtime and runs. Inputs are
+ * Validates an edited model: first statically ({@link dev.pruneserve.graph.ShapeInference}: shapes
+ * agree at every node we can infer, nodes are topologically sorted), then the only way that
+ * finally counts: it loads in ONNX Runtime and runs. Inputs are
  * zeros of the declared types, every dynamic dimension 1 except the sequence dimension of KV-cache
  * inputs ({@code past*}, dimension 2), which is 0 (an empty cache). Every output is fetched and
  * floating-point outputs must be finite. Uses a private temporary file, deleted afterwards.
@@ -27,6 +29,12 @@ public final class ModelCheck {
 
   /** @throws IllegalStateException naming the reason when the model does not load, run or stay finite */
   public static void validate(ModelProto model, SessionLoader loader) throws IOException {
+    var mismatches = dev.pruneserve.graph.ShapeInference.infer(new dev.pruneserve.graph.OnnxGraph(model)).mismatches();
+    if (!mismatches.isEmpty()) {
+      var m = mismatches.get(0);
+      throw new IllegalStateException("edited model is inconsistent at " + m.op() + " node '" + m.node() + "': "
+          + m.message() + (mismatches.size() > 1 ? " (and " + (mismatches.size() - 1) + " more)" : ""));
+    }
     Path file = Files.createTempFile("pruneserve-check", ".onnx");
     try {
       AtomicFiles.write(file, model.toByteArray());

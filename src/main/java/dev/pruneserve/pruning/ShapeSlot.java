@@ -3,8 +3,6 @@ package dev.pruneserve.pruning;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import java.nio.ByteOrder;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -55,22 +53,12 @@ public record ShapeSlot(String tensor, int index) {
 
   /** The values of a constant int64 tensor (initializer or Constant node). */
   static Optional<long[]> ints(OnnxGraph g, String name) {
-    return g.constant(name).filter(t -> t.getDataType() == 7).map(ShapeSlot::longs);
-  }
-
-  static long[] longs(TensorProto t) {
-    if (t.getInt64DataCount() > 0) {
-      return t.getInt64DataList().stream().mapToLong(Long::longValue).toArray();
-    }
-    LongBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-    long[] out = new long[b.remaining()];
-    b.get(out);
-    return out;
+    return g.constant(name).filter(t -> t.getDataType() == 7).map(dev.pruneserve.graph.ShapeInference::int64s);
   }
 
   /** {@code t} with element {@code index} set to {@code value}, in int64_data form, same dims. */
   static TensorProto with(TensorProto t, int index, long value) {
-    long[] v = longs(t);
+    long[] v = dev.pruneserve.graph.ShapeInference.int64s(t);
     v[index] = value;
     TensorProto.Builder b = t.toBuilder().clearRawData().clearInt64Data();
     for (long x : v) {

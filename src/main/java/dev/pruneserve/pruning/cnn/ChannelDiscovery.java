@@ -6,7 +6,6 @@ import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -285,14 +284,6 @@ public final class ChannelDiscovery {
   }
 
   private static long[] int64s(TensorProto t) {
-    if (t.getDataType() != 7 /* INT64 */) {
-      return new long[0];
-    }
-    if (t.hasRawData()) {
-      long[] v = new long[t.getRawData().size() / 8];
-      t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(v);
-      return v;
-    }
-    return t.getInt64DataList().stream().mapToLong(Long::longValue).toArray();
+    return t.getDataType() != 7 /* INT64 */ ? new long[0] : dev.pruneserve.graph.ShapeInference.int64s(t);
   }
 }

@@ -1,0 +1,55 @@
+package dev.pruneserve.eval;
+
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.tensor.Tensor;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Quality of a pruned classifier: top-1 accuracy against labels and top-1 agreement with the dense
+ * model, over batches of inputs. The logits output is FP32 [batch, classes].
+ */
+public final class ClassifierAgreement {
+  /** @param accuracy NaN when no labels were given */
+  public record Result(double accuracy, double agreement, int examples) {}
+
+  private ClassifierAgreement() {}
+
+  /**
+   * @param labels one per example across all batches in order, or null
+   */
+  public static Result evaluate(ModelSession model, ModelSession dense, List<Map<String, Tensor>> batches,
+      String logits, int[] labels) {
+    long correct = 0;
+    long agree = 0;
+    int n = 0;
+    for (Map<String, Tensor> batch : batches) {
+      Tensor p = model.run(batch, Set.of(logits)).get(logits);
+      float[] a = p.toFloatArray();
+      float[] b = dense.run(batch, Set.of(logits)).get(logits).toFloatArray();
+      int classes = (int) p.shape()[1];
+      for (int i = 0; i < a.length / classes; i++, n++) {
+        int top = argmax(a, i * classes, classes);
+        agree += top == argmax(b, i * classes, classes) ? 1 : 0;
+        if (labels != null) {
+          correct += top == labels[n] ? 1 : 0;
+        }
+      }
+    }
+    if (n == 0) {
+      throw new IllegalArgumentException("classifier agreement needs at least one example");
+    }
+    return new Result(labels == null ? Double.NaN : (double) correct / n, (double) agree / n, n);
+  }
+
+  private static int argmax(float[] v, int off, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++) {
+      if (v[off + i] > v[off + best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+}
