@@ -1,17 +1,19 @@
 package dev.pruneserve.app;
 
+import dev.pruneserve.cache.VariantCache;
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.embed.EmbeddingService;
 import dev.pruneserve.llm.GenerationService;
 import dev.pruneserve.model.InferenceService;
 import dev.pruneserve.model.ModelRegistry;
-import dev.pruneserve.variant.AliasService;
-import dev.pruneserve.variant.AliasTable;
-import dev.pruneserve.variant.PruneService;
-import dev.pruneserve.variant.VariantStore;
 import dev.pruneserve.model.Warmup;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.variant.AliasService;
+import dev.pruneserve.variant.AliasTable;
+import dev.pruneserve.variant.PinSet;
+import dev.pruneserve.variant.PruneService;
+import dev.pruneserve.variant.VariantStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
@@ -45,8 +47,28 @@ public class ServerBeans {
 
   @Produces
   @ApplicationScoped
-  ModelRegistry modelRegistry(ModelRepository repository, OrtRuntime runtime, AliasTable aliases) {
-    return new ModelRegistry(repository, runtime, Warmup::run, aliases::route);
+  PinSet pinSet(ModelRepository repository) {
+    try {
+      return new PinSet(repository.root().resolve("pins.json"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot read the pins in " + repository.root(), e);
+    }
+  }
+
+  @Produces
+  @ApplicationScoped
+  VariantCache variantCache(ServerConfig config, AliasTable aliases, PinSet pins, MeterRegistry meters) {
+    return new VariantCache(config.variants().cacheBytes(), config.variants().loadOnDemand(),
+        name -> pins.contains(name) || aliases.isTarget(name), meters);
+  }
+
+  /** The cache observes the registry from the start, so variants loaded at start-up are tracked. */
+  @Produces
+  @ApplicationScoped
+  ModelRegistry modelRegistry(ModelRepository repository, OrtRuntime runtime, AliasTable aliases, VariantCache cache) {
+    ModelRegistry registry = new ModelRegistry(repository, runtime, Warmup::run, aliases::route);
+    cache.attach(registry);
+    return registry;
   }
 
   @Produces
@@ -57,20 +79,22 @@ public class ServerBeans {
 
   @Produces
   @ApplicationScoped
-  AliasService aliasService(AliasTable table, ModelRegistry registry) {
-    return new AliasService(table, registry);
+  AliasService aliasService(AliasTable table, ModelRegistry registry, VariantCache cache, MeterRegistry meters) {
+    return new AliasService(table, registry, cache::reweigh, meters);
   }
 
   /** One pruning worker: jobs are CPU-heavy and queue behind each other. */
   @Produces
   @ApplicationScoped
-  PruneService pruneService(ModelRegistry registry, VariantStore store, AliasService aliases, OrtRuntime runtime) {
+  PruneService pruneService(ModelRegistry registry, VariantStore store, AliasService aliases, OrtRuntime runtime,
+      PinSet pins, VariantCache cache, MeterRegistry meters) {
     java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "pruneserve-prune");
       t.setDaemon(true);
       return t;
     });
-    return new PruneService(registry, store, aliases, runtime, worker);
+    return new PruneService(registry, store, aliases, runtime, worker, new PruneService.Pins(pins, cache::reweigh),
+        meters);
   }
 
   @Produces

@@ -10,6 +10,8 @@ public interface ServerConfig {
 
   Ort ort();
 
+  Variants variants();
+
   /**
    * Largest gRPC request accepted, in bytes (default 256 MiB); wired to
    * {@code quarkus.grpc.server.max-inbound-message-size}. Larger requests get RESOURCE_EXHAUSTED.
@@ -41,6 +43,21 @@ public interface ServerConfig {
     /** Write the generated demo model into an empty repository at start. */
     @WithDefault("true")
     boolean demoIfEmpty();
+  }
+
+  /** Pruned variants ({@code <model>@<id>}): the loaded-variant cache. */
+  interface Variants {
+    /**
+     * Bytes that loaded variants may hold (measured RSS growth at load, at least the weights' size);
+     * least recently served variants are unloaded beyond it. Pinned variants and alias targets do
+     * not count and are never unloaded for space.
+     */
+    @WithDefault("2147483648")
+    long cacheBytes();
+
+    /** A request for a variant that is not loaded (evicted, or never loaded) loads it first. */
+    @WithDefault("true")
+    boolean loadOnDemand();
   }
 
   enum ControlMode {

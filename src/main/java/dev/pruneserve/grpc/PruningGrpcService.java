@@ -74,7 +74,7 @@ public class PruningGrpcService extends PruningGrpc.PruningImplBase {
     GrpcErrors.unary(obs, () -> {
       ListVariantsResponse.Builder b = ListVariantsResponse.newBuilder();
       for (VariantManifest m : pruning.variants(req.getModel())) {
-        b.addVariants(PruneWire.variant(m, false));
+        b.addVariants(PruneWire.variant(m, false).toBuilder().setPinned(pruning.isPinned(m.name())));
       }
       return b.build();
     });
@@ -82,7 +82,8 @@ public class PruningGrpcService extends PruningGrpc.PruningImplBase {
 
   @Override
   public void getVariant(GetVariantRequest req, StreamObserver<Variant> obs) {
-    GrpcErrors.unary(obs, () -> PruneWire.variant(pruning.variant(req.getName()), false));
+    GrpcErrors.unary(obs, () -> PruneWire.variant(pruning.variant(req.getName()), false).toBuilder()
+        .setPinned(pruning.isPinned(req.getName())).build());
   }
 
   @Override
@@ -91,6 +92,12 @@ public class PruningGrpcService extends PruningGrpc.PruningImplBase {
       pruning.delete(req.getName());
       return DeleteVariantResponse.getDefaultInstance();
     });
+  }
+
+  @Override
+  public void pinVariant(dev.pruneserve.api.v1.PinVariantRequest req, StreamObserver<Variant> obs) {
+    GrpcErrors.unary(obs, () -> PruneWire.variant(pruning.pin(req.getName(), req.getPinned()), false).toBuilder()
+        .setPinned(req.getPinned()).build());
   }
 
   @Override

@@ -27,6 +27,7 @@ import org.jboss.logging.Logger;
 public final class ModelRegistry {
   private static final Logger LOG = Logger.getLogger(ModelRegistry.class);
   private static final int ACQUIRE_ATTEMPTS = 8;
+  private static final String UNLOADED = "unloaded";
 
   private final ModelRepository repository;
   private final SessionLoader loader;
@@ -34,6 +35,7 @@ public final class ModelRegistry {
   private final java.util.function.UnaryOperator<String> router;
   private final Map<String, ModelSlot> slots = new ConcurrentHashMap<>();
   private final Map<String, ModelStats> stats = new ConcurrentHashMap<>();
+  private volatile LoadObserver observer = LoadObserver.NONE;
 
   /** @param warmup runs one inference on a fresh session; throws to fail the load */
   public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup) {
@@ -56,6 +58,11 @@ public final class ModelRegistry {
     return repository;
   }
 
+  /** Installs the observer (the variant cache); set once at start, before requests arrive. */
+  public void observe(LoadObserver o) {
+    this.observer = o;
+  }
+
   /** Loads (or reloads) every version of {@code name}; returns once they serve. */
   public void load(String name) {
     ModelNames.requireValid(name);
@@ -63,6 +70,13 @@ public final class ModelRegistry {
       throw ServingException.notFound("model '" + name + "' is not in the repository " + repository.root());
     }
     ModelSlot slot = slots.computeIfAbsent(name, ModelSlot::new);
+    long bytes = loadLocked(name, slot);
+    observer.loaded(name, bytes);
+  }
+
+  /** Builds and switches under the slot's lock; returns the measured bytes of the new sessions. */
+  private long loadLocked(String name, ModelSlot slot) {
+    long rssBefore = dev.pruneserve.eval.ProcessMemory.rssBytes();
     slot.lifecycle.lock();
     try {
       if (slot.served == null) {
@@ -92,6 +106,9 @@ public final class ModelRegistry {
         old.retireAll();
       }
       LOG.infof("model '%s' READY, versions %s", name, fresh.versions().keySet());
+      long files = fresh.versions().values().stream().mapToLong(h -> h.session().sizeBytes()).sum();
+      long rssDelta = dev.pruneserve.eval.ProcessMemory.rssBytes() - rssBefore;
+      return Math.max(files, rssDelta); // RSS delta when measurable, never below the weights' bytes
     } finally {
       slot.lifecycle.unlock();
     }
@@ -107,17 +124,24 @@ public final class ModelRegistry {
       }
       return;
     }
+    if (unloadLocked(name, slot)) {
+      observer.unloaded(name);
+    }
+  }
+
+  private boolean unloadLocked(String name, ModelSlot slot) {
     slot.lifecycle.lock();
     try {
       ModelSlot.Served old = slot.served;
       if (old == null) {
-        return;
+        return false;
       }
       slot.set(ModelState.UNLOADING, "unloading");
       slot.served = null;
       old.retireAll(); // sessions close when their last in-flight request releases them
-      slot.set(ModelState.UNAVAILABLE, "unloaded");
+      slot.set(ModelState.UNAVAILABLE, UNLOADED);
       LOG.infof("model '%s' unloaded", name);
+      return true;
     } finally {
       slot.lifecycle.unlock();
     }
@@ -135,12 +159,33 @@ public final class ModelRegistry {
    */
   public Lease acquire(String name, String version) {
     for (int i = 0; i < ACQUIRE_ATTEMPTS; i++) {
-      Optional<Lease> lease = resolve(name, version).tryAcquire();
+      Optional<Lease> lease = resolveOrLoad(name, version).tryAcquire();
       if (lease.isPresent()) {
+        observer.served(lease.get().model());
         return lease.get();
       }
     }
     throw ServingException.unavailable("model '" + name + "' is being swapped; retry");
+  }
+
+  /**
+   * Resolves, loading the model first when it is in the repository, not loaded (never loaded, or
+   * unloaded/evicted — not after a failed load) and the observer allows an on-demand load.
+   */
+  private ModelHandle resolveOrLoad(String requested, String version) {
+    try {
+      return resolve(requested, version);
+    } catch (ServingException e) {
+      String name = router.apply(requested);
+      ModelSlot slot = slots.get(name);
+      boolean unloaded = slot == null ? repository.contains(name)
+          : slot.served == null && slot.state == ModelState.UNAVAILABLE && UNLOADED.equals(slot.reason);
+      if (e.kind() != dev.pruneserve.error.ErrorKind.UNAVAILABLE || !unloaded || !observer.loadOnDemand(name)) {
+        throw e;
+      }
+      load(name);
+      return resolve(requested, version);
+    }
   }
 
   /** Metadata of a loaded version ({@code ""} = latest). */

@@ -16,10 +16,19 @@ import java.util.Optional;
 public final class AliasService {
   private final AliasTable table;
   private final ModelRegistry registry;
+  private final java.util.function.Consumer<String> targetChanged;
 
-  public AliasService(AliasTable table, ModelRegistry registry) {
+  private final io.micrometer.core.instrument.Timer swaps;
+
+  /** @param targetChanged told of every model that became or stopped being an alias target (cache weights) */
+  public AliasService(AliasTable table, ModelRegistry registry, java.util.function.Consumer<String> targetChanged,
+      io.micrometer.core.instrument.MeterRegistry meters) {
     this.table = table;
     this.registry = registry;
+    this.targetChanged = targetChanged;
+    this.swaps = io.micrometer.core.instrument.Timer.builder("pruneserve_alias_swap_seconds")
+        .description("SetAlias switches: the atomic switch itself, after the target is loaded")
+        .publishPercentiles(0.5, 0.99).register(meters);
   }
 
   /** Returns the previous target ("" if the alias is new). */
@@ -39,7 +48,14 @@ public final class AliasService {
     if (!registry.isReady(target, "")) {
       registry.load(target); // throws with the reason; the alias is unchanged
     }
-    return table.set(alias, target, expectedCurrent);
+    long t0 = System.nanoTime();
+    String previous = table.set(alias, target, expectedCurrent);
+    swaps.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+    targetChanged.accept(target);
+    if (!previous.isEmpty()) {
+      targetChanged.accept(previous);
+    }
+    return previous;
   }
 
   public Optional<String> get(String alias) {
@@ -51,7 +67,10 @@ public final class AliasService {
   }
 
   public boolean delete(String alias) {
-    return table.remove(alias);
+    Optional<String> target = table.target(alias);
+    boolean removed = table.remove(alias);
+    target.ifPresent(targetChanged);
+    return removed;
   }
 
   public List<String> aliasesOf(String target) {

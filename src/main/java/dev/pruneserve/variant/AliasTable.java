@@ -37,6 +37,11 @@ public final class AliasTable {
     return targets.getOrDefault(name, name);
   }
 
+  /** Whether some alias points at {@code name}. */
+  public boolean isTarget(String name) {
+    return targets.containsValue(name);
+  }
+
   public Optional<String> target(String alias) {
     return Optional.ofNullable(targets.get(alias));
   }

@@ -39,6 +39,9 @@ import org.jboss.logging.Logger;
 public final class PruneService {
   private static final Logger LOG = Logger.getLogger(PruneService.class);
 
+  /** Pinned variants and who to tell when a pin changes (the cache re-weighs the variant). */
+  public record Pins(PinSet set, java.util.function.Consumer<String> changed) {}
+
   /** A request: parent model and version ("" = latest), recipe, calibration, alias to activate ("" = none). */
   public record Spec(String model, String version, PruneRecipe recipe, CalibrationInput calibration,
       List<String> evaluationTexts, String activateAs) {}
@@ -52,14 +55,30 @@ public final class PruneService {
   private final Map<String, PruneJob> running = new ConcurrentHashMap<>();
   private final Map<String, PruneJob> jobs = new ConcurrentHashMap<>();
   private final Map<String, String> parentHashes = new ConcurrentHashMap<>();
+  private final Pins pins;
+  private final io.micrometer.core.instrument.MeterRegistry meters;
 
   public PruneService(ModelRegistry registry, VariantStore store, AliasService aliases, SessionLoader loader,
-      ExecutorService worker) {
+      ExecutorService worker, Pins pins, io.micrometer.core.instrument.MeterRegistry meters) {
     this.registry = registry;
     this.store = store;
     this.aliases = aliases;
     this.loader = loader;
     this.worker = worker;
+    this.pins = pins;
+    this.meters = meters;
+  }
+
+  /** Pins (never evicted) or unpins a variant; persisted. */
+  public VariantManifest pin(String name, boolean pinned) {
+    VariantManifest m = variant(name);
+    pins.set().set(name, pinned);
+    pins.changed().accept(name);
+    return m;
+  }
+
+  public boolean isPinned(String name) {
+    return pins.set().contains(name);
   }
 
   /**
@@ -136,6 +155,9 @@ public final class PruneService {
       if (running.containsKey(name)) {
         throw ServingException.precondition("variant '" + name + "' is being written by a prune job");
       }
+      if (isPinned(name)) {
+        pins.set().set(name, false);
+      }
       registry.unload(name);
       try {
         store.delete(name);
@@ -197,6 +219,10 @@ public final class PruneService {
       running.remove(job.variantName());
       terminal.run();
     }
+    String outcome = job.state().name().toLowerCase(java.util.Locale.ROOT);
+    meters.counter("pruneserve_prune_jobs_total", "outcome", outcome).increment();
+    meters.timer("pruneserve_prune_job_seconds", "outcome", outcome)
+        .record(java.time.Duration.ofNanos((long) (job.elapsedSeconds() * 1e9)));
   }
 
   private void finishReused(PruneJob job, VariantManifest m, String activateAs) {

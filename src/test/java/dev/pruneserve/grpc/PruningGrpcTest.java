@@ -125,6 +125,18 @@ class PruningGrpcTest {
   }
 
   @Test
+  void pinningIsRecordedAndReported() {
+    String v = last(events(request("magnitude-sp", 0.25).build())).getDone().getName();
+    assertTrue(pruning.pinVariant(dev.pruneserve.api.v1.PinVariantRequest.newBuilder().setName(v).setPinned(true)
+        .build()).getPinned());
+    assertTrue(pruning.getVariant(GetVariantRequest.newBuilder().setName(v).build()).getPinned());
+    pruning.pinVariant(dev.pruneserve.api.v1.PinVariantRequest.newBuilder().setName(v).setPinned(false).build());
+    assertFalse(pruning.getVariant(GetVariantRequest.newBuilder().setName(v).build()).getPinned());
+    assertStatus(Code.NOT_FOUND, "no variant", () -> pruning.pinVariant(dev.pruneserve.api.v1.PinVariantRequest
+        .newBuilder().setName("stories15m@nope").setPinned(true).build()));
+  }
+
+  @Test
   void flapWithCalibrationAndEvaluationTexts() {
     CalibrationSpec calib = CalibrationSpec.newBuilder().addTexts(STORY).addTexts("The dog ran to the park.")
         .addTexts("Tom had a big red ball. He liked to throw it high.").build();
