@@ -45,8 +45,14 @@ public final class ChannelDiscovery {
   private final ChannelSets sets = new ChannelSets();
   private final Map<String, Layout> layouts = new HashMap<>();
 
+  /** Names read by a subgraph, or graph inputs/outputs: never sliced (another reader keeps the old shape). */
+  private final java.util.Set<String> readElsewhere = new java.util.HashSet<>();
+
   private ChannelDiscovery(ModelProto model) {
     this.g = new OnnxGraph(model);
+    readElsewhere.addAll(Subgraphs.captured(model.getGraph()).keySet());
+    model.getGraph().getInputList().forEach(v -> readElsewhere.add(v.getName()));
+    model.getGraph().getOutputList().forEach(v -> readElsewhere.add(v.getName()));
   }
 
   public static ChannelDependencies discover(ModelProto model) {
@@ -268,9 +274,11 @@ public final class ChannelDiscovery {
   }
 
   /** An FP32 raw-data initializer of the given rank read by exactly one node (safe to slice). */
+  /** An FP32 raw-data initializer of this rank read by exactly one node and nothing else. */
   private Optional<TensorProto> sliceable(String name, int rank) {
     return g.initializer(name).filter(t -> t.getDataType() == 1 /* FLOAT */
-        && t.hasRawData() && t.getDimsCount() == rank && g.consumers(name).size() == 1);
+        && t.hasRawData() && t.getDimsCount() == rank && g.consumers(name).size() == 1
+        && !readElsewhere.contains(name));
   }
 
   private boolean extraOutputsUsed(NodeProto n) {
