@@ -37,9 +37,14 @@ public class ServerBeans {
 
   @Produces
   @ApplicationScoped
-  AliasTable aliasTable(ModelRepository repository) {
+  AliasTable aliasTable(ModelRepository repository, ServerConfig config) {
+    String d = config.variants().aliasDurability();
+    if (!d.equals("sync") && !d.equals("write-behind")) {
+      throw new IllegalArgumentException("pruneserve.variants.alias-durability must be sync or write-behind, got " + d);
+    }
     try {
-      return new AliasTable(repository.root().resolve("aliases.json"));
+      return new AliasTable(repository.root().resolve("aliases.json"),
+          d.equals("sync") ? AliasTable.Durability.SYNC : AliasTable.Durability.WRITE_BEHIND);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("cannot read the aliases in " + repository.root(), e);
     }

@@ -70,8 +70,9 @@ public class ServerLifecycle {
     ready.set(true);
   }
 
-  void onStop(@Observes ShutdownEvent ev, ModelRegistry registry) {
+  void onStop(@Observes ShutdownEvent ev, ModelRegistry registry, dev.pruneserve.variant.AliasTable aliases) {
     ready.set(false);
+    aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
   }
 

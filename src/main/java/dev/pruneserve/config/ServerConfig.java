@@ -58,6 +58,14 @@ public interface ServerConfig {
     /** A request for a variant that is not loaded (evicted, or never loaded) loads it first. */
     @WithDefault("true")
     boolean loadOnDemand();
+
+    /**
+     * {@code sync}: an alias change is on disk (fsync) before it takes effect; {@code write-behind}:
+     * it takes effect at once and is persisted in the background (a crash can lose the latest
+     * changes; sub-millisecond swaps).
+     */
+    @WithDefault("sync")
+    String aliasDurability();
   }
 
   enum ControlMode {

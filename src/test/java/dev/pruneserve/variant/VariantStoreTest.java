@@ -75,6 +75,21 @@ class VariantStoreTest {
     assertTrue(new AliasTable(file).snapshot().isEmpty());
   }
 
+  @Test
+  void writeBehindAliasesTakeEffectAtOnceAndReachTheDiskOnFlush() throws Exception {
+    Path file = root.resolve("aliases.json");
+    try (AliasTable t = new AliasTable(file, AliasTable.Durability.WRITE_BEHIND)) {
+      for (int i = 0; i < 50; i++) {
+        t.set("prod", "m@" + i, Optional.empty());
+        assertEquals("m@" + i, t.route("prod"));
+      }
+      t.flush();
+      assertEquals(Map.of("prod", "m@49"), new AliasTable(file).snapshot());
+      t.remove("prod");
+    }
+    assertTrue(new AliasTable(file).snapshot().isEmpty(), "close flushes");
+  }
+
   private static VariantManifest manifest(String name, byte[] model) {
     return new VariantManifest(name, name.substring(name.indexOf('@') + 1), "mlp", "1", "00", Map.of("method", "random"),
         Map.of(), VariantIds.sha256Hex(model), 100, 50, model.length, "2026-11-25T00:00:00Z");
