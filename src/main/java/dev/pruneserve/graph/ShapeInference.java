@@ -1,6 +1,15 @@
 package dev.pruneserve.graph;
 
-import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
+import static dev.pruneserve.graph.ShapeMath.attr;
+import static dev.pruneserve.graph.ShapeMath.broadcast;
+import static dev.pruneserve.graph.ShapeMath.clamp;
+import static dev.pruneserve.graph.ShapeMath.declared;
+import static dev.pruneserve.graph.ShapeMath.ints;
+import static dev.pruneserve.graph.ShapeMath.matmul;
+import static dev.pruneserve.graph.ShapeMath.pool;
+import static dev.pruneserve.graph.ShapeMath.product;
+import static dev.pruneserve.graph.ShapeMath.str;
+
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
@@ -98,40 +107,6 @@ public final class ShapeInference {
     return i < n.getInputCount() ? shapes.get(n.getInput(i)) : null;
   }
 
-  private static long[] broadcast(long[] a, long[] b) {
-    if (a == null || b == null) {
-      return null;
-    }
-    int r = Math.max(a.length, b.length);
-    long[] out = new long[r];
-    for (int i = 0; i < r; i++) {
-      long x = i < r - a.length ? 1 : a[i - (r - a.length)];
-      long y = i < r - b.length ? 1 : b[i - (r - b.length)];
-      if (x > 1 && y > 1 && x != y) {
-        throw new IllegalStateException("cannot broadcast " + Arrays.toString(a) + " with " + Arrays.toString(b));
-      }
-      out[i] = x == 1 ? y : y == 1 ? x : x < 0 ? y : x;
-    }
-    return out;
-  }
-
-  /** [..., M, K] × [..., K, N] (batch dimensions broadcast). */
-  private static long[] matmul(long[] a, long[] b) {
-    if (a == null || b == null || a.length < 2 || b.length < 2) {
-      return null;
-    }
-    long k = a[a.length - 1];
-    long kb = b[b.length - 2];
-    if (k >= 0 && kb >= 0 && k != kb) {
-      throw new IllegalStateException("inner dimensions differ: " + Arrays.toString(a) + " × " + Arrays.toString(b));
-    }
-    long[] batch = broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
-    long[] out = Arrays.copyOf(batch, batch.length + 2);
-    out[batch.length] = a[a.length - 2];
-    out[batch.length + 1] = b[b.length - 1];
-    return out;
-  }
-
   private long[] gemm(NodeProto n) {
     long[] a = in(n, 0);
     long[] b = in(n, 1);
@@ -185,10 +160,6 @@ public final class ShapeInference {
       }
     }
     return x;
-  }
-
-  private static long[] pool(long[] x) {
-    return x == null || x.length != 4 ? null : new long[] {x[0], x[1], 1, 1};
   }
 
   private long[] flatten(NodeProto n) {
@@ -313,10 +284,6 @@ public final class ShapeInference {
     return out;
   }
 
-  private static long clamp(long v, long n) {
-    return Math.max(0, Math.min(v, n));
-  }
-
   private long[] concat(NodeProto n) {
     long[] first = in(n, 0);
     if (first == null) {
@@ -342,49 +309,8 @@ public final class ShapeInference {
     return out;
   }
 
-  private static long product(long[] x, int from, int to) {
-    long p = 1;
-    for (int i = from; i < to; i++) {
-      if (x[i] < 0) {
-        return -1;
-      }
-      p *= x[i];
-    }
-    return p;
-  }
-
-  private static long[] declared(ValueInfoProto v) {
-    if (!v.getType().getTensorType().hasShape()) {
-      return null;
-    }
-    return v.getType().getTensorType().getShape().getDimList().stream()
-        .mapToLong(d -> d.hasDimValue() ? d.getDimValue() : -1).toArray();
-  }
-
   /** The values of an int64 tensor, from int64_data or raw little-endian data. */
   public static long[] int64s(TensorProto t) {
-    if (t.getInt64DataCount() > 0) {
-      return t.getInt64DataList().stream().mapToLong(Long::longValue).toArray();
-    }
-    java.nio.LongBuffer b = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-    long[] out = new long[b.remaining()];
-    b.get(out);
-    return out;
-  }
-
-  private static long attr(NodeProto n, String name, long dflt) {
-    return n.getAttributeList().stream().filter(a -> a.getName().equals(name)).mapToLong(AttributeProto::getI)
-        .findFirst().orElse(dflt);
-  }
-
-  private static long[] ints(NodeProto n, String name, long... dflt) {
-    return n.getAttributeList().stream().filter(a -> a.getName().equals(name))
-        .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).findFirst()
-        .orElse(dflt.length == 0 ? null : dflt);
-  }
-
-  private static String str(NodeProto n, String name) {
-    return n.getAttributeList().stream().filter(a -> a.getName().equals(name)).map(a -> a.getS().toStringUtf8())
-        .findFirst().orElse("");
+    return ShapeMath.int64s(t);
   }
 }

@@ -3,21 +3,18 @@ package dev.pruneserve.variant;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.llm.TokenizerCache;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.PruneMethods;
 import dev.pruneserve.pruning.PruneRecipe;
 import dev.pruneserve.pruning.Pruner;
-import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelNames;
 import dev.pruneserve.repository.ModelRepository;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +48,7 @@ public final class PruneService {
   private final AliasService aliases;
   private final SessionLoader loader;
   private final ExecutorService worker;
-  private final TokenizerCache tokenizers = new TokenizerCache();
+  private final LmInputs inputs;
   private final Map<String, PruneJob> running = new ConcurrentHashMap<>();
   private final Map<String, PruneJob> jobs = new ConcurrentHashMap<>();
   private final Map<String, String> parentHashes = new ConcurrentHashMap<>();
@@ -67,6 +64,7 @@ public final class PruneService {
     this.worker = worker;
     this.pins = pins;
     this.meters = meters;
+    this.inputs = new LmInputs(registry, loader);
   }
 
   /** Pins (never evicted) or unpins a variant; persisted. */
@@ -171,7 +169,7 @@ public final class PruneService {
     long t0 = System.nanoTime();
     try {
       ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(parentFile));
-      List<int[]> calibration = spec.recipe().needsCalibration() ? tokenize(spec, dense) : null;
+      List<int[]> calibration = spec.recipe().needsCalibration() ? inputs.calibration(spec, dense) : null;
       Pruner.Result r = PruneMethods.apply(dense, spec.recipe(), calibration, loader,
           (phase, f) -> job.report(phase, 0.85 * (phase.equals("validating") ? 0.95 + 0.05 * f : 0.95 * f)));
       long pruneMs = (System.nanoTime() - t0) / 1_000_000;
@@ -183,7 +181,7 @@ public final class PruneService {
       report.put("prune_ms", pruneMs);
       if (!spec.evaluationTexts().isEmpty()) {
         job.report("evaluating", 0.86);
-        report.put("quality", evaluate(spec, dense, parentFile, bytes));
+        report.put("quality", inputs.evaluate(spec, dense, parentFile, bytes));
       }
       VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
           spec.model(), parentFile.getParent().getFileName().toString(), parentSha, recipe, report,
@@ -233,65 +231,6 @@ public final class PruneService {
       aliases.set(activateAs, m.name(), Optional.empty());
     }
     job.succeed(m, true);
-  }
-
-  /** PPL (128-token windows), KL and top-1 of the variant against the parent on the evaluation texts. */
-  private Map<String, Object> evaluate(Spec spec, ModelProto dense, Path parentFile, byte[] pruned) throws IOException {
-    int[] stream = encode(spec, dense, spec.evaluationTexts()).stream().flatMapToInt(java.util.Arrays::stream).toArray();
-    if (stream.length < 128) {
-      throw ServingException.invalid("evaluation texts give " + stream.length + " tokens; perplexity needs at least"
-          + " one 128-token window");
-    }
-    Path tmp = Files.createTempFile("pruneserve-eval", ".onnx");
-    try {
-      Files.write(tmp, pruned);
-      try (var d = loader.load(spec.model() + "/eval-parent", parentFile); var p = loader.load("variant/eval", tmp)) {
-        var q = dev.pruneserve.eval.LmQuality.evaluate(p, d, stream, 128);
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("perplexity", q.perplexity());
-        m.put("kl", q.kl());
-        m.put("top1", q.top1());
-        m.put("windows", q.windows());
-        m.put("tokens", stream.length);
-        return m;
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
-
-  private List<int[]> encode(Spec spec, ModelProto dense, List<String> texts) {
-    ModelConfigFile config = registry.repository().config(spec.model());
-    if (!ModelConfigFile.CAUSAL_LM.equals(config.kindOrDefault()) || config.tokenizer() == null) {
-      throw ServingException.precondition("model '" + spec.model() + "' has no causal-lm tokenizer for texts; give"
-          + " calibration as token sequences (evaluation needs a causal LM)");
-    }
-    var tok = tokenizers.get(registry.repository().modelDir(spec.model()).resolve(config.tokenizer()), vocab(dense));
-    return texts.stream().map(t -> tok.encode(t, true)).toList();
-  }
-
-  private List<int[]> tokenize(Spec spec, ModelProto dense) {
-    List<int[]> out = new ArrayList<>(spec.calibration().sequences());
-    if (!spec.calibration().texts().isEmpty()) {
-      out.addAll(encode(spec, dense, spec.calibration().texts()));
-    }
-    int vocab = vocab(dense);
-    for (int[] s : out) {
-      for (int id : s) {
-        if (id < 0 || id >= vocab) {
-          throw ServingException.invalid("calibration token id " + id + " is outside the model's vocabulary [0, "
-              + vocab + ")");
-        }
-      }
-    }
-    return out;
-  }
-
-  private static int vocab(ModelProto m) {
-    return m.getGraph().getOutputList().stream().filter(o -> o.getName().equals("logits")).findFirst()
-        .map(o -> (int) o.getType().getTensorType().getShape().getDim(2).getDimValue())
-        .filter(v -> v > 0)
-        .orElseThrow(() -> ServingException.precondition("calibration needs a causal LM with a logits output"));
   }
 
   private Path parentFile(String model, String version) {

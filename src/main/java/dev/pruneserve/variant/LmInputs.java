@@ -1,0 +1,91 @@
+package dev.pruneserve.variant;
+
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.llm.TokenizerCache;
+import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.repository.ModelConfigFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Text inputs of a prune job for causal LMs: calibration texts and sequences turned into token ids
+ * (with the parent's tokenizer, ids checked against its vocabulary) and the evaluation of a variant
+ * against its parent. Runs on the pruning worker; thread-safe.
+ */
+final class LmInputs {
+  private final ModelRegistry registry;
+  private final SessionLoader loader;
+  private final TokenizerCache tokenizers = new TokenizerCache();
+
+  LmInputs(ModelRegistry registry, SessionLoader loader) {
+    this.registry = registry;
+    this.loader = loader;
+  }
+
+  /** PPL (128-token windows), KL and top-1 of the variant against the parent on the evaluation texts. */
+  Map<String, Object> evaluate(PruneService.Spec spec, ModelProto dense, Path parentFile, byte[] pruned) throws IOException {
+    int[] stream = encode(spec, dense, spec.evaluationTexts()).stream().flatMapToInt(java.util.Arrays::stream).toArray();
+    if (stream.length < 128) {
+      throw ServingException.invalid("evaluation texts give " + stream.length + " tokens; perplexity needs at least"
+          + " one 128-token window");
+    }
+    Path tmp = Files.createTempFile("pruneserve-eval", ".onnx");
+    try {
+      Files.write(tmp, pruned);
+      try (var d = loader.load(spec.model() + "/eval-parent", parentFile); var p = loader.load("variant/eval", tmp)) {
+        var q = dev.pruneserve.eval.LmQuality.evaluate(p, d, stream, 128);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("perplexity", q.perplexity());
+        m.put("kl", q.kl());
+        m.put("top1", q.top1());
+        m.put("windows", q.windows());
+        m.put("tokens", stream.length);
+        return m;
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private List<int[]> encode(PruneService.Spec spec, ModelProto dense, List<String> texts) {
+    ModelConfigFile config = registry.repository().config(spec.model());
+    if (!ModelConfigFile.CAUSAL_LM.equals(config.kindOrDefault()) || config.tokenizer() == null) {
+      throw ServingException.precondition("model '" + spec.model() + "' has no causal-lm tokenizer for texts; give"
+          + " calibration as token sequences (evaluation needs a causal LM)");
+    }
+    var tok = tokenizers.get(registry.repository().modelDir(spec.model()).resolve(config.tokenizer()), vocab(dense));
+    return texts.stream().map(t -> tok.encode(t, true)).toList();
+  }
+
+  /** Calibration sequences: the given token sequences, then the texts tokenized (each with BOS). */
+  List<int[]> calibration(PruneService.Spec spec, ModelProto dense) {
+    List<int[]> out = new ArrayList<>(spec.calibration().sequences());
+    if (!spec.calibration().texts().isEmpty()) {
+      out.addAll(encode(spec, dense, spec.calibration().texts()));
+    }
+    int vocab = vocab(dense);
+    for (int[] s : out) {
+      for (int id : s) {
+        if (id < 0 || id >= vocab) {
+          throw ServingException.invalid("calibration token id " + id + " is outside the model's vocabulary [0, "
+              + vocab + ")");
+        }
+      }
+    }
+    return out;
+  }
+
+  private static int vocab(ModelProto m) {
+    return m.getGraph().getOutputList().stream().filter(o -> o.getName().equals("logits")).findFirst()
+        .map(o -> (int) o.getType().getTensorType().getShape().getDim(2).getDimValue())
+        .filter(v -> v > 0)
+        .orElseThrow(() -> ServingException.precondition("calibration needs a causal LM with a logits output"));
+  }
+}
