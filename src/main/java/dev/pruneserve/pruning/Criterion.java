@@ -1,9 +1,7 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import dev.pruneserve.pruning.cnn.Slicing;
 import java.util.SplittableRandom;
 
 /**
@@ -103,35 +101,18 @@ public enum Criterion {
 
   /** Per row of a MatMul weight [in, out] (= per input channel): Σ|w|^p, optionally rooted. */
   static double[] rowPower(OnnxGraph graph, String name, int p, boolean root) {
-    TensorProto t = DependencyDiscovery.require(graph, name);
-    int rows = (int) t.getDims(0);
-    int cols = (int) t.getDims(1);
-    FloatBuffer w = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-    double[] s = new double[rows];
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        s[r] += Math.pow(Math.abs(w.get(r * cols + c)), p);
-      }
-      s[r] = root ? Math.pow(s[r], 1.0 / p) : s[r];
-    }
-    return s;
+    return rooted(Slicing.power(DependencyDiscovery.require(graph, name), 0, p), p, root);
   }
 
   /** Per column of a MatMul weight [in, out] (= per output channel): Σ|w|^p, optionally rooted. */
   private static double[] colPower(OnnxGraph graph, String name, int p, boolean root) {
-    TensorProto t = DependencyDiscovery.require(graph, name);
-    int rows = (int) t.getDims(0);
-    int cols = (int) t.getDims(1);
-    FloatBuffer w = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-    double[] s = new double[cols];
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        s[c] += Math.pow(Math.abs(w.get(r * cols + c)), p);
-      }
-    }
+    return rooted(Slicing.power(DependencyDiscovery.require(graph, name), 1, p), p, root);
+  }
+
+  private static double[] rooted(double[] s, int p, boolean root) {
     if (root) {
-      for (int c = 0; c < cols; c++) {
-        s[c] = Math.pow(s[c], 1.0 / p);
+      for (int i = 0; i < s.length; i++) {
+        s[i] = Math.pow(s[i], 1.0 / p);
       }
     }
     return s;

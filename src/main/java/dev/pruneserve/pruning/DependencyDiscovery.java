@@ -67,12 +67,14 @@ public final class DependencyDiscovery {
     return Optional.empty();
   }
 
-  private static int cols(OnnxGraph g, String name) {
+  /** Columns of a 2-D FP32 initializer, −1 if it is not one. */
+  static int cols(OnnxGraph g, String name) {
     return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
         .map(t -> (int) t.getDims(1)).orElse(-1);
   }
 
-  private static int rows(OnnxGraph g, String name) {
+  /** Rows of a 2-D FP32 initializer, −1 if it is not one. */
+  static int rows(OnnxGraph g, String name) {
     return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
         .map(t -> (int) t.getDims(0)).orElse(-1);
   }

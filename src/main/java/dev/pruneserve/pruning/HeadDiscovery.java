@@ -2,7 +2,6 @@ package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
-import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -63,7 +62,7 @@ public final class HeadDiscovery {
     }
     String wo = oProj.get().getInput(1);
     Optional<ShapeSlot.Vector> merged = ShapeSlot.resolve(g, merge.get().getInput(1));
-    if (rows(g, wo) != heads * hd || merged.isEmpty() || merged.get().values().length != 3
+    if (DependencyDiscovery.rows(g, wo) != heads * hd || merged.isEmpty() || merged.get().values().length != 3
         || merged.get().values()[2] != (long) heads * hd) {
       return Optional.empty();
     }
@@ -168,7 +167,7 @@ public final class HeadDiscovery {
     String w = mm.get().getInput(1);
     int heads = (int) v[2];
     int hd = (int) v[3];
-    if (cols(g, w) != heads * hd || (bias != null && length(g, bias) != heads * hd)) {
+    if (DependencyDiscovery.cols(g, w) != heads * hd || (bias != null && length(g, bias) != heads * hd)) {
       return Optional.empty();
     }
     return Optional.of(new Split(w, bias, shape.get().slots()[2], List.of(), heads, hd));
@@ -214,15 +213,5 @@ public final class HeadDiscovery {
       n = g.producer(n.getInput(0)).orElse(null);
     }
     return Optional.empty();
-  }
-
-  private static int cols(OnnxGraph g, String name) {
-    return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
-        .map(t -> (int) t.getDims(1)).orElse(-1);
-  }
-
-  private static int rows(OnnxGraph g, String name) {
-    return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
-        .map(t -> (int) t.getDims(0)).orElse(-1);
   }
 }

@@ -5,6 +5,7 @@ import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.pruning.cnn.Slicing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.BitSet;
@@ -157,39 +158,15 @@ public final class Surgery {
 
   /** A 1-D FP32 tensor without the entries in {@code drop}. */
   static TensorProto keepEntries(TensorProto t, BitSet drop) {
-    return keepColumns(t.toBuilder().clearDims().addDims(1).addDims(t.getDims(0)).build(), drop).toBuilder()
-        .clearDims().addDims(t.getDims(0) - drop.cardinality()).build();
+    return Slicing.drop(t, 0, drop);
   }
 
   static TensorProto keepColumns(TensorProto t, BitSet drop) {
-    int rows = (int) t.getDims(0);
-    int cols = (int) t.getDims(1);
-    int kept = cols - drop.cardinality();
-    ByteBuffer src = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    ByteBuffer dst = ByteBuffer.allocate(rows * kept * 4).order(ByteOrder.LITTLE_ENDIAN);
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        if (!drop.get(c)) {
-          dst.putFloat(src.getFloat((r * cols + c) * 4));
-        }
-      }
-    }
-    return t.toBuilder().setDims(1, kept).setRawData(UnsafeByteOperations.unsafeWrap(dst.array())).build();
+    return Slicing.drop(t, 1, drop);
   }
 
   static TensorProto keepRows(TensorProto t, BitSet drop) {
-    int rows = (int) t.getDims(0);
-    int cols = (int) t.getDims(1);
-    int kept = rows - drop.cardinality();
-    byte[] src = t.getRawData().toByteArray();
-    byte[] dst = new byte[kept * cols * 4];
-    int k = 0;
-    for (int r = 0; r < rows; r++) {
-      if (!drop.get(r)) {
-        System.arraycopy(src, r * cols * 4, dst, k++ * cols * 4, cols * 4);
-      }
-    }
-    return t.toBuilder().setDims(0, kept).setRawData(UnsafeByteOperations.unsafeWrap(dst)).build();
+    return Slicing.drop(t, 0, drop);
   }
 
   /**

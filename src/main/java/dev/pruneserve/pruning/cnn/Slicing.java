@@ -9,11 +9,11 @@ import java.util.BitSet;
  * Row-major FP32 raw-data tensors seen as [outer, dims[axis], inner]: drop or zero indices along
  * one axis. Inputs are not changed.
  */
-final class Slicing {
+public final class Slicing {
   private Slicing() {}
 
   /** {@code t} without indices {@code drop} along {@code axis}. */
-  static TensorProto drop(TensorProto t, int axis, BitSet drop) {
+  public static TensorProto drop(TensorProto t, int axis, BitSet drop) {
     Shape s = shape(t, axis, drop);
     int kept = s.n - drop.cardinality();
     byte[] src = t.getRawData().toByteArray();
@@ -43,7 +43,7 @@ final class Slicing {
   }
 
   /** Σ |w|^p over every element with index i along {@code axis}, for each i (float64). */
-  static double[] power(TensorProto t, int axis, int p) {
+  public static double[] power(TensorProto t, int axis, int p) {
     Shape s = shape(t, axis, new BitSet());
     java.nio.FloatBuffer f = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
         .asFloatBuffer();
