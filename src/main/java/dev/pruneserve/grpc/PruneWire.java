@@ -2,6 +2,7 @@ package dev.pruneserve.grpc;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pruneserve.api.v1.CalibrationSpec;
 import dev.pruneserve.api.v1.PruneJob;
 import dev.pruneserve.api.v1.PruneOptions;
 import dev.pruneserve.api.v1.PruneProgress;
@@ -20,6 +21,8 @@ import java.util.Locale;
 /** Conversions between pruneserve.v1.Pruning messages and the variant domain. */
 final class PruneWire {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Longest self-sampled calibration sequence accepted (the model's context usually ends it first). */
+  private static final int MAX_SAMPLE_LENGTH = 4096;
 
   private PruneWire() {}
 
@@ -36,7 +39,9 @@ final class PruneWire {
     } catch (IllegalArgumentException e) {
       throw ServingException.invalid(e.getMessage());
     }
-    int items = r.getCalibration().getTextsCount() + r.getCalibration().getSequencesCount();
+    CalibrationInput.SelfSamples samples = selfSamples(r.getCalibration());
+    int items = r.getCalibration().getTextsCount() + r.getCalibration().getSequencesCount()
+        + (samples == null ? 0 : samples.count());
     if (items > CalibrationInput.MAX_ITEMS) {
       throw ServingException.invalid("calibration has " + items + " items; at most " + CalibrationInput.MAX_ITEMS);
     }
@@ -49,8 +54,26 @@ final class PruneWire {
       }
     }
     return new PruneService.Spec(r.getModel(), r.getVersion(), recipe,
-        new CalibrationInput(r.getCalibration().getTextsList(), seqs), r.getEvaluation().getTextsList(),
+        new CalibrationInput(r.getCalibration().getTextsList(), seqs, samples), r.getEvaluation().getTextsList(),
         r.getActivateAs());
+  }
+
+  private static CalibrationInput.SelfSamples selfSamples(CalibrationSpec c) {
+    if (!c.hasSelfSamples()) {
+      return null;
+    }
+    var s = c.getSelfSamples();
+    int count = s.getCount() == 0 ? CalibrationInput.SelfSamples.DEFAULT_COUNT : s.getCount();
+    int length = s.getMaxLength() == 0 ? CalibrationInput.SelfSamples.DEFAULT_MAX_LENGTH : s.getMaxLength();
+    if (count < 0 || count > CalibrationInput.MAX_ITEMS) {
+      throw ServingException.invalid("self_samples.count must be in [1, " + CalibrationInput.MAX_ITEMS + "], got "
+          + Integer.toUnsignedString(s.getCount()));
+    }
+    if (length < 2 || length > MAX_SAMPLE_LENGTH) {
+      throw ServingException.invalid("self_samples.max_length must be in [2, " + MAX_SAMPLE_LENGTH + "], got "
+          + Integer.toUnsignedString(s.getMaxLength()));
+    }
+    return new CalibrationInput.SelfSamples(count, length, s.getSeed());
   }
 
   private static <E extends Enum<E>> E enumValue(Class<E> type, String v, String field) {

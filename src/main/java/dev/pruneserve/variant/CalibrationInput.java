@@ -5,21 +5,36 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Calibration data as a client gave it: texts (tokenized with the parent's tokenizer) or token-id
- * sequences. {@link #describe()} is what enters the recipe (and so the variant id): a digest of
- * the content, never the content itself.
+ * Calibration data as a client gave it: texts (tokenized with the parent's tokenizer), token-id
+ * sequences, and/or a built-in self-sampled set ({@code samples}, null = none). {@link
+ * #describe()} is what enters the recipe (and so the variant id): a digest of the content and the
+ * sampling parameters, never the content itself.
  */
-public record CalibrationInput(List<String> texts, List<int[]> sequences) {
-  public static final CalibrationInput NONE = new CalibrationInput(List.of(), List.of());
+public record CalibrationInput(List<String> texts, List<int[]> sequences, SelfSamples samples) {
+  public static final CalibrationInput NONE = new CalibrationInput(List.of(), List.of(), null);
   public static final int MAX_ITEMS = 1024;
+
+  /** Sequences sampled from the parent itself: {@code count} × at most {@code maxLength} tokens. */
+  public record SelfSamples(int count, int maxLength, long seed) {
+    public static final int DEFAULT_COUNT = 32;
+    public static final int DEFAULT_MAX_LENGTH = 256;
+  }
 
   public CalibrationInput {
     texts = List.copyOf(texts);
     sequences = List.copyOf(sequences);
   }
 
+  public CalibrationInput(List<String> texts, List<int[]> sequences) {
+    this(texts, sequences, null);
+  }
+
   public boolean isEmpty() {
-    return texts.isEmpty() && sequences.isEmpty();
+    return texts.isEmpty() && sequences.isEmpty() && samples == null;
+  }
+
+  public int items() {
+    return texts.size() + sequences.size() + (samples == null ? 0 : samples.count());
   }
 
   public Map<String, Object> describe() {
@@ -30,6 +45,13 @@ public record CalibrationInput(List<String> texts, List<int[]> sequences) {
     m.put("texts", texts.size());
     m.put("sequences", sequences.size());
     m.put("sha256", VariantIds.sha256Hex(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    if (samples != null) {
+      Map<String, Object> ss = new LinkedHashMap<>();
+      ss.put("count", samples.count());
+      ss.put("max_length", samples.maxLength());
+      ss.put("seed", samples.seed());
+      m.put("self_samples", ss);
+    }
     return m;
   }
 }

@@ -1,11 +1,13 @@
 package dev.pruneserve.variant;
 
 import dev.pruneserve.error.ServingException;
+import dev.pruneserve.llm.SelfSampler;
 import dev.pruneserve.llm.TokenizerCache;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.ModelConfigFile;
+import dev.pruneserve.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.DoubleConsumer;
 
 /**
  * Text inputs of a prune job for causal LMs: calibration texts and sequences turned into token ids
@@ -55,20 +58,36 @@ final class LmInputs {
   }
 
   private List<int[]> encode(PruneService.Spec spec, ModelProto dense, List<String> texts) {
-    ModelConfigFile config = registry.repository().config(spec.model());
-    if (!ModelConfigFile.CAUSAL_LM.equals(config.kindOrDefault()) || config.tokenizer() == null) {
-      throw ServingException.precondition("model '" + spec.model() + "' has no causal-lm tokenizer for texts; give"
-          + " calibration as token sequences (evaluation needs a causal LM)");
-    }
-    var tok = tokenizers.get(registry.repository().modelDir(spec.model()).resolve(config.tokenizer()), vocab(dense));
+    Tokenizer tok = tokenizer(spec, dense, "texts");
     return texts.stream().map(t -> tok.encode(t, true)).toList();
   }
 
-  /** Calibration sequences: the given token sequences, then the texts tokenized (each with BOS). */
-  List<int[]> calibration(PruneService.Spec spec, ModelProto dense) {
+  private Tokenizer tokenizer(PruneService.Spec spec, ModelProto dense, String what) {
+    ModelConfigFile config = registry.repository().config(spec.model());
+    if (!ModelConfigFile.CAUSAL_LM.equals(config.kindOrDefault()) || config.tokenizer() == null) {
+      throw ServingException.precondition("model '" + spec.model() + "' has no causal-lm tokenizer for " + what
+          + "; give calibration as token sequences (evaluation needs a causal LM)");
+    }
+    return tokenizers.get(registry.repository().modelDir(spec.model()).resolve(config.tokenizer()), vocab(dense));
+  }
+
+  /**
+   * Calibration sequences: the given token sequences, then the texts tokenized (each with BOS), then
+   * the self-samples drawn from the parent ({@code progress} gets the fraction sampled).
+   */
+  List<int[]> calibration(PruneService.Spec spec, ModelProto dense, Path parentFile, DoubleConsumer progress)
+      throws IOException {
     List<int[]> out = new ArrayList<>(spec.calibration().sequences());
     if (!spec.calibration().texts().isEmpty()) {
       out.addAll(encode(spec, dense, spec.calibration().texts()));
+    }
+    CalibrationInput.SelfSamples ss = spec.calibration().samples();
+    if (ss != null) {
+      Tokenizer tok = tokenizer(spec, dense, "self-samples (BOS/EOS ids)");
+      try (var session = loader.load(spec.model() + "/self-samples", parentFile)) {
+        out.addAll(SelfSampler.sample(session, ss.count(), ss.maxLength(), ss.seed(), tok.bosId(), tok.eosId(),
+            done -> progress.accept(done / (double) ss.count())));
+      }
     }
     int vocab = vocab(dense);
     for (int[] s : out) {

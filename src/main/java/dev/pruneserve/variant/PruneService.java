@@ -91,8 +91,8 @@ public final class PruneService {
           + CalibrationInput.MAX_ITEMS);
     }
     if (spec.recipe().needsCalibration() && spec.calibration().isEmpty()) {
-      throw ServingException.invalid(spec.recipe().method() + " needs calibration data: give texts or token"
-          + " sequences in `calibration`");
+      throw ServingException.invalid(spec.recipe().method() + " needs calibration data: give texts, token"
+          + " sequences or self_samples in `calibration`");
     }
     if (!spec.activateAs().isEmpty()) {
       aliases.requireAliasName(spec.activateAs());
@@ -169,9 +169,12 @@ public final class PruneService {
     long t0 = System.nanoTime();
     try {
       ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(parentFile));
-      List<int[]> calibration = spec.recipe().needsCalibration() ? inputs.calibration(spec, dense) : null;
+      List<int[]> calibration = spec.recipe().needsCalibration()
+          ? inputs.calibration(spec, dense, parentFile, f -> job.report("sampling", 0.1 * f)) : null;
+      double base = spec.calibration().samples() == null ? 0 : 0.1;
       Pruner.Result r = PruneMethods.apply(dense, spec.recipe(), calibration, loader,
-          (phase, f) -> job.report(phase, 0.85 * (phase.equals("validating") ? 0.95 + 0.05 * f : 0.95 * f)));
+          (phase, f) -> job.report(phase, base + (0.85 - base) * (phase.equals("validating") ? 0.95 + 0.05 * f
+              : 0.95 * f)));
       long pruneMs = (System.nanoTime() - t0) / 1_000_000;
       job.report("writing", 0.88);
       byte[] bytes = r.model().toByteArray();

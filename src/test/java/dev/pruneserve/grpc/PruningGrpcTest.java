@@ -148,6 +148,24 @@ class PruningGrpcTest {
   }
 
   @Test
+  void selfSampledCalibrationIsSeededAndPartOfTheRecipe() {
+    CalibrationSpec calib = CalibrationSpec.newBuilder().setSelfSamples(CalibrationSpec.SelfSamples.newBuilder()
+        .setCount(3).setMaxLength(24).setSeed(7)).build();
+    List<PruneEvent> events = events(request("wanda-sp", 0.2).setCalibration(calib).build());
+    Variant v = last(events).getDone();
+    assertTrue(events.stream().anyMatch(e -> e.getProgress().getPhase().equals("sampling")));
+    assertTrue(v.getRecipeJson().contains("\"self_samples\":{\"count\":3,\"max_length\":24,\"seed\":7}"),
+        v.getRecipeJson());
+    assertTrue(last(events(request("wanda-sp", 0.2).setCalibration(calib).build())).getDone().getReused());
+    CalibrationSpec other = calib.toBuilder().setSelfSamples(calib.getSelfSamples().toBuilder().setSeed(8)).build();
+    String v8 = last(events(request("wanda-sp", 0.2).setCalibration(other).build())).getDone().getName();
+    assertFalse(v8.equals(v.getName()), "another seed is another calibration set, so another variant");
+    assertStatus(Code.INVALID_ARGUMENT, "self_samples.max_length", () -> events(request("wanda-sp", 0.2)
+        .setCalibration(CalibrationSpec.newBuilder().setSelfSamples(CalibrationSpec.SelfSamples.newBuilder()
+            .setMaxLength(1))).build()));
+  }
+
+  @Test
   void cancellingAJobLeavesNothing() {
     CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
     for (int i = 0; i < 64; i++) {

@@ -119,4 +119,27 @@ class Stories15mOnnxTest {
     }
     assertTrue(maxDiff <= 1e-4f, "max |cached - recomputed| = " + maxDiff);
   }
+
+  @Test
+  void selfSamplesAreSeededStoriesThatStopAtBosOrEos() {
+    var a = SelfSampler.sample(session, 3, 48, 5, tok.bosId(), tok.eosId(), n -> {});
+    var b = SelfSampler.sample(session, 3, 48, 5, tok.bosId(), tok.eosId(), n -> {});
+    var c = SelfSampler.sample(session, 3, 48, 6, tok.bosId(), tok.eosId(), n -> {});
+    assertEquals(3, a.size());
+    for (int i = 0; i < 3; i++) {
+      assertArrayEquals(a.get(i), b.get(i), "same seed, same sequence");
+      int[] s = a.get(i);
+      assertEquals(tok.bosId(), s[0]);
+      assertTrue(s.length >= 2 && s.length <= 48);
+      assertTrue(Arrays.stream(s, 1, s.length).noneMatch(id -> id == tok.bosId() || id == tok.eosId()));
+    }
+    assertTrue(!Arrays.equals(a.get(0), c.get(0)) || !Arrays.equals(a.get(1), c.get(1)), "another seed differs");
+    java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+    int[] s0 = a.get(0);
+    for (int i = 1; i < s0.length; i++) {
+      text.writeBytes(tok.piece(s0[i - 1], s0[i]));
+    }
+    assertTrue(text.toString(java.nio.charset.StandardCharsets.UTF_8).chars().filter(Character::isLetter).count()
+        > 20, "samples are text");
+  }
 }
