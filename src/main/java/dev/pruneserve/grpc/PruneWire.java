@@ -3,6 +3,7 @@ package dev.pruneserve.grpc;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.api.v1.CalibrationSpec;
+import dev.pruneserve.api.v1.MiniLlmOptions;
 import dev.pruneserve.api.v1.PruneJob;
 import dev.pruneserve.api.v1.PruneOptions;
 import dev.pruneserve.api.v1.PruneProgress;
@@ -11,6 +12,7 @@ import dev.pruneserve.api.v1.Variant;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.PruneRecipe;
+import dev.pruneserve.pruning.zo.MiniLlm;
 import dev.pruneserve.variant.CalibrationInput;
 import dev.pruneserve.variant.PruneService;
 import dev.pruneserve.variant.VariantManifest;
@@ -35,7 +37,7 @@ final class PruneWire {
           o.getFlapMetric().isEmpty() ? Flap.Metric.WIFV : enumValue(Flap.Metric.class, o.getFlapMetric(), "flap_metric"),
           o.getFlapStructure().isEmpty() ? Flap.Structure.AL_AM
               : enumValue(Flap.Structure.class, o.getFlapStructure(), "flap_structure"),
-          !o.hasBiasCompensation() || o.getBiasCompensation());
+          !o.hasBiasCompensation() || o.getBiasCompensation(), miniLlm(o.getMiniLlm()));
     } catch (IllegalArgumentException e) {
       throw ServingException.invalid(e.getMessage());
     }
@@ -56,6 +58,17 @@ final class PruneWire {
     return new PruneService.Spec(r.getModel(), r.getVersion(), recipe,
         new CalibrationInput(r.getCalibration().getTextsList(), seqs, samples), r.getEvaluation().getTextsList(),
         r.getActivateAs());
+  }
+
+  private static MiniLlm.Settings miniLlm(MiniLlmOptions m) {
+    if (m.getQueries() < 0 || m.getMicroBatch() < 0) {
+      throw new IllegalArgumentException("mini_llm.queries and mini_llm.micro_batch must be small positive numbers");
+    }
+    if (!Double.isFinite(m.getEpsilon())) {
+      throw new IllegalArgumentException("mini_llm.epsilon must be a finite number in (0, 1)");
+    }
+    return MiniLlm.Settings.of(m.getMode(), m.getQueries(), m.getEpsilon(), m.getLaw(), m.getPerturbed(), m.getFms(),
+        m.getReduction(), m.getMicroBatch());
   }
 
   private static CalibrationInput.SelfSamples selfSamples(CalibrationSpec c) {

@@ -124,7 +124,7 @@ public final class Flap {
    * The number of decoder layers (one attention block and one gated MLP each) that calibration
    * methods need; a clear error for encoders and other graphs.
    */
-  static int requireDecoderLayers(OnnxGraph g) {
+  public static int requireDecoderLayers(OnnxGraph g) {
     int blocks = HeadDiscovery.attentionBlocks(g).size();
     int mlps = DependencyDiscovery.gatedMlps(g).size();
     if (blocks == 0 || blocks != mlps) {

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import dev.pruneserve.pruning.zo.MiniLlm;
 import java.util.Locale;
 import java.util.Map;
 
@@ -29,10 +30,13 @@ public final class PruneCommand {
   static final String USAGE = "usage: prune --model in.onnx --method " + String.join("|", PruneRecipe.METHODS)
       + " --ratio p --out out.onnx [--seed n] [--layers from:to] [--calibration calib_ids.json]"
       + " [--flap-metric wifv|ifv|wifn] [--flap-structure al-am|ul-um] [--bias-compensation true|false]"
+      + " [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]"
+      + " [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]"
       + " [--eval eval_ids.json] [--eval-ood sotu_ids.json] [--threads n]";
 
   static final java.util.Set<String> OPTIONS = java.util.Set.of("model", "method", "ratio", "out", "seed", "layers",
-      "calibration", "flap-metric", "flap-structure", "bias-compensation", "eval", "eval-ood", "threads");
+      "calibration", "flap-metric", "flap-structure", "bias-compensation", "eval", "eval-ood", "threads", "zo-mode",
+      "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch");
 
   private PruneCommand() {}
 
@@ -76,6 +80,9 @@ public final class PruneCommand {
     report.put("heads_per_layer", r.headsPerLayer());
     report.put("mlp_channels_per_layer", r.channelsPerLayer());
     report.put("prune_ms", pruneMs);
+    if (!r.details().isEmpty()) {
+      report.put("details", r.details());
+    }
     report.put("peak_rss_bytes_after_pruning", ProcessMemory.peakRssBytes());
     if (a.containsKey("eval") || a.containsKey("eval-ood")) {
       long e0 = System.nanoTime();
@@ -123,7 +130,11 @@ public final class PruneCommand {
           Long.parseLong(a.getOrDefault("seed", "0")), Integer.parseInt(layers[0]), Integer.parseInt(layers[1]),
           Flap.Metric.valueOf(a.getOrDefault("flap-metric", "wifv").toUpperCase(Locale.ROOT)),
           Flap.Structure.valueOf(a.getOrDefault("flap-structure", "al-am").toUpperCase(Locale.ROOT).replace('-', '_')),
-          parseBoolean(a.getOrDefault("bias-compensation", "true")));
+          parseBoolean(a.getOrDefault("bias-compensation", "true")),
+          MiniLlm.Settings.of(a.getOrDefault("zo-mode", ""), Integer.parseInt(a.getOrDefault("queries", "0")),
+              Double.parseDouble(a.getOrDefault("epsilon", "0")), a.getOrDefault("law", ""),
+              a.getOrDefault("perturbed", ""), a.getOrDefault("fms", ""), a.getOrDefault("reduction", ""),
+              Integer.parseInt(a.getOrDefault("micro-batch", "0"))));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("not a number: " + e.getMessage());
     }

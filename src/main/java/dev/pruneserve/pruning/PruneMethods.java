@@ -5,6 +5,7 @@ import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
+import dev.pruneserve.pruning.zo.MiniLlm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +13,7 @@ import java.util.List;
 
 /**
  * Runs a {@link PruneRecipe} on a dense model (weight-only methods: decoders and encoders;
- * calibration methods: decoders). Calibration-based methods (Wanda-SP, FLAP) load
+ * calibration methods: decoders). Calibration-based methods (Wanda-SP, FLAP, MINI-LLM) load
  * temporary tapped copies of the model through {@code loader} in a private temporary directory that
  * is removed afterwards. Every result is validated by {@link ModelCheck} (loads and runs in ONNX
  * Runtime) before it is returned. Single-threaded; the input model is not changed.
@@ -66,6 +67,10 @@ public final class PruneMethods {
     }
     Path work = Files.createTempDirectory("pruneserve-calib");
     try {
+      if (r.method().equals("mini-llm")) {
+        return MiniLlm.prune(dense, new MiniLlm.Options(r.ratio(), r.firstLayer(), r.endLayer(), r.seed(),
+            r.miniLlm()), calibration, loader, work, progress).result();
+      }
       if (r.method().equals("wanda-sp")) {
         return WandaSp.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work, progress)
             .result();

@@ -1,5 +1,6 @@
 package dev.pruneserve.pruning;
 
+import dev.pruneserve.pruning.zo.MiniLlm;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -10,15 +11,16 @@ import java.util.Map;
  *
  * @param method one of {@link #METHODS}
  * @param ratio the target p in (0, 1); its meaning depends on the method ({@link #ratioSemantics()})
- * @param seed random criterion only
+ * @param seed random criterion and MINI-LLM's perturbation directions
  * @param firstLayer first eligible layer; {@code endLayer} exclusive, −1 = all
  */
 public record PruneRecipe(String method, double ratio, long seed, int firstLayer, int endLayer,
-    Flap.Metric flapMetric, Flap.Structure flapStructure, boolean biasCompensation) {
+    Flap.Metric flapMetric, Flap.Structure flapStructure, boolean biasCompensation, MiniLlm.Settings miniLlm) {
   public static final java.util.List<String> METHODS =
-      java.util.List.of("random", "magnitude-sp", "magnitude-l1", "magnitude-l2", "wanda-sp", "flap");
+      java.util.List.of("random", "magnitude-sp", "magnitude-l1", "magnitude-l2", "wanda-sp", "flap", "mini-llm");
 
   public PruneRecipe {
+    miniLlm = miniLlm == null ? MiniLlm.Settings.DEFAULTS : miniLlm;
     if (!METHODS.contains(method)) {
       throw new IllegalArgumentException("unknown method '" + method + "'; expected one of " + METHODS);
     }
@@ -32,11 +34,12 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
 
   /** A recipe with every option at its documented default (all layers, seed 0, FLAP WIFV/AL-AM + bias). */
   public static PruneRecipe of(String method, double ratio) {
-    return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, true);
+    return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, true,
+        MiniLlm.Settings.DEFAULTS);
   }
 
   public boolean needsCalibration() {
-    return method.equals("wanda-sp") || method.equals("flap");
+    return method.equals("wanda-sp") || method.equals("flap") || method.equals("mini-llm");
   }
 
   /** The weight-only criterion of this recipe; only for methods that have one. */
@@ -61,8 +64,11 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
     m.put("ratio_semantics", ratioSemantics());
     m.put("first_layer", firstLayer);
     m.put("end_layer", endLayer);
-    if (method.equals("random")) {
+    if (method.equals("random") || method.equals("mini-llm")) {
       m.put("seed", seed);
+    }
+    if (method.equals("mini-llm")) {
+      m.put("mini_llm", miniLlm.describe());
     }
     if (method.equals("wanda-sp")) {
       m.put("sequential", true);

@@ -26,9 +26,21 @@ public final class Pruner {
     }
   }
 
-  /** The pruned model and what was removed: heads and channels per layer, parameters before/after. */
+  /**
+   * The pruned model and what was removed: heads and channels per layer, parameters before/after,
+   * and method-specific details for reports (JSON-serialisable; empty for most methods).
+   */
   public record Result(ModelProto model, List<Integer> headsPerLayer, List<Integer> channelsPerLayer,
-      long parametersBefore, long parametersAfter) {}
+      long parametersBefore, long parametersAfter, Map<String, Object> details) {
+    public Result(ModelProto model, List<Integer> headsPerLayer, List<Integer> channelsPerLayer,
+        long parametersBefore, long parametersAfter) {
+      this(model, headsPerLayer, channelsPerLayer, parametersBefore, parametersAfter, Map.of());
+    }
+
+    public Result withDetails(Map<String, Object> d) {
+      return new Result(model, headsPerLayer, channelsPerLayer, parametersBefore, parametersAfter, d);
+    }
+  }
 
   private Pruner() {}
 
@@ -69,7 +81,7 @@ public final class Pruner {
   }
 
   /** The result record of any method: widths per layer found again on the pruned graph. */
-  static Result summarise(ModelProto dense, ModelProto pruned) {
+  public static Result summarise(ModelProto dense, ModelProto pruned) {
     OnnxGraph g = new OnnxGraph(pruned);
     List<Integer> heads = new ArrayList<>();
     HeadDiscovery.attentionBlocks(g).forEach(b -> heads.add(b.heads()));

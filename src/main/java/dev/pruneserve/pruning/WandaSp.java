@@ -87,7 +87,7 @@ public final class WandaSp {
     return s;
   }
 
-  static String inputOf(OnnxGraph g, String weight) {
+  public static String inputOf(OnnxGraph g, String weight) {
     for (NodeProto n : g.nodes()) {
       if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
         return n.getInput(0);

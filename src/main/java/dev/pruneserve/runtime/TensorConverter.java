@@ -16,7 +16,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Converts between {@link Tensor} and ORT tensors. The caller owns (and closes) created tensors. */
+/**
+ * Converts between {@link Tensor} and ORT tensors. The caller owns (and closes) created tensors.
+ * FP32 tensors over direct buffers are shared with ORT without a copy (large weight inputs of
+ * calibration copies); everything else is copied.
+ */
 final class TensorConverter {
   private TensorConverter() {}
 
@@ -29,6 +33,10 @@ final class TensorConverter {
       return OnnxTensor.createTensor(env, s, t.shape());
     }
     ByteBuffer src = t.dataView();
+    if (src.isDirect() && t.type() == DataType.FP32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+      // Zero copy: ORT reads the caller's direct memory, which must stay unchanged until the run ends.
+      return OnnxTensor.createTensor(env, src.asFloatBuffer(), t.shape());
+    }
     ByteBuffer direct = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.nativeOrder());
     if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
       throw new ServingException(ErrorKind.UNIMPLEMENTED, "big-endian hosts are not supported");

@@ -165,6 +165,24 @@ public final class PruneService {
     }
   }
 
+  /**
+   * Fraction of the pruning step done when {@code phase} is {@code f} done: phases run in the order
+   * calibrating → querying (MINI-LLM) → scoring → validating, with shares that follow their cost.
+   */
+  static double overall(String method, String phase, double f) {
+    String[] phases = {"calibrating", "querying", "scoring", "validating"};
+    double[] share = method.equals("mini-llm") ? new double[] {0.1, 0.75, 0.1, 0.05}
+        : new double[] {0.6, 0, 0.35, 0.05};
+    double start = 0;
+    for (int i = 0; i < phases.length; i++) {
+      if (phases[i].equals(phase)) {
+        return start + share[i] * f;
+      }
+      start += share[i];
+    }
+    return 0;
+  }
+
   private void run(PruneJob job, Spec spec, Path parentFile, String parentSha, Map<String, Object> recipe) {
     long t0 = System.nanoTime();
     try {
@@ -173,8 +191,7 @@ public final class PruneService {
           ? inputs.calibration(spec, dense, parentFile, f -> job.report("sampling", 0.1 * f)) : null;
       double base = spec.calibration().samples() == null ? 0 : 0.1;
       Pruner.Result r = PruneMethods.apply(dense, spec.recipe(), calibration, loader,
-          (phase, f) -> job.report(phase, base + (0.85 - base) * (phase.equals("validating") ? 0.95 + 0.05 * f
-              : 0.95 * f)));
+          (phase, f) -> job.report(phase, base + (0.85 - base) * overall(spec.recipe().method(), phase, f)));
       long pruneMs = (System.nanoTime() - t0) / 1_000_000;
       job.report("writing", 0.88);
       byte[] bytes = r.model().toByteArray();
@@ -182,6 +199,9 @@ public final class PruneService {
       report.put("heads_per_layer", r.headsPerLayer());
       report.put("channels_per_layer", r.channelsPerLayer());
       report.put("prune_ms", pruneMs);
+      if (!r.details().isEmpty()) {
+        report.put("details", r.details());
+      }
       if (!spec.evaluationTexts().isEmpty()) {
         job.report("evaluating", 0.86);
         report.put("quality", inputs.evaluate(spec, dense, parentFile, bytes));

@@ -166,6 +166,22 @@ class PruningGrpcTest {
   }
 
   @Test
+  void miniLlmStreamsOneEventPerQuery() {
+    CalibrationSpec calib = CalibrationSpec.newBuilder().addTexts(STORY).addTexts("The dog ran to the park.").build();
+    PruneRequest.Builder req = request("mini-llm", 0.2).setCalibration(calib).setOptions(PruneOptions.newBuilder()
+        .setMiniLlm(dev.pruneserve.api.v1.MiniLlmOptions.newBuilder().setMode("masks").setQueries(3)));
+    List<PruneEvent> events = events(req.build());
+    Variant v = last(events).getDone();
+    assertEquals(3, events.stream().filter(e -> e.getProgress().getPhase().equals("querying")).count());
+    assertTrue(v.getName().startsWith("stories15m@mini-llm-p20-"), v.getName());
+    assertTrue(v.getRecipeJson().contains("pruneserve extension"), v.getRecipeJson());
+    assertTrue(v.getReportJson().contains("\"spearman_vs_weight_activation\""), v.getReportJson());
+    assertTrue(v.getParametersAfter() < v.getParametersBefore());
+    assertStatus(Code.INVALID_ARGUMENT, "mini-llm mode 'psychic'", () -> events(req.setOptions(PruneOptions
+        .newBuilder().setMiniLlm(dev.pruneserve.api.v1.MiniLlmOptions.newBuilder().setMode("psychic"))).build()));
+  }
+
+  @Test
   void cancellingAJobLeavesNothing() {
     CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
     for (int i = 0; i < 64; i++) {

@@ -6,41 +6,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.llm.Llama2cCheckpoint;
-import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.testing.GeneratedDecoder;
 import dev.pruneserve.testing.Stories15mModels;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Surgery on a generated decoder (a random llama2.c checkpoint of dim 32, 4 heads of 8, hidden 88,
- * 3 layers, vocab 64, exported like stories15M), no fixture needed: removing nothing is
+ * Surgery on a {@link GeneratedDecoder} (no fixture needed): removing nothing is
  * bit-identical; zeroing heads' o rows and MLP channels' down rows, then removing them (different
  * counts per layer), gives the same logits within 1e-5.
  */
 class GeneratedDecoderSurgeryTest {
-  static final int DIM = 32;
-  static final int HIDDEN = 88;
-  static final int LAYERS = 3;
-  static final int HEADS = 4;
-  static final int VOCAB = 64;
-  static final int SEQ = 32;
+  static final int LAYERS = GeneratedDecoder.LAYERS;
 
   @TempDir Path dir;
 
   @Test
   void removingZeroedGroupsChangesNothing() throws Exception {
-    ModelProto dense = LlamaOnnxExporter.export(Llama2cCheckpoint.read(checkpoint()), "generated");
+    ModelProto dense = GeneratedDecoder.model(dir);
     OnnxGraph g = new OnnxGraph(dense);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
     List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
@@ -78,23 +67,6 @@ class GeneratedDecoderSurgeryTest {
     for (int i = 0; i < a.length; i++) {
       assertEquals(a[i], b[i], 1e-5f * (1 + Math.abs(a[i])), "logit " + i);
     }
-  }
-
-  /** A legacy llama2.c checkpoint with seeded random weights (N(0, 0.2²)-ish), unshared classifier. */
-  private Path checkpoint() throws Exception {
-    long floats = (long) VOCAB * DIM + LAYERS * DIM + 4L * LAYERS * DIM * DIM + LAYERS * DIM
-        + 3L * LAYERS * DIM * HIDDEN + DIM + (long) SEQ * (DIM / HEADS) + (long) VOCAB * DIM;
-    ByteBuffer b = ByteBuffer.allocate(28 + (int) floats * 4).order(ByteOrder.LITTLE_ENDIAN);
-    for (int v : new int[] {DIM, HIDDEN, LAYERS, HEADS, HEADS, -VOCAB, SEQ}) {
-      b.putInt(v);
-    }
-    SplittableRandom rng = new SplittableRandom(11);
-    for (long i = 0; i < floats; i++) {
-      b.putFloat((float) ((rng.nextDouble() - 0.5) * 0.7));
-    }
-    Path f = dir.resolve("generated.bin");
-    Files.write(f, b.array());
-    return f;
   }
 
   private float[] logits(ModelProto m) throws Exception {

@@ -1,0 +1,179 @@
+package dev.pruneserve.pruning.zo;
+
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.GraphProto;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorShapeProto;
+import dev.pruneserve.onnx.proto.Onnx.TypeProto;
+import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
+import dev.pruneserve.pruning.CausalLmLoss;
+import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.tensor.DataType;
+import dev.pruneserve.tensor.Tensor;
+import dev.pruneserve.tensor.TensorSpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A calibration copy of a decoder that evaluates the causal-LM loss for given weights or gates,
+ * forward only: the loss is computed in the graph ({@link CausalLmLoss}); the chosen weight
+ * initializers become graph inputs (ONNX Runtime Java cannot override initializers) and each
+ * {@link Gate} inserts a Mul by a per-channel input vector in front of the MatMul that reads its
+ * weight. Calibration sequences run in micro-batches sorted by length and right-padded (causal
+ * attention keeps padding inert; padded positions weigh 0). One session for the probe's lifetime;
+ * not thread-safe. Feeds must hold every weight input and gate; FP32 feeds over direct buffers are
+ * read in place (no copy) and must not change during {@link #meanLoss}.
+ */
+public final class LossProbe implements AutoCloseable {
+  /** Multiplies the input of the MatMul reading {@code weight} by graph input {@code name} [width]. */
+  public record Gate(String name, String weight, int width) {}
+
+  private final ModelSession session;
+  private final Path file;
+  private final List<Map<String, Tensor>> batches = new ArrayList<>();
+  private final long predicted;
+
+  private LossProbe(ModelSession session, Path file, List<int[]> calibration, int microBatch) {
+    this.session = session;
+    this.file = file;
+    List<int[]> sorted = new ArrayList<>(calibration);
+    sorted.sort(Comparator.comparingInt((int[] s) -> s.length).reversed());
+    long n = 0;
+    for (int i = 0; i < sorted.size(); i += microBatch) {
+      List<int[]> mb = sorted.subList(i, Math.min(sorted.size(), i + microBatch));
+      batches.add(inputs(mb));
+      for (int[] s : mb) {
+        n += s.length - 1;
+      }
+    }
+    this.predicted = n;
+  }
+
+  /** Builds the copy in {@code file}, loads it through {@code loader} (file removed on close). */
+  public static LossProbe open(ModelProto dense, List<String> weightInputs, List<Gate> gates, List<int[]> calibration,
+      int microBatch, SessionLoader loader, Path file) throws IOException {
+    if (calibration.isEmpty() || microBatch < 1) {
+      throw new IllegalArgumentException("a loss probe needs calibration sequences and a micro-batch >= 1");
+    }
+    GraphProto.Builder g = dense.getGraph().toBuilder();
+    Set<String> asInputs = Set.copyOf(weightInputs);
+    Map<String, TensorProto> moved = new HashMap<>();
+    for (int i = g.getInitializerCount() - 1; i >= 0; i--) {
+      if (asInputs.contains(g.getInitializer(i).getName())) {
+        moved.put(g.getInitializer(i).getName(), g.getInitializer(i));
+        g.removeInitializer(i);
+      }
+    }
+    for (String w : weightInputs) {
+      TensorProto t = moved.get(w);
+      if (t == null || t.getDataType() != 1) {
+        throw new IllegalArgumentException("no FP32 initializer '" + w + "' to perturb");
+      }
+      g.addInput(fixed(w, t.getDimsList()));
+    }
+    for (Gate gate : gates) {
+      NodeProto.Builder mm = g.getNodeBuilderList().stream()
+          .filter(n -> n.getOpType().equals("MatMul") && n.getInput(1).equals(gate.weight())).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("no MatMul reads " + gate.weight()));
+      String gated = gate.name() + ".out";
+      g.addNode(NodeProto.newBuilder().setOpType("Mul").setName(gated + ".node").addInput(mm.getInput(0))
+          .addInput(gate.name()).addOutput(gated));
+      mm.setInput(0, gated);
+      g.addInput(fixed(gate.name(), List.of((long) gate.width())));
+    }
+    ModelProto copy = CausalLmLoss.add(dense.toBuilder().setGraph(g).build(), "logits");
+    AtomicFiles.write(file, copy.toByteArray());
+    try {
+      return new LossProbe(loader.load("zo-probe/1", file), file, calibration, microBatch);
+    } catch (RuntimeException e) {
+      Files.deleteIfExists(file);
+      throw e;
+    }
+  }
+
+  /** Next-token positions per loss evaluation. */
+  public long predictedTokens() {
+    return predicted;
+  }
+
+  /** Token-weighted mean cross-entropy over all calibration sequences (float64 over batch sums). */
+  public double meanLoss(Map<String, Tensor> feeds) {
+    double sum = 0;
+    for (Map<String, Tensor> b : batches) {
+      Map<String, Tensor> in = new LinkedHashMap<>(b);
+      in.putAll(feeds);
+      sum -= session.run(in, Set.of(CausalLmLoss.LOGPROB_SUM)).get(CausalLmLoss.LOGPROB_SUM).toFloatArray()[0];
+    }
+    return sum / predicted;
+  }
+
+  private Map<String, Tensor> inputs(List<int[]> mb) {
+    int b = mb.size();
+    int t = mb.get(0).length; // sorted by length, longest first
+    long[] ids = new long[b * t];
+    long[] pos = new long[b * t];
+    long[] mask = new long[b * t];
+    long[] targets = new long[b * t];
+    float[] weights = new float[b * t];
+    for (int r = 0; r < b; r++) {
+      int[] s = mb.get(r);
+      for (int i = 0; i < t; i++) {
+        ids[r * t + i] = i < s.length ? s[i] : 0;
+        pos[r * t + i] = i;
+        mask[r * t + i] = 1; // causal: later padding never reaches earlier positions
+        if (i + 1 < s.length) {
+          targets[r * t + i] = s[i + 1];
+          weights[r * t + i] = 1;
+        }
+      }
+    }
+    Map<String, Tensor> in = new LinkedHashMap<>();
+    long[] shape = {b, t};
+    in.put("input_ids", longs("input_ids", shape, ids));
+    in.put("attention_mask", longs("attention_mask", shape, mask));
+    in.put("position_ids", longs("position_ids", shape, pos));
+    in.put(CausalLmLoss.TARGETS, longs(CausalLmLoss.TARGETS, shape, targets));
+    in.put(CausalLmLoss.WEIGHTS, Tensor.fp32(CausalLmLoss.WEIGHTS, shape, weights));
+    for (TensorSpec s : session.inputs()) {
+      if (s.name().startsWith("past_key_values.")) {
+        long[] p = s.shape(); // [batch, heads, past, head_dim]
+        p[0] = b;
+        p[2] = 0;
+        in.put(s.name(), Tensor.fixed(s.name(), s.type(), p, ByteBuffer.allocate(0)));
+      }
+    }
+    return in;
+  }
+
+  private static Tensor longs(String name, long[] shape, long[] v) {
+    ByteBuffer buf = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asLongBuffer().put(v);
+    return Tensor.fixed(name, DataType.INT64, shape, buf);
+  }
+
+  private static ValueInfoProto fixed(String name, List<Long> dims) {
+    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+    dims.forEach(d -> shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d)));
+    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+        TypeProto.Tensor.newBuilder().setElemType(1).setShape(shape))).build();
+  }
+
+  @Override
+  public void close() throws IOException {
+    session.close();
+    Files.deleteIfExists(file);
+  }
+}

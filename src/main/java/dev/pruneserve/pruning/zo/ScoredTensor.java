@@ -1,0 +1,69 @@
+package dev.pruneserve.pruning.zo;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.pruning.HeadGroup;
+import dev.pruneserve.pruning.MlpGroup;
+import dev.pruneserve.pruning.WandaSp;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One scored weight of a decoder layer, a MatMul weight [in, out] (row-major, element k = j·out +
+ * r for input channel j, output channel r), with the value that feeds it (its X) and how its
+ * elements map to prunable groups: q/k/v columns and o rows by head, gate/up columns and down rows
+ * by MLP channel (algorithms.md §1.2).
+ *
+ * @param id stable tensor number (layer·7 + role), the key of its perturbation stream
+ */
+public record ScoredTensor(String name, Role role, int layer, int id, int in, int out, String input) {
+  /** Roles in a LLaMA-style layer; {@link #byRow} tells whether groups index rows (inputs) or columns. */
+  public enum Role {
+    Q(true, false), K(true, false), V(true, false), O(true, true), GATE(false, false), UP(false, false),
+    DOWN(false, true);
+
+    public final boolean head;
+    public final boolean byRow;
+
+    Role(boolean head, boolean byRow) {
+      this.head = head;
+      this.byRow = byRow;
+    }
+  }
+
+  /** The group of element (j, r): a head index for head roles, else a channel index. */
+  public int group(int j, int r, int headDim) {
+    int idx = role.byRow ? j : r;
+    return role.head ? idx / headDim : idx;
+  }
+
+  /** Every scored weight of every decoder layer, in layer order then role order. */
+  public static List<ScoredTensor> of(OnnxGraph g, List<HeadGroup> blocks, List<MlpGroup> mlps) {
+    List<ScoredTensor> out = new ArrayList<>();
+    for (int l = 0; l < blocks.size(); l++) {
+      HeadGroup b = blocks.get(l);
+      MlpGroup m = mlps.get(l);
+      String[] names = {b.qWeight(), b.kWeight(), b.vWeight(), b.oWeight(), m.gateWeight(), m.upWeight(),
+          m.downWeight()};
+      for (Role role : Role.values()) {
+        String n = names[role.ordinal()];
+        TensorProto t = g.initializer(n).orElseThrow(() -> new IllegalArgumentException("no initializer " + n));
+        if (t.getDimsCount() != 2 || t.getDataType() != 1 || !t.hasRawData()) {
+          throw new IllegalArgumentException("weight " + n + " is not a 2-D FP32 initializer with raw data");
+        }
+        out.add(new ScoredTensor(n, role, l, l * 7 + role.ordinal(), (int) t.getDims(0), (int) t.getDims(1),
+            WandaSp.inputOf(g, n)));
+      }
+    }
+    return out;
+  }
+
+  /** A copy of the weight's values. */
+  public float[] values(OnnxGraph g) {
+    float[] v = new float[in * out];
+    g.initializer(name).orElseThrow().getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer().get(v);
+    return v;
+  }
+}
