@@ -25,8 +25,9 @@ import java.util.Set;
  * The causal-LM loss computed inside the graph, so only a scalar leaves ONNX Runtime: a copy of a
  * decoder gains inputs {@code loss.targets} (INT64 [batch, seq], the next token at each position)
  * and {@code loss.weights} (FP32 [batch, seq], 1 where a next token exists) and the output
- * {@code loss.logprob_sum} = Σ weights · log softmax(logits)[target] (FP32 scalar), built from
- * LogSoftmax → GatherElements → Mul → ReduceSum.
+ * {@code loss.logprob_sum} = Σ weights · log softmax(logits)[target] (FP32 scalar), the copy's
+ * only output, computed with a chunked log-sum-exp that makes no tensor as large as the logits
+ * (so scoring needs about the memory of inference).
  */
 public final class CausalLmLoss {
   public static final String TARGETS = "loss.targets";
@@ -40,12 +41,25 @@ public final class CausalLmLoss {
     g.addInput(ModelBuilder.valueInfo(TARGETS, 7, "batch", "seq"));
     g.addInput(ModelBuilder.valueInfo(WEIGHTS, 1, "batch", "seq"));
     g.addInitializer(TensorProto.newBuilder().setName("loss.last_axis").setDataType(7).addDims(1).addInt64Data(-1));
-    g.addNode(node("LogSoftmax", "loss.logp", logits).addAttribute(ModelBuilder.intAttr("axis", -1)));
+    // log p(target) = logits[target] − logsumexp(logits), the log-sum-exp in two stages over
+    // vocabulary chunks (a Reshape view): each stage is max-shifted and short enough that float32
+    // accumulation loses no tail mass, and no vocabulary-sized tensor is made besides the logits.
+    // The model's own outputs are dropped (only the loss leaves ONNX Runtime).
+    int vocab = vocab(model, logits);
+    int chunk = chunk(vocab);
+    g.clearOutput();
+    g.addInitializer(TensorProto.newBuilder().setName("loss.chunked_shape").setDataType(7).addDims(4)
+        .addInt64Data(0).addInt64Data(0).addInt64Data(vocab / chunk).addInt64Data(chunk));
+    g.addNode(node("Reshape", "loss.chunked", logits, "loss.chunked_shape"));
+    boolean axesInput = opset(model) >= 18; // reductions take axes as an input from opset 18 on
+    g.addNode(lastAxisLse("loss.lse_chunks", "loss.chunked", axesInput));
+    g.addNode(lastAxisLse("loss.lse", "loss.lse_chunks", axesInput));
     g.addNode(node("Unsqueeze", "loss.targets3", TARGETS, "loss.last_axis"));
-    g.addNode(node("GatherElements", "loss.picked3", "loss.logp", "loss.targets3")
+    g.addNode(node("GatherElements", "loss.picked3", logits, "loss.targets3")
         .addAttribute(ModelBuilder.intAttr("axis", -1)));
     g.addNode(node("Squeeze", "loss.picked", "loss.picked3", "loss.last_axis"));
-    g.addNode(node("Mul", "loss.weighted", "loss.picked", WEIGHTS));
+    g.addNode(node("Sub", "loss.logp", "loss.picked", "loss.lse"));
+    g.addNode(node("Mul", "loss.weighted", "loss.logp", WEIGHTS));
     g.addNode(node("ReduceSum", LOGPROB_SUM, "loss.weighted").addAttribute(ModelBuilder.intAttr("keepdims", 0)));
     g.addOutput(ValueInfoProto.newBuilder().setName(LOGPROB_SUM));
     return model.toBuilder().setGraph(g).build();
@@ -78,6 +92,34 @@ public final class CausalLmLoss {
       Files.deleteIfExists(file);
     }
     return sum / count;
+  }
+
+  private static NodeProto.Builder lastAxisLse(String out, String in, boolean axesInput) {
+    NodeProto.Builder n = axesInput ? node("ReduceLogSumExp", out, in, "loss.last_axis")
+        : node("ReduceLogSumExp", out, in).addAttribute(ModelBuilder.intsAttr("axes", -1));
+    return n.addAttribute(ModelBuilder.intAttr("keepdims", 0));
+  }
+
+  private static long opset(ModelProto m) {
+    return m.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
+        .mapToLong(o -> o.getVersion()).max().orElse(17);
+  }
+
+  /** The static vocabulary size of {@code logits} [batch, seq, vocab]. */
+  private static int vocab(ModelProto m, String logits) {
+    return m.getGraph().getOutputList().stream().filter(o -> o.getName().equals(logits)).findFirst()
+        .map(o -> (int) o.getType().getTensorType().getShape().getDim(2).getDimValue()).filter(v -> v > 0)
+        .orElseThrow(() -> new IllegalArgumentException("'" + logits + "' is not an output [batch, seq, vocab]"));
+  }
+
+  /** The largest divisor of {@code vocab} up to 512 (1 if none above 1: one stage does all). */
+  static int chunk(int vocab) {
+    for (int c = Math.min(512, vocab); c > 1; c--) {
+      if (vocab % c == 0) {
+        return c;
+      }
+    }
+    return vocab;
   }
 
   private static NodeProto.Builder node(String op, String out, String... in) {

@@ -49,17 +49,25 @@ public final class LossProbe implements AutoCloseable {
   private LossProbe(ModelSession session, Path file, List<int[]> calibration, int microBatch) {
     this.session = session;
     this.file = file;
+    batches.addAll(batches(session, calibration, microBatch, true));
+    this.predicted = calibration.stream().mapToLong(s -> s.length - 1).sum();
+  }
+
+  /**
+   * Inputs of a decoder session for {@code calibration} in micro-batches: sequences sorted by
+   * length (longest first), right-padded, mask of ones (causal attention keeps padding inert),
+   * positions 0..T−1, empty KV cache; with {@code loss}, also the targets and 0/1 weights of
+   * {@link CausalLmLoss} (padding and last positions weigh 0).
+   */
+  public static List<Map<String, Tensor>> batches(ModelSession session, List<int[]> calibration, int microBatch,
+      boolean loss) {
     List<int[]> sorted = new ArrayList<>(calibration);
     sorted.sort(Comparator.comparingInt((int[] s) -> s.length).reversed());
-    long n = 0;
+    List<Map<String, Tensor>> out = new ArrayList<>();
     for (int i = 0; i < sorted.size(); i += microBatch) {
-      List<int[]> mb = sorted.subList(i, Math.min(sorted.size(), i + microBatch));
-      batches.add(inputs(mb));
-      for (int[] s : mb) {
-        n += s.length - 1;
-      }
+      out.add(inputs(session, sorted.subList(i, Math.min(sorted.size(), i + microBatch)), loss));
     }
-    this.predicted = n;
+    return out;
   }
 
   /** Builds the copy in {@code file}, loads it through {@code loader} (file removed on close). */
@@ -120,7 +128,7 @@ public final class LossProbe implements AutoCloseable {
     return sum / predicted;
   }
 
-  private Map<String, Tensor> inputs(List<int[]> mb) {
+  private static Map<String, Tensor> inputs(ModelSession session, List<int[]> mb, boolean loss) {
     int b = mb.size();
     int t = mb.get(0).length; // sorted by length, longest first
     long[] ids = new long[b * t];
@@ -145,8 +153,10 @@ public final class LossProbe implements AutoCloseable {
     in.put("input_ids", longs("input_ids", shape, ids));
     in.put("attention_mask", longs("attention_mask", shape, mask));
     in.put("position_ids", longs("position_ids", shape, pos));
-    in.put(CausalLmLoss.TARGETS, longs(CausalLmLoss.TARGETS, shape, targets));
-    in.put(CausalLmLoss.WEIGHTS, Tensor.fp32(CausalLmLoss.WEIGHTS, shape, weights));
+    if (loss) {
+      in.put(CausalLmLoss.TARGETS, longs(CausalLmLoss.TARGETS, shape, targets));
+      in.put(CausalLmLoss.WEIGHTS, Tensor.fp32(CausalLmLoss.WEIGHTS, shape, weights));
+    }
     for (TensorSpec s : session.inputs()) {
       if (s.name().startsWith("past_key_values.")) {
         long[] p = s.shape(); // [batch, heads, past, head_dim]

@@ -120,6 +120,10 @@ public final class MiniLlm {
     public static Options defaults(double ratio) {
       return new Options(ratio, 0, -1, 0, Settings.DEFAULTS);
     }
+
+    public Options withSettings(Settings s) {
+      return new Options(ratio, firstLayer, endLayer, seed, s);
+    }
   }
 
   /**
@@ -213,21 +217,38 @@ public final class MiniLlm {
     diag.put("queries_ms", (t2 - t1) / 1_000_000);
     diag.put("sweep_ms", (t3 - t2) / 1_000_000);
 
+    return select(dense, new Outcome(null, heads, channels, s.waHeads(), s.waChannels(), c, diag, Map.of(),
+        Map.of()), o.ratio());
+  }
+
+  /**
+   * Prunes {@code dense} with the scores of {@code scored} at {@code ratio} (scores do not depend on
+   * the ratio, so one scoring serves several ratios): in every scored layer the lowest
+   * {@code (d − int(d(1−p))) div hd} heads and {@code F − int(F(1−p))} channels go, never all.
+   */
+  public static Outcome select(ModelProto dense, Outcome scored, double ratio) {
+    OnnxGraph g = new OnnxGraph(dense);
+    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
+    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
     Map<Integer, BitSet> dropHeads = new HashMap<>();
     Map<Integer, BitSet> dropChannels = new HashMap<>();
-    for (int l : eligible) {
+    for (int l = 0; l < blocks.size(); l++) {
+      if (scored.headScores()[l] == null) {
+        continue;
+      }
       HeadGroup b = blocks.get(l);
-      int nh = Math.min(b.heads() - 1, Criterion.MAGNITUDE_L2.headsToRemove(o.ratio(), b.heads(), b.headDim()));
-      int nc = Math.min(mlps.get(l).width() - 1, Criterion.MAGNITUDE_L2.channelsToRemove(o.ratio(),
-          mlps.get(l).width()));
-      dropHeads.put(l, Pruner.lowest(heads[l], nh));
-      dropChannels.put(l, Pruner.lowest(channels[l], nc));
+      int nh = Math.min(b.heads() - 1, Criterion.MAGNITUDE_L2.headsToRemove(ratio, b.heads(), b.headDim()));
+      int width = mlps.get(l).width();
+      int nc = Math.min(width - 1, Criterion.MAGNITUDE_L2.channelsToRemove(ratio, width));
+      dropHeads.put(l, Pruner.lowest(scored.headScores()[l], nh));
+      dropChannels.put(l, Pruner.lowest(scored.channelScores()[l], nc));
     }
     ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
     OnnxGraph g2 = new OnnxGraph(pruned);
     pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels);
-    return new Outcome(Pruner.summarise(dense, pruned).withDetails(diag), heads, channels, s.waHeads(), s.waChannels(), c, diag,
-        dropHeads, dropChannels);
+    return new Outcome(Pruner.summarise(dense, pruned).withDetails(scored.diagnostics()), scored.headScores(),
+        scored.channelScores(), scored.limitHeadScores(), scored.limitChannelScores(), scored.c(),
+        scored.diagnostics(), dropHeads, dropChannels);
   }
 
   private static void diagnostics(Map<String, Object> diag, double[] c, List<Integer> eligible, FmsScores.Scores s,
@@ -238,6 +259,7 @@ public final class MiniLlm {
     }
     diag.put("queries", c.length);
     diag.put("rms_c", Math.sqrt(sq / c.length));
+    diag.put("c", c.clone());
     List<Map<String, Object>> rho = new ArrayList<>();
     for (int l : eligible) {
       Map<String, Object> m = new LinkedHashMap<>();

@@ -1,0 +1,178 @@
+package dev.pruneserve.pruning.zo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pruneserve.eval.LmQuality;
+import dev.pruneserve.eval.TokenFiles;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.Flap;
+import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.WandaSp;
+import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.testing.Stories15mModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * MINI-LLM on stories15M (range `all`), side by side with the gradient-free baselines in one run:
+ * Wanda-SP, FLAP, the gradient-free limit Σ|W|·‖X‖, faithful MINI-LLM (weights, q from
+ * {@code -Dbench.minillm=weights:1,weights:8,weights:64,masks:8,masks:64}) and the mask-space
+ * extension, each scored once and pruned at p = 0.2 and 0.5: in-domain PPL, SOTU PPL, KL, top-1,
+ * scoring time; estimator checks of quality-reference.md §4 (rms(c)/‖g‖, cosine of the gate
+ * estimate with the reference backprop gate gradient, Spearman vs Σ|W|·‖X‖). Memory: peak RSS of
+ * plain inference and of MINI-LLM, each in its own JVM, in one run.
+ * Run: ./mvnw -B test -Pbench -Dtest=MiniLlmBenchTest
+ */
+@Tag("bench")
+class MiniLlmBenchTest {
+  static final double GRAD_NORM_SCORED = 3.0433593641302426; // reference anchor, all layers
+  static final double GATE_GRAD_NORM = 0.03867458161842943;
+
+  @Test
+  void quality() throws Exception {
+    Path data = Fixtures.sharedData("eval_ids.json").getParent();
+    JsonNode ref = new ObjectMapper().readTree(data.resolve("reference-scores.json").toFile());
+    List<int[]> calib = TokenFiles.stories(data.resolve("calib_ids.json"));
+    int[] stories = TokenFiles.storiesStream(data.resolve("eval_ids.json"));
+    int[] sotu = TokenFiles.ids(data.resolve("sotu_ids.json"));
+    ModelProto dense = Stories15mModels.dense();
+    Path dir = Files.createTempDirectory("minillm-bench");
+    OrtRuntime rt = OrtRuntime.cpu(2);
+    System.out.println("BENCH minillm | method | p | PPL stories | PPL SOTU | KL | top-1 | heads kept | scoring s |");
+    try (ModelSession d = Stories15mModels.load(dir, dense, "dense")) {
+      for (double p : new double[] {0.2, 0.5}) {
+        long t0 = System.nanoTime();
+        Pruner.Result wanda = WandaSp.prune(dense, p, 0, -1, calib, rt, dir).result();
+        row(rt, dir, d, "Wanda-SP (sequential)", p, wanda, (System.nanoTime() - t0) / 1e9, stories, sotu);
+        t0 = System.nanoTime();
+        Pruner.Result flap = Flap.prune(dense, Flap.Options.defaults(p), calib, rt, dir).result();
+        row(rt, dir, d, "FLAP", p, flap, (System.nanoTime() - t0) / 1e9, stories, sotu);
+      }
+      for (String config : System.getProperty("bench.minillm", "weights:1,weights:8,weights:64,masks:8,masks:64")
+          .split(",")) {
+        String[] mq = config.split(":");
+        MiniLlm.Settings z = MiniLlm.Settings.of(mq[0], Integer.parseInt(mq[1]), 0, "", "", "", "", 8);
+        long t0 = System.nanoTime();
+        MiniLlm.Outcome scored = MiniLlm.prune(dense, MiniLlm.Options.defaults(0.2).withSettings(z), calib, rt, dir,
+            Progress.NONE);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        checks(config, scored, ref);
+        boolean limitRow = config.equals("weights:1");
+        for (double p : new double[] {0.2, 0.5}) {
+          MiniLlm.Outcome o = MiniLlm.select(dense, scored, p);
+          row(rt, dir, d, "MINI-LLM " + (mq[0].equals("weights") ? "FMS-A" : "mask-space (ext.)") + " q=" + mq[1], p,
+              o.result(), seconds, stories, sotu);
+          if (limitRow) {
+            MiniLlm.Outcome limit = MiniLlm.select(dense, new MiniLlm.Outcome(null, scored.limitHeadScores(),
+                scored.limitChannelScores(), null, null, scored.c(), Map.of(), Map.of(), Map.of()), p);
+            row(rt, dir, d, "[ref] sum |W|*||X|| (q->1 limit)", p, limit.result(), 0, stories, sotu);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void memory() throws Exception {
+    Path data = Fixtures.sharedData("calib_ids.json");
+    Path dir = Files.createTempDirectory("minillm-mem");
+    Path model = dir.resolve("dense.onnx");
+    Files.write(model, Stories15mModels.dense().toByteArray());
+    long infer = peak("infer", model, data);
+    long weights = peak("weights", model, data);
+    long masks = peak("masks", model, data);
+    System.out.printf("BENCH minillm-memory | plain inference (micro-batch 8) %d MiB | MINI-LLM weights q=2 %d MiB"
+        + " (%.2fx) | mask-space q=2 %d MiB (%.2fx) | target <= 1.3x |%n", infer >> 20, weights >> 20,
+        (double) weights / infer, masks >> 20, (double) masks / infer);
+    Files.deleteIfExists(model);
+  }
+
+  /** Runs {@link MemoryPeakMain} in a fresh JVM (same flags for every phase) and returns its VmHWM. */
+  private static long peak(String phase, Path model, Path calib) throws Exception {
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    Process proc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,
+        MemoryPeakMain.class.getName(), phase, model.toString(), calib.toString()).redirectErrorStream(true).start();
+    String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (proc.waitFor() != 0) {
+      throw new IllegalStateException(phase + " failed:\n" + out);
+    }
+    return out.lines().filter(l -> l.startsWith("PEAK ")).mapToLong(l -> Long.parseLong(l.substring(5))).findFirst()
+        .orElseThrow(() -> new IllegalStateException("no PEAK line from " + phase + ":\n" + out));
+  }
+
+  private static void checks(String config, MiniLlm.Outcome o, JsonNode ref) {
+    Map<String, Object> d = o.diagnostics();
+    double heads = 0;
+    double mlp = 0;
+    for (Object m : (List<?>) d.get("spearman_vs_weight_activation")) {
+      heads += (double) ((Map<?, ?>) m).get("heads_spearman_vs_wa") / 6;
+      mlp += (double) ((Map<?, ?>) m).get("channels_spearman_vs_wa") / 6;
+    }
+    double norm = config.startsWith("weights") ? GRAD_NORM_SCORED : GATE_GRAD_NORM;
+    String extra = "";
+    if (config.startsWith("masks")) {
+      CounterRng rng = new CounterRng(0, CounterRng.Law.GAUSSIAN);
+      List<Double> est = new ArrayList<>();
+      List<Double> truth = new ArrayList<>();
+      OnnxGraphs g = OnnxGraphs.of(Stories15mModels.dense());
+      MaskSpsa masks = new MaskSpsa(g.blocks(), g.mlps(), List.of(0, 1, 2, 3, 4, 5));
+      for (int l = 0; l < 6; l++) {
+        double[][] e = masks.gradient(rng, o.c(), l);
+        for (int u = 0; u < e[0].length; u++) {
+          est.add(e[0][u]);
+          truth.add(ref.get("gate_taylor_signed_grad").get("heads").get(l).get(u).asDouble());
+        }
+        for (int u = 0; u < e[1].length; u++) {
+          est.add(e[1][u]);
+          truth.add(ref.get("gate_taylor_signed_grad").get("mlp").get(l).get(u).asDouble());
+        }
+      }
+      double cos = cosine(est, truth);
+      extra = String.format(" | cos(g_gate est, backprop) %.4f (theory sqrt(q/m) = %.4f)", cos,
+          Math.sqrt(o.c().length / (double) est.size()));
+    }
+    System.out.printf("BENCH minillm-check | %s | rms(c)/||g|| %.3f | Spearman vs sum|W|*||X|| heads %.3f MLP %.3f"
+        + " | dense loss %.7f -> %.7f | stats %s ms, queries %s ms, sweep %s ms%s |%n", config,
+        (double) d.get("rms_c") / norm, heads, mlp, (double) d.get("dense_loss"),
+        (double) d.get("dense_loss_after_queries"), d.get("stats_ms"), d.get("queries_ms"), d.get("sweep_ms"), extra);
+  }
+
+  private static void row(OrtRuntime rt, Path dir, ModelSession d, String name, double p, Pruner.Result r,
+      double seconds, int[] stories, int[] sotu) throws Exception {
+    try (ModelSession s = Stories15mModels.load(dir, r.model(), "variant")) {
+      LmQuality.Result in = LmQuality.evaluate(s, d, stories, 128);
+      LmQuality.Result out = LmQuality.evaluate(s, null, sotu, 128);
+      System.out.printf("BENCH minillm | %s | %.1f | %.4g | %.4g | %.4f | %.4f | %s | %.1f |%n", name, p,
+          in.perplexity(), out.perplexity(), in.kl(), in.top1(), r.headsPerLayer(), seconds);
+    }
+  }
+
+  private static double cosine(List<Double> a, List<Double> b) {
+    double ab = 0;
+    double aa = 0;
+    double bb = 0;
+    for (int i = 0; i < a.size(); i++) {
+      ab += a.get(i) * b.get(i);
+      aa += a.get(i) * a.get(i);
+      bb += b.get(i) * b.get(i);
+    }
+    return ab / Math.sqrt(aa * bb);
+  }
+
+  /** Discovery results of a decoder, for regenerating gate estimates. */
+  private record OnnxGraphs(List<dev.pruneserve.pruning.HeadGroup> blocks, List<dev.pruneserve.pruning.MlpGroup> mlps) {
+    static OnnxGraphs of(ModelProto m) {
+      var g = new dev.pruneserve.graph.OnnxGraph(m);
+      return new OnnxGraphs(dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(g),
+          dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(g));
+    }
+  }
+}
