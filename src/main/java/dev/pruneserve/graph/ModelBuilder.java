@@ -85,6 +85,14 @@ public final class ModelBuilder {
     return a.build();
   }
 
+  public static AttributeProto floatAttr(String name, float value) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+  }
+
+  public static AttributeProto tensorAttr(String name, TensorProto value) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.TENSOR).setT(value).build();
+  }
+
   /** Adds an initializer given as a complete tensor (name set by the caller). */
   public ModelBuilder initializer(TensorProto tensor) {
     graph.addInitializer(tensor);

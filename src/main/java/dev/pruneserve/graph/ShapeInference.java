@@ -83,7 +83,9 @@ public final class ShapeInference {
   private long[] infer(NodeProto n) {
     return switch (n.getOpType()) {
       case "Relu", "Sigmoid", "Tanh", "Erf", "Neg", "Sqrt", "Identity", "LeakyRelu", "Clip", "HardSigmoid",
-          "HardSwish", "Softmax", "LogSoftmax", "Cast", "Dropout", "Elu", "Softplus", "Gelu" -> in(n, 0);
+          "HardSwish", "Softmax", "LogSoftmax", "Cast", "Dropout", "Elu", "Softplus", "Gelu", "Exp", "Log", "Abs",
+          "Reciprocal", "Cos", "Sin", "Floor", "Ceil", "Round", "Sign", "Not" -> in(n, 0);
+      case "Squeeze", "Unsqueeze" -> squeeze(n);
       case "Add", "Sub", "Mul", "Div", "Pow" -> broadcast(in(n, 0), in(n, 1));
       case "MatMul" -> matmul(in(n, 0), in(n, 1));
       case "Gemm" -> gemm(n);
@@ -169,6 +171,30 @@ public final class ShapeInference {
     }
     int axis = (int) attr(n, "axis", 1);
     return new long[] {product(x, 0, axis), product(x, axis, x.length)};
+  }
+
+  /** Squeeze / Unsqueeze with constant axes (opset ≥ 13 input). */
+  private long[] squeeze(NodeProto n) {
+    long[] x = in(n, 0);
+    long[] axes = n.getInputCount() > 1 ? g.constant(n.getInput(1)).map(ShapeInference::int64s).orElse(null) : null;
+    if (x == null || axes == null) {
+      return null;
+    }
+    boolean un = n.getOpType().equals("Unsqueeze");
+    int rank = un ? x.length + axes.length : x.length;
+    java.util.Set<Integer> at = new java.util.HashSet<>();
+    for (long a : axes) {
+      at.add((int) (a < 0 ? a + rank : a));
+    }
+    long[] out = new long[un ? rank : x.length - at.size()];
+    for (int k = 0, src = 0, dst = 0; k < rank; k++) {
+      if (un) {
+        out[dst++] = at.contains(k) ? 1 : x[src++];
+      } else if (!at.contains(k)) {
+        out[dst++] = x[k];
+      }
+    }
+    return out;
   }
 
   private long[] transpose(NodeProto n) {

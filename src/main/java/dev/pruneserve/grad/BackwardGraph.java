@@ -1,0 +1,93 @@
+package dev.pruneserve.grad;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.graph.ShapeInference;
+import dev.pruneserve.onnx.proto.Onnx.GraphProto;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reverse-mode differentiation of an ONNX graph, emitted as standard ONNX ops so any inference
+ * runtime (CPU or CUDA) can run it: given a forward graph with a scalar {@code loss} output and the
+ * values to differentiate by (initializers, graph inputs such as per-channel masks, or inner
+ * values), the result is the same graph with extra outputs {@code grad.<name>} = ∂loss/∂name,
+ * shaped like the value. Only nodes between those values and the loss get backward nodes; an op
+ * on that path without a rule ({@link VjpRules#OPS}) is an error naming it. The forward outputs
+ * stay. Static shapes (from {@link ShapeInference}) are needed where a rule uses ranks or sizes.
+ */
+public final class BackwardGraph {
+  public static final String PREFIX = "grad.";
+
+  private BackwardGraph() {}
+
+  public static String gradName(String value) {
+    return PREFIX + value;
+  }
+
+  public static ModelProto build(ModelProto forward, String loss, List<String> wrt) {
+    OnnxGraph fg = new OnnxGraph(forward);
+    List<NodeProto> nodes = fg.nodes();
+    Set<String> needs = new HashSet<>(wrt); // values that depend on a wrt value
+    for (NodeProto n : nodes) {
+      if (n.getInputList().stream().anyMatch(needs::contains)) {
+        needs.addAll(n.getOutputList());
+      }
+    }
+    if (!needs.contains(loss)) {
+      throw new IllegalArgumentException("loss '" + loss + "' does not depend on any of " + wrt);
+    }
+    Map<String, long[]> shapes = ShapeInference.infer(fg).shapes();
+    GraphProto.Builder g = forward.getGraph().toBuilder();
+    Emitter e = new Emitter(g);
+    VjpRules rules = new VjpRules(e, shapes);
+    Map<String, List<String>> contributions = new HashMap<>();
+    contributions.computeIfAbsent(loss, k -> new ArrayList<>()).add(e.onesLike(loss));
+    for (int k = nodes.size() - 1; k >= 0; k--) {
+      NodeProto n = nodes.get(k);
+      String out = n.getOutput(0);
+      if (!contributions.containsKey(out) || n.getInputList().stream().noneMatch(needs::contains)) {
+        continue;
+      }
+      for (int o = 1; o < n.getOutputCount(); o++) {
+        if (contributions.containsKey(n.getOutput(o))) {
+          throw new UnsupportedOperationException(n.getOpType() + " node " + n.getName()
+              + ": gradient through output " + o);
+        }
+      }
+      String[] gin = rules.vjp(n, sum(e, contributions.get(out)), needs);
+      for (int i = 0; i < gin.length; i++) {
+        if (gin[i] != null && needs.contains(n.getInput(i))) {
+          contributions.computeIfAbsent(n.getInput(i), x -> new ArrayList<>()).add(gin[i]);
+        }
+      }
+    }
+    Map<String, String> results = new LinkedHashMap<>();
+    for (String w : wrt) {
+      List<String> c = contributions.get(w);
+      String gw = c == null ? e.op("Mul", e.onesLike(w), e.scalar(0f)) : sum(e, c);
+      results.put(w, gw);
+    }
+    for (Map.Entry<String, String> r : results.entrySet()) {
+      g.addNode(NodeProto.newBuilder().setOpType("Identity").setName(gradName(r.getKey()) + ".node")
+          .addInput(r.getValue()).addOutput(gradName(r.getKey())));
+      g.addOutput(ValueInfoProto.newBuilder().setName(gradName(r.getKey())));
+    }
+    return forward.toBuilder().setGraph(g).build();
+  }
+
+  private static String sum(Emitter e, List<String> parts) {
+    String s = parts.get(0);
+    for (int i = 1; i < parts.size(); i++) {
+      s = e.op("Add", s, parts.get(i));
+    }
+    return s;
+  }
+}

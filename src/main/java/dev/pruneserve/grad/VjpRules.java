@@ -1,0 +1,203 @@
+package dev.pruneserve.grad;
+
+import static dev.pruneserve.grad.Emitter.attrs;
+import static dev.pruneserve.grad.Emitter.i;
+import static dev.pruneserve.grad.Emitter.ints;
+
+import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Vector-Jacobian products in standard ONNX ops: given the gradient of a node's first output,
+ * the gradients of its inputs (null where an input needs none). Elementwise rules reduce
+ * broadcasts with {@link Emitter#sumTo}; rules that need ranks read the static shapes of the
+ * forward graph. An op without a rule is an error naming it.
+ */
+final class VjpRules {
+  private final Emitter e;
+  private final Map<String, long[]> shapes;
+
+  VjpRules(Emitter e, Map<String, long[]> shapes) {
+    this.e = e;
+    this.shapes = shapes;
+  }
+
+  /** Ops with a rule (Conv and BatchNormalization are in {@link ConvRules}). */
+  static final Set<String> OPS = Set.of("Identity", "Neg", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log",
+      "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "MatMul", "Gemm", "Reshape", "Flatten",
+      "Squeeze", "Unsqueeze", "Transpose", "ReduceSum", "ReduceMean", "GlobalAveragePool", "Conv",
+      "BatchNormalization");
+
+  String[] vjp(NodeProto n, String gy, Set<String> needs) {
+    String x = n.getInput(0);
+    String y = n.getOutput(0);
+    String[] g = new String[n.getInputCount()];
+    switch (n.getOpType()) {
+      case "Identity" -> g[0] = gy;
+      case "Neg" -> g[0] = e.op("Neg", gy);
+      case "Add" -> {
+        g[0] = sumTo(gy, y, x);
+        g[1] = sumTo(gy, y, n.getInput(1));
+      }
+      case "Sub" -> {
+        g[0] = sumTo(gy, y, x);
+        g[1] = needs.contains(n.getInput(1)) ? sumTo(e.op("Neg", gy), y, n.getInput(1)) : null;
+      }
+      case "Mul" -> {
+        g[0] = needs.contains(x) ? sumTo(e.op("Mul", gy, n.getInput(1)), y, x) : null;
+        g[1] = needs.contains(n.getInput(1)) ? sumTo(e.op("Mul", gy, x), y, n.getInput(1)) : null;
+      }
+      case "Div" -> {
+        String b = n.getInput(1);
+        g[0] = needs.contains(x) ? sumTo(e.op("Div", gy, b), y, x) : null;
+        g[1] = needs.contains(b) ? sumTo(e.op("Neg", e.op("Mul", gy, e.op("Div", y, b))), y, b) : null;
+      }
+      case "Pow" -> {
+        if (needs.contains(n.getInput(1))) {
+          throw new UnsupportedOperationException("Pow node " + n.getName() + ": gradient w.r.t. the exponent");
+        }
+        String p = n.getInput(1);
+        g[0] = sumTo(e.op("Mul", gy, e.op("Mul", p, e.op("Pow", x, e.op("Sub", p, e.scalar(1f))))), y, x);
+      }
+      case "Sqrt" -> g[0] = e.op("Div", gy, e.op("Mul", y, e.scalar(2f)));
+      case "Exp" -> g[0] = e.op("Mul", gy, y);
+      case "Log" -> g[0] = e.op("Div", gy, x);
+      case "Relu" -> g[0] = e.op("Mul", gy, e.op("Cast", attrs(i("to", 1)), e.op("Greater", x, e.scalar(0f))));
+      case "LeakyRelu" -> {
+        float alpha = attrFloat(n, "alpha", 0.01f);
+        String pos = e.op("Greater", x, e.scalar(0f));
+        g[0] = e.op("Mul", gy, e.op("Where", pos, e.scalar(1f), e.scalar(alpha)));
+      }
+      case "Sigmoid" -> g[0] = e.op("Mul", gy, e.op("Mul", y, e.op("Sub", e.scalar(1f), y)));
+      case "Tanh" -> g[0] = e.op("Mul", gy, e.op("Sub", e.scalar(1f), e.op("Mul", y, y)));
+      case "Erf" -> g[0] = e.op("Mul", gy, e.op("Mul", e.scalar((float) (2 / Math.sqrt(Math.PI))),
+          e.op("Exp", e.op("Neg", e.op("Mul", x, x)))));
+      case "Softmax" -> {
+        long axis = attrInt(n, "axis", -1);
+        String dot = e.op("ReduceSum", attrs(i("keepdims", 1)), e.op("Mul", gy, y), e.int64s(axis));
+        g[0] = e.op("Mul", y, e.op("Sub", gy, dot));
+      }
+      case "LogSoftmax" -> {
+        long axis = attrInt(n, "axis", -1);
+        String sum = e.op("ReduceSum", attrs(i("keepdims", 1)), gy, e.int64s(axis));
+        g[0] = e.op("Sub", gy, e.op("Mul", e.op("Exp", y), sum));
+      }
+      case "MatMul" -> matMul(n, gy, needs, g);
+      case "Gemm" -> gemm(n, gy, needs, g);
+      case "Reshape", "Flatten", "Squeeze", "Unsqueeze" -> g[0] = e.op("Reshape", gy, e.op("Shape", x));
+      case "Transpose" -> g[0] = e.op("Transpose", attrs(ints("perm", inverse(n, rank(x)))), gy);
+      case "ReduceSum", "ReduceMean" -> g[0] = reduce(n, gy);
+      case "GlobalAveragePool" -> g[0] = e.op("Div", e.op("Expand", gy, e.op("Shape", x)), count(x, y));
+      case "Conv" -> new ConvRules(e, shapes).conv(n, gy, needs, g);
+      case "BatchNormalization" -> new ConvRules(e, shapes).batchNorm(n, gy, needs, g);
+      default -> throw new UnsupportedOperationException("no gradient rule for op " + n.getOpType() + " (node "
+          + n.getName() + "); supported: " + new java.util.TreeSet<>(OPS));
+    }
+    return g;
+  }
+
+  /** Y = A·B with numpy broadcasting: gA = gY·Bᵀ, gB = Aᵀ·gY, each summed back to its operand. */
+  private void matMul(NodeProto n, String gy, Set<String> needs, String[] g) {
+    String a = n.getInput(0);
+    String b = n.getInput(1);
+    int ra = rank(a);
+    int rb = rank(b);
+    if (ra < 2 || rb < 2) {
+      throw new UnsupportedOperationException("MatMul node " + n.getName() + ": 1-D operands");
+    }
+    long[] ys = shapes.get(n.getOutput(0));
+    if (needs.contains(a)) { // gY·Bᵀ has y's batch dims and a's matrix dims
+      g[0] = e.sumTo(e.op("MatMul", gy, e.swapLast(b, rb)), withLast2(ys, shapes.get(a)), a, shapes.get(a));
+    }
+    if (needs.contains(b)) {
+      g[1] = e.sumTo(e.op("MatMul", e.swapLast(a, ra), gy), withLast2(ys, shapes.get(b)), b, shapes.get(b));
+    }
+  }
+
+  /** Y = α·A'·B' + β·C with A' = transA ? Aᵀ : A (likewise B'). */
+  private void gemm(NodeProto n, String gy, Set<String> needs, String[] g) {
+    float alpha = attrFloat(n, "alpha", 1f);
+    float beta = attrFloat(n, "beta", 1f);
+    long ta = attrInt(n, "transA", 0);
+    long tb = attrInt(n, "transB", 0);
+    String a = n.getInput(0);
+    String b = n.getInput(1);
+    AttributeProto al = dev.pruneserve.graph.ModelBuilder.floatAttr("alpha", alpha);
+    if (needs.contains(a)) { // gA' = α·gY·B'ᵀ
+      g[0] = ta == 0 ? e.op("Gemm", attrs(al, i("transB", 1 - tb)), gy, b)
+          : e.op("Gemm", attrs(al, i("transA", tb), i("transB", 1)), b, gy);
+    }
+    if (needs.contains(b)) { // gB' = α·A'ᵀ·gY
+      g[1] = tb == 0 ? e.op("Gemm", attrs(al, i("transA", 1 - ta)), a, gy)
+          : e.op("Gemm", attrs(al, i("transA", 1), i("transB", ta)), gy, a);
+    }
+    if (n.getInputCount() > 2 && needs.contains(n.getInput(2))) {
+      g[2] = sumTo(e.op("Mul", gy, e.scalar(beta)), n.getOutput(0), n.getInput(2));
+    }
+  }
+
+  /** Reductions: the gradient is broadcast back (divided by the reduced count for a mean). */
+  private String reduce(NodeProto n, String gy) {
+    String x = n.getInput(0);
+    boolean keep = attrInt(n, "keepdims", 1) == 1;
+    String axes = n.getInputCount() > 1 && !n.getInput(1).isEmpty() ? n.getInput(1) : null;
+    if (axes == null && n.getAttributeList().stream().anyMatch(a -> a.getName().equals("axes"))) {
+      axes = e.int64s(n.getAttributeList().stream().filter(a -> a.getName().equals("axes")).findFirst().get()
+          .getIntsList().stream().mapToLong(Long::longValue).toArray());
+    }
+    String g = keep || axes == null ? gy : e.op("Unsqueeze", gy, axes);
+    String out = e.op("Expand", g, e.op("Shape", x));
+    return n.getOpType().equals("ReduceMean") ? e.op("Div", out, count(x, n.getOutput(0))) : out;
+  }
+
+  /** Gradient shaped like value {@code like}, summed back to operand {@code a}. */
+  private String sumTo(String grad, String like, String a) {
+    return e.sumTo(grad, shapes.get(like), a, shapes.get(a));
+  }
+
+  private static long[] withLast2(long[] y, long[] operand) {
+    if (y == null || operand == null) {
+      return null;
+    }
+    long[] s = y.clone();
+    s[s.length - 2] = operand[operand.length - 2];
+    s[s.length - 1] = operand[operand.length - 1];
+    return s;
+  }
+
+  /** Elements of x per element of y, as a float scalar. */
+  private String count(String x, String y) {
+    return e.op("Cast", attrs(i("to", 1)), e.op("Div", e.op("Size", x), e.op("Size", y)));
+  }
+
+  int rank(String v) {
+    long[] s = shapes.get(v);
+    if (s == null) {
+      throw new UnsupportedOperationException("the rank of '" + v + "' is not known statically");
+    }
+    return s.length;
+  }
+
+  private static long[] inverse(NodeProto n, int rank) {
+    long[] perm = n.getAttributeList().stream().filter(a -> a.getName().equals("perm")).findFirst()
+        .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).orElse(null);
+    long[] inv = new long[rank];
+    for (int k = 0; k < rank; k++) {
+      int p = perm == null ? rank - 1 - k : (int) perm[k];
+      inv[p] = k;
+    }
+    return inv;
+  }
+
+  static long attrInt(NodeProto n, String name, long dflt) {
+    return n.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst().map(AttributeProto::getI)
+        .orElse(dflt);
+  }
+
+  static float attrFloat(NodeProto n, String name, float dflt) {
+    return n.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst().map(AttributeProto::getF)
+        .orElse(dflt);
+  }
+}

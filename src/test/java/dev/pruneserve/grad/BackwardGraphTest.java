@@ -1,0 +1,212 @@
+package dev.pruneserve.grad;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.graph.ModelBuilder;
+import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Generated backward graphs against central finite differences: each small random graph ends in
+ * loss = Σ R ⊙ y (R a fixed random tensor); every differentiated value is a graph input, and for
+ * three random directions v per input the directional derivative (L(x + hv) − L(x − hv)) / 2h
+ * must equal ⟨∂L/∂x, v⟩ within 1e-3 relative (to the derivative, or to its typical size
+ * ‖g‖‖v‖/√n when it is small, where float32 rounding of L dominates).
+ */
+class BackwardGraphTest {
+  @TempDir Path dir;
+
+  /** A graph under test: inputs (name → shape) and the nodes producing "y" of shape {@code y}. */
+  private record Case(Map<String, long[]> inputs, long[] y, List<Node> nodes) {}
+
+  private record Node(String op, String[] in, String out, AttributeProto... attrs) {}
+
+  private static Node n(String op, String out, String[] in, AttributeProto... a) {
+    return new Node(op, in, out, a);
+  }
+
+  private static String[] in(String... v) {
+    return v;
+  }
+
+  private static Map<String, long[]> inputs(Object... nameShape) {
+    Map<String, long[]> m = new LinkedHashMap<>();
+    for (int i = 0; i < nameShape.length; i += 2) {
+      m.put((String) nameShape[i], (long[]) nameShape[i + 1]);
+    }
+    return m;
+  }
+
+  private static long[] s(long... d) {
+    return d;
+  }
+
+  private static AttributeProto i(String name, long v) {
+    return ModelBuilder.intAttr(name, v);
+  }
+
+  private static AttributeProto is(String name, long... v) {
+    return ModelBuilder.intsAttr(name, v);
+  }
+
+  @Test
+  void matMulAndGemm() throws Exception {
+    check(new Case(inputs("x", s(2, 3, 4), "w", s(4, 5)), s(2, 3, 5), List.of(n("MatMul", "y", in("x", "w")))));
+    check(new Case(inputs("a", s(4, 3), "b", s(5, 4), "c", s(5)), s(3, 5), List.of(n("Gemm", "y", in("a", "b", "c"),
+        i("transA", 1), i("transB", 1), ModelBuilder.floatAttr("alpha", 0.7f), ModelBuilder.floatAttr("beta", 0.3f)))));
+    check(new Case(inputs("a", s(3, 4), "b", s(4, 5), "c", s(3, 1)), s(3, 5), List.of(n("Gemm", "y", in("a", "b", "c")))));
+  }
+
+  @Test
+  void broadcastingElementwise() throws Exception {
+    check(new Case(inputs("x", s(2, 3, 4), "b", s(4), "m", s(3, 1), "d", s(1, 4)), s(2, 3, 4), List.of(
+        n("Add", "t1", in("x", "b")), n("Mul", "t2", in("t1", "m")), n("Sub", "t3", in("t2", "x")),
+        n("Sigmoid", "pos", in("d")), n("Div", "y", in("t3", "pos")))));
+  }
+
+  @Test
+  void activations() throws Exception {
+    check(new Case(inputs("x", s(3, 7)), s(3, 7), List.of(n("Relu", "r", in("x")),
+        n("LeakyRelu", "l", in("x"), ModelBuilder.floatAttr("alpha", 0.1f)), n("Tanh", "t", in("x")),
+        n("Erf", "e", in("x")), n("Sigmoid", "sg", in("x")), n("Log", "lg", in("sg")), n("Exp", "ex", in("t")),
+        n("Sqrt", "sq", in("ex")), n("Add", "a1", in("r", "l")), n("Add", "a2", in("a1", "e")),
+        n("Add", "a3", in("a2", "lg")), n("Mul", "a4", in("a3", "sq")), n("Neg", "y0", in("a4")),
+        n("Identity", "y", in("y0")))));
+  }
+
+  @Test
+  void softmaxAndReductions() throws Exception {
+    check(new Case(inputs("x", s(2, 3, 5)), s(2, 5), List.of(n("Softmax", "p", in("x"), i("axis", 1)),
+        n("LogSoftmax", "q", in("x"), i("axis", -1)), n("Mul", "pq", in("p", "q")),
+        n("ReduceSum", "y", in("pq", "axes1"), i("keepdims", 0)))), Map.of("axes1", new long[] {1}));
+    check(new Case(inputs("x", s(2, 3, 4, 4)), s(2, 3), List.of(n("GlobalAveragePool", "g", in("x")),
+        n("Transpose", "t", in("x"), is("perm", 0, 2, 3, 1)), n("ReduceMean", "m", in("t"), is("axes", 1, 2),
+            i("keepdims", 1)), n("Flatten", "f", in("m")), n("Reshape", "gr", in("g", "shape231")),
+        n("Squeeze", "gs", in("gr", "ax2")), n("Unsqueeze", "gu", in("gs", "ax2")), n("Reshape", "gf", in("gu",
+            "shape23")), n("Mul", "y", in("f", "gf")))), Map.of("shape231", new long[] {2, 3, 1}, "ax2",
+        new long[] {2}, "shape23", new long[] {2, 3}));
+  }
+
+  @Test
+  void convolutionsAndBatchNorm() throws Exception {
+    check(new Case(inputs("x", s(2, 3, 7, 7), "w", s(4, 3, 3, 3), "b", s(4)), s(2, 4, 4, 4), List.of(n("Conv", "y",
+        in("x", "w", "b"), is("strides", 2, 2), is("pads", 1, 1, 1, 1)))));
+    check(new Case(inputs("x", s(1, 4, 6, 6), "w", s(4, 1, 3, 3)), s(1, 4, 2, 2), List.of(n("Conv", "y",
+        in("x", "w"), i("group", 4), is("dilations", 2, 2)))));
+    check(new Case(inputs("x", s(2, 4, 5, 6), "w", s(6, 2, 2, 3)), s(2, 6, 3, 3), List.of(n("Conv", "y",
+        in("x", "w"), i("group", 2), is("strides", 2, 2), is("pads", 1, 0, 0, 1)))));
+    check(new Case(inputs("x", s(2, 3, 4, 4), "g", s(3), "b", s(3)), s(2, 3, 4, 4), List.of(n("BatchNormalization",
+        "y", in("x", "g", "b", "mean", "var")))), Map.of(), Map.of("mean", new float[] {0.1f, -0.2f, 0.3f}, "var",
+        new float[] {0.5f, 1.5f, 2f}));
+  }
+
+  @Test
+  void anOpWithoutARuleIsNamed() {
+    ModelProto m = model(new Case(inputs("x", s(3)), s(3), List.of(n("Cos", "y", in("x")))), Map.of(), Map.of());
+    UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+        () -> BackwardGraph.build(m, "loss", List.of("x")));
+    assertTrue(e.getMessage().contains("no gradient rule for op Cos (node Cos_0)"), e.getMessage());
+  }
+
+  private void check(Case c) throws Exception {
+    check(c, Map.of(), Map.of());
+  }
+
+  private void check(Case c, Map<String, long[]> intConsts) throws Exception {
+    check(c, intConsts, Map.of());
+  }
+
+  private void check(Case c, Map<String, long[]> intConsts, Map<String, float[]> floatConsts) throws Exception {
+    ModelProto fwd = model(c, intConsts, floatConsts);
+    List<String> wrt = List.copyOf(c.inputs().keySet());
+    ModelProto bwd = BackwardGraph.build(fwd, "loss", wrt);
+    SplittableRandom rng = new SplittableRandom(c.nodes().size() * 31L + c.y().length);
+    Map<String, float[]> x = new HashMap<>();
+    c.inputs().forEach((k, shape) -> x.put(k, ModelBuilder.uniform(rng, count(shape), 1.0)));
+    try (ModelSession f = load(fwd, "fwd"); ModelSession b = load(bwd, "bwd")) {
+      Map<String, Tensor> out = b.run(feeds(c, x), Set.of(wrt.stream().map(BackwardGraph::gradName)
+          .toArray(String[]::new)));
+      for (String w : wrt) {
+        float[] g = out.get(BackwardGraph.gradName(w)).toFloatArray();
+        assertEquals(count(c.inputs().get(w)), g.length, "gradient of " + w + " has the input's size");
+        for (int trial = 0; trial < 3; trial++) {
+          float[] v = ModelBuilder.uniform(rng, g.length, 1.0);
+          double analytic = 0;
+          double gg = 0;
+          double vv = 0;
+          for (int k = 0; k < g.length; k++) {
+            analytic += (double) g[k] * v[k];
+            gg += (double) g[k] * g[k];
+            vv += (double) v[k] * v[k];
+          }
+          double h = 2e-3;
+          double numeric = (loss(f, c, x, w, v, h) - loss(f, c, x, w, v, -h)) / (2 * h);
+          // relative to the derivative, or to its typical size ‖g‖‖v‖/√n for a random v (float32 noise)
+          double scale = Math.max(Math.abs(analytic), Math.sqrt(gg * vv / g.length));
+          assertEquals(analytic, numeric, 1e-3 * scale, "d loss / d " + w + " along v" + trial);
+        }
+      }
+    }
+  }
+
+  private static double loss(ModelSession f, Case c, Map<String, float[]> x, String w, float[] v, double h) {
+    Map<String, float[]> moved = new HashMap<>(x);
+    float[] p = x.get(w).clone();
+    for (int k = 0; k < p.length; k++) {
+      p[k] += (float) (h * v[k]);
+    }
+    moved.put(w, p);
+    return f.run(feeds(c, moved), Set.of("loss")).get("loss").toFloatArray()[0];
+  }
+
+  private static Map<String, Tensor> feeds(Case c, Map<String, float[]> x) {
+    Map<String, Tensor> m = new LinkedHashMap<>();
+    c.inputs().forEach((k, shape) -> m.put(k, Tensor.fp32(k, shape, x.get(k))));
+    return m;
+  }
+
+  /** Inputs + nodes + loss = ReduceSum(y ⊙ R), R fixed random. */
+  private static ModelProto model(Case c, Map<String, long[]> intConsts, Map<String, float[]> floatConsts) {
+    ModelBuilder b = new ModelBuilder("grad-test");
+    c.inputs().forEach((k, shape) -> b.input(k, 1, java.util.Arrays.stream(shape).boxed().toArray()));
+    intConsts.forEach((k, v) -> b.initializer(k, v, v.length));
+    floatConsts.forEach((k, v) -> b.initializer(k, v, v.length));
+    b.initializer("R", ModelBuilder.uniform(new SplittableRandom(5), count(c.y()), 1.0), c.y());
+    for (Node n : c.nodes()) {
+      b.node(n.op(), n.in(), new String[] {n.out()}, n.attrs());
+    }
+    b.node("Mul", new String[] {"y", "R"}, new String[] {"yr"});
+    b.node("ReduceSum", new String[] {"yr"}, new String[] {"loss"}, ModelBuilder.intAttr("keepdims", 0));
+    b.output("loss", 1);
+    return b.build();
+  }
+
+  private static int count(long[] shape) {
+    long n = 1;
+    for (long d : shape) {
+      n *= d;
+    }
+    return (int) n;
+  }
+
+  private ModelSession load(ModelProto m, String name) throws Exception {
+    Path f = Files.createTempFile(dir, name, ".onnx");
+    Files.write(f, m.toByteArray());
+    return OrtRuntime.cpu(1).load(name + "/1", f);
+  }
+}
