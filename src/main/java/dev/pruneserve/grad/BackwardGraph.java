@@ -33,8 +33,21 @@ public final class BackwardGraph {
   }
 
   public static ModelProto build(ModelProto forward, String loss, List<String> wrt) {
+    long opset = forward.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()
+        || o.getDomain().equals("ai.onnx")).mapToLong(o -> o.getVersion()).max().orElse(0);
+    if (opset < 13) { // the rules emit axes as inputs (ReduceSum, Unsqueeze) and opset-13 Softmax
+      throw new UnsupportedOperationException("backward graphs need default-domain opset >= 13, the model has "
+          + opset);
+    }
     OnnxGraph fg = new OnnxGraph(forward);
     List<NodeProto> nodes = fg.nodes();
+    for (NodeProto n : nodes) {
+      for (String o : n.getOutputList()) {
+        if (o.startsWith(PREFIX)) {
+          throw new IllegalArgumentException("value '" + o + "' uses the reserved prefix " + PREFIX);
+        }
+      }
+    }
     Set<String> needs = new HashSet<>(wrt); // values that depend on a wrt value
     for (NodeProto n : nodes) {
       if (n.getInputList().stream().anyMatch(needs::contains)) {
@@ -53,14 +66,14 @@ public final class BackwardGraph {
     for (int k = nodes.size() - 1; k >= 0; k--) {
       NodeProto n = nodes.get(k);
       String out = n.getOutput(0);
-      if (!contributions.containsKey(out) || n.getInputList().stream().noneMatch(needs::contains)) {
-        continue;
-      }
       for (int o = 1; o < n.getOutputCount(); o++) {
         if (contributions.containsKey(n.getOutput(o))) {
           throw new UnsupportedOperationException(n.getOpType() + " node " + n.getName()
               + ": gradient through output " + o);
         }
+      }
+      if (!contributions.containsKey(out) || n.getInputList().stream().noneMatch(needs::contains)) {
+        continue;
       }
       String[] gin = rules.vjp(n, sum(e, contributions.get(out)), needs);
       for (int i = 0; i < gin.length; i++) {

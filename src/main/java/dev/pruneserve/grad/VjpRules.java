@@ -38,11 +38,11 @@ final class VjpRules {
       case "Identity" -> g[0] = gy;
       case "Neg" -> g[0] = e.op("Neg", gy);
       case "Add" -> {
-        g[0] = sumTo(gy, y, x);
-        g[1] = sumTo(gy, y, n.getInput(1));
+        g[0] = needs.contains(x) ? sumTo(gy, y, x) : null;
+        g[1] = needs.contains(n.getInput(1)) ? sumTo(gy, y, n.getInput(1)) : null;
       }
       case "Sub" -> {
-        g[0] = sumTo(gy, y, x);
+        g[0] = needs.contains(x) ? sumTo(gy, y, x) : null;
         g[1] = needs.contains(n.getInput(1)) ? sumTo(e.op("Neg", gy), y, n.getInput(1)) : null;
       }
       case "Mul" -> {
@@ -58,7 +58,7 @@ final class VjpRules {
         if (needs.contains(n.getInput(1))) {
           throw new UnsupportedOperationException("Pow node " + n.getName() + ": gradient w.r.t. the exponent");
         }
-        String p = n.getInput(1);
+        String p = e.op("Cast", attrs(i("to", 1)), n.getInput(1)); // integer exponents too
         g[0] = sumTo(e.op("Mul", gy, e.op("Mul", p, e.op("Pow", x, e.op("Sub", p, e.scalar(1f))))), y, x);
       }
       case "Sqrt" -> g[0] = e.op("Div", gy, e.op("Mul", y, e.scalar(2f)));

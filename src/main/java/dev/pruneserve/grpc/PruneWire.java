@@ -23,7 +23,7 @@ import java.util.Locale;
 /** Conversions between pruneserve.v1.Pruning messages and the variant domain. */
 final class PruneWire {
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** Longest self-sampled calibration sequence accepted (the model's context usually ends it first). */
+  /** Longest self-sampled calibration sequence accepted (sampling also stops at the model's context). */
   private static final int MAX_SAMPLE_LENGTH = 4096;
 
   private PruneWire() {}
@@ -32,6 +32,10 @@ final class PruneWire {
     PruneOptions o = r.getOptions();
     PruneRecipe recipe;
     try {
+      if (o.getFirstLayer() < 0 || o.getEndLayer() < 0) { // uint32 beyond Integer.MAX_VALUE
+        throw new IllegalArgumentException("first_layer and end_layer must be layer indices, got "
+            + Integer.toUnsignedString(o.getFirstLayer()) + " and " + Integer.toUnsignedString(o.getEndLayer()));
+      }
       recipe = new PruneRecipe(r.getMethod(), r.getRatio(), o.getSeed(), o.getFirstLayer(),
           o.getEndLayer() == 0 ? -1 : o.getEndLayer(),
           o.getFlapMetric().isEmpty() ? Flap.Metric.WIFV : enumValue(Flap.Metric.class, o.getFlapMetric(), "flap_metric"),
@@ -65,7 +69,7 @@ final class PruneWire {
       throw new IllegalArgumentException("mini_llm.queries and mini_llm.micro_batch must be small positive numbers");
     }
     if (!Double.isFinite(m.getEpsilon())) {
-      throw new IllegalArgumentException("mini_llm.epsilon must be a finite number in (0, 1)");
+      throw new IllegalArgumentException("mini_llm.epsilon must be a finite number in [1e-6, 1)");
     }
     return MiniLlm.Settings.of(m.getMode(), m.getQueries(), m.getEpsilon(), m.getLaw(), m.getPerturbed(), m.getFms(),
         m.getReduction(), m.getMicroBatch());

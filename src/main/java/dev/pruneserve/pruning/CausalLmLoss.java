@@ -49,7 +49,7 @@ public final class CausalLmLoss {
     int chunk = chunk(vocab);
     g.clearOutput();
     g.addInitializer(TensorProto.newBuilder().setName("loss.chunked_shape").setDataType(7).addDims(4)
-        .addInt64Data(0).addInt64Data(0).addInt64Data(vocab / chunk).addInt64Data(chunk));
+        .addInt64Data(0).addInt64Data(0).addInt64Data(vocab / chunk).addInt64Data(vocab == 1 ? -1 : chunk));
     g.addNode(node("Reshape", "loss.chunked", logits, "loss.chunked_shape"));
     boolean axesInput = opset(model) >= 18; // reductions take axes as an input from opset 18 on
     g.addNode(lastAxisLse("loss.lse_chunks", "loss.chunked", axesInput));
@@ -105,14 +105,19 @@ public final class CausalLmLoss {
         .mapToLong(o -> o.getVersion()).max().orElse(17);
   }
 
-  /** The static vocabulary size of {@code logits} [batch, seq, vocab]. */
+  /** The static vocabulary size of {@code logits} [batch, seq, vocab], or 1 when it is not fixed. */
   private static int vocab(ModelProto m, String logits) {
     return m.getGraph().getOutputList().stream().filter(o -> o.getName().equals(logits)).findFirst()
+        .filter(o -> o.getType().getTensorType().getShape().getDimCount() == 3)
         .map(o -> (int) o.getType().getTensorType().getShape().getDim(2).getDimValue()).filter(v -> v > 0)
-        .orElseThrow(() -> new IllegalArgumentException("'" + logits + "' is not an output [batch, seq, vocab]"));
+        .orElse(1);
   }
 
-  /** The largest divisor of {@code vocab} up to 512 (1 if none above 1: one stage does all). */
+  /**
+   * Chunk length: the largest divisor of {@code vocab} up to 512, or {@code vocab} itself when there
+   * is none (then the first stage covers the whole vocabulary; still exact, as each stage is
+   * max-shifted). An unknown vocabulary (1) gives one chunk of the whole last axis.
+   */
   static int chunk(int vocab) {
     for (int c = Math.min(512, vocab); c > 1; c--) {
       if (vocab % c == 0) {

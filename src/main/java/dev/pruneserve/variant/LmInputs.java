@@ -79,13 +79,22 @@ final class LmInputs {
       throws IOException {
     List<int[]> out = new ArrayList<>(spec.calibration().sequences());
     if (!spec.calibration().texts().isEmpty()) {
-      out.addAll(encode(spec, dense, spec.calibration().texts()));
+      List<int[]> encoded = encode(spec, dense, spec.calibration().texts());
+      for (int i = 0; i < encoded.size(); i++) {
+        if (encoded.get(i).length < 2) {
+          throw ServingException.invalid("calibration text " + i + " gives no token after BOS; give texts with"
+              + " content");
+        }
+      }
+      out.addAll(encoded);
     }
     CalibrationInput.SelfSamples ss = spec.calibration().samples();
     if (ss != null) {
       Tokenizer tok = tokenizer(spec, dense, "self-samples (BOS/EOS ids)");
+      Integer context = registry.repository().config(spec.model()).contextLength();
+      int length = context == null ? ss.maxLength() : Math.min(ss.maxLength(), context); // never past the context
       try (var session = loader.load(spec.model() + "/self-samples", parentFile)) {
-        out.addAll(SelfSampler.sample(session, ss.count(), ss.maxLength(), ss.seed(), tok.bosId(), tok.eosId(),
+        out.addAll(SelfSampler.sample(session, ss.count(), length, ss.seed(), tok.bosId(), tok.eosId(),
             done -> progress.accept(done / (double) ss.count())));
       }
     }

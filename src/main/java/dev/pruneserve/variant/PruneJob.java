@@ -98,7 +98,7 @@ public final class PruneJob {
   }
 
   /** Worker side: records progress; throws when cancellation was asked for. */
-  void report(String phase, double fraction) {
+  synchronized void report(String phase, double fraction) {
     if (cancelRequested) {
       throw new CancellationException("prune job " + id + " cancelled");
     }

@@ -166,13 +166,14 @@ class PruningGrpcTest {
   }
 
   @Test
-  void miniLlmStreamsOneEventPerQuery() {
+  void miniLlmStreamsProgressThroughTheQueries() {
     CalibrationSpec calib = CalibrationSpec.newBuilder().addTexts(STORY).addTexts("The dog ran to the park.").build();
     PruneRequest.Builder req = request("mini-llm", 0.2).setCalibration(calib).setOptions(PruneOptions.newBuilder()
         .setMiniLlm(dev.pruneserve.api.v1.MiniLlmOptions.newBuilder().setMode("masks").setQueries(3)));
     List<PruneEvent> events = events(req.build());
     Variant v = last(events).getDone();
-    assertEquals(3, events.stream().filter(e -> e.getProgress().getPhase().equals("querying")).count());
+    // one event per micro-batch of each evaluation: 3 queries × 2 evaluations × 1 micro-batch (2 texts)
+    assertEquals(6, events.stream().filter(e -> e.getProgress().getPhase().equals("querying")).count());
     assertTrue(v.getName().startsWith("stories15m@mini-llm-p20-"), v.getName());
     assertTrue(v.getRecipeJson().contains("pruneserve extension"), v.getRecipeJson());
     assertTrue(v.getReportJson().contains("\"spearman_vs_weight_activation\""), v.getReportJson());

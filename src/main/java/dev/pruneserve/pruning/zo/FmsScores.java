@@ -28,13 +28,19 @@ public final class FmsScores {
 
   private FmsScores() {}
 
+  /**
+   * Per layer l: {@code headDim[l]}, {@code heads[l]}, {@code channels[l]} (layers may differ, e.g.
+   * in a variant pruned before). {@code perTensor} runs after each tensor, on the sweeping thread.
+   */
   static Scores sweep(List<ScoredTensor> tensors, List<float[]> weights, List<Activation> acts, double[] c,
-      CounterRng rng, Variant variant, Reduction reduction, int layers, int headDim, int heads, int channels,
+      CounterRng rng, Variant variant, Reduction reduction, int[] headDim, int[] heads, int[] channels,
       Runnable perTensor) {
+    int layers = heads.length;
     double[][][] parts = new double[tensors.size()][][];
     IntStream.range(0, tensors.size()).parallel().forEach(i -> {
-      parts[i] = tensor(tensors.get(i), weights.get(i), acts.get(i), c, rng, variant, reduction, headDim,
-          tensors.get(i).role().head ? heads : channels);
+      ScoredTensor t = tensors.get(i);
+      parts[i] = tensor(t, weights.get(i), acts.get(i), c, rng, variant, reduction, headDim[t.layer()],
+          t.role().head ? heads[t.layer()] : channels[t.layer()]);
       perTensor.run();
     });
     double[][] h = new double[layers][];
@@ -45,7 +51,7 @@ public final class FmsScores {
       ScoredTensor t = tensors.get(i);
       boolean head = t.role().head;
       int l = t.layer();
-      int n = head ? heads : channels;
+      int n = head ? heads[l] : channels[l];
       double[][] s = head ? h : ch;
       double[][] w = head ? wh : wc;
       s[l] = s[l] == null ? new double[n] : s[l];

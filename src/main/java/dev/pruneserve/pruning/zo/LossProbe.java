@@ -73,8 +73,9 @@ public final class LossProbe implements AutoCloseable {
   /** Builds the copy in {@code file}, loads it through {@code loader} (file removed on close). */
   public static LossProbe open(ModelProto dense, List<String> weightInputs, List<Gate> gates, List<int[]> calibration,
       int microBatch, SessionLoader loader, Path file) throws IOException {
-    if (calibration.isEmpty() || microBatch < 1) {
-      throw new IllegalArgumentException("a loss probe needs calibration sequences and a micro-batch >= 1");
+    if (calibration.isEmpty() || microBatch < 1 || calibration.stream().anyMatch(c -> c.length < 2)) {
+      throw new IllegalArgumentException("a loss probe needs calibration sequences of at least 2 tokens and a"
+          + " micro-batch >= 1");
     }
     GraphProto.Builder g = dense.getGraph().toBuilder();
     Set<String> asInputs = Set.copyOf(weightInputs);
@@ -93,20 +94,36 @@ public final class LossProbe implements AutoCloseable {
       g.addInput(fixed(w, t.getDimsList()));
     }
     for (Gate gate : gates) {
-      NodeProto.Builder mm = g.getNodeBuilderList().stream()
-          .filter(n -> n.getOpType().equals("MatMul") && n.getInput(1).equals(gate.weight())).findFirst()
-          .orElseThrow(() -> new IllegalArgumentException("no MatMul reads " + gate.weight()));
+      int at = -1;
+      for (int k = 0; k < g.getNodeCount() && at < 0; k++) {
+        if (g.getNode(k).getOpType().equals("MatMul") && g.getNode(k).getInput(1).equals(gate.weight())) {
+          at = k;
+        }
+      }
+      if (at < 0) {
+        throw new IllegalArgumentException("no MatMul reads " + gate.weight());
+      }
       String gated = gate.name() + ".out";
-      g.addNode(NodeProto.newBuilder().setOpType("Mul").setName(gated + ".node").addInput(mm.getInput(0))
-          .addInput(gate.name()).addOutput(gated));
-      mm.setInput(0, gated);
+      NodeProto mul = NodeProto.newBuilder().setOpType("Mul").setName(gated + ".node")
+          .addInput(g.getNode(at).getInput(0)).addInput(gate.name()).addOutput(gated).build();
+      g.setNode(at, g.getNode(at).toBuilder().setInput(0, gated));
+      g.addNode(mul);
+      // keep topological order: move the Mul in front of its MatMul
+      List<NodeProto> order = new ArrayList<>(g.getNodeList());
+      order.add(at, order.remove(order.size() - 1));
+      g.clearNode().addAllNode(order);
       g.addInput(fixed(gate.name(), List.of((long) gate.width())));
     }
     ModelProto copy = CausalLmLoss.add(dense.toBuilder().setGraph(g).build(), "logits");
     AtomicFiles.write(file, copy.toByteArray());
+    ModelSession session = null;
     try {
-      return new LossProbe(loader.load("zo-probe/1", file), file, calibration, microBatch);
+      session = loader.load("zo-probe/1", file);
+      return new LossProbe(session, file, calibration, microBatch);
     } catch (RuntimeException e) {
+      if (session != null) {
+        session.close();
+      }
       Files.deleteIfExists(file);
       throw e;
     }
@@ -117,13 +134,24 @@ public final class LossProbe implements AutoCloseable {
     return predicted;
   }
 
+  /** Micro-batches per loss evaluation. */
+  public int batchCount() {
+    return batches.size();
+  }
+
   /** Token-weighted mean cross-entropy over all calibration sequences (float64 over batch sums). */
   public double meanLoss(Map<String, Tensor> feeds) {
+    return meanLoss(feeds, () -> {});
+  }
+
+  /** As above; {@code perBatch} runs after each micro-batch (progress, cancellation). */
+  public double meanLoss(Map<String, Tensor> feeds, Runnable perBatch) {
     double sum = 0;
     for (Map<String, Tensor> b : batches) {
       Map<String, Tensor> in = new LinkedHashMap<>(b);
       in.putAll(feeds);
       sum -= session.run(in, Set.of(CausalLmLoss.LOGPROB_SUM)).get(CausalLmLoss.LOGPROB_SUM).toFloatArray()[0];
+      perBatch.run();
     }
     return sum / predicted;
   }

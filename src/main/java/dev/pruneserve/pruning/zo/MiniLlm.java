@@ -53,8 +53,8 @@ public final class MiniLlm {
       if (queries < 1 || queries > 4096) {
         throw new IllegalArgumentException("queries must be in [1, 4096], got " + queries);
       }
-      if (!(epsilon > 0 && epsilon < 1)) {
-        throw new IllegalArgumentException("epsilon must be in (0, 1), got " + epsilon);
+      if (!(epsilon >= 1e-6 && epsilon < 1)) { // below ~1e-6, W ± εz rounds back to W in float32
+        throw new IllegalArgumentException("epsilon must be in [1e-6, 1), got " + epsilon);
       }
       if (microBatch < 1 || microBatch > 256) {
         throw new IllegalArgumentException("micro_batch must be in [1, 256], got " + microBatch);
@@ -196,11 +196,17 @@ public final class MiniLlm {
     }
     long t2 = System.nanoTime();
 
-    int hd = blocks.get(0).headDim();
+    int[] hd = blocks.stream().mapToInt(HeadGroup::headDim).toArray();
+    int[] nh = blocks.stream().mapToInt(HeadGroup::heads).toArray();
+    int[] nc = mlps.stream().mapToInt(MlpGroup::width).toArray();
     AtomicInteger swept = new AtomicInteger();
+    Object lock = new Object();
     FmsScores.Scores s = FmsScores.sweep(scored, weights, acts, z.mode() == Mode.WEIGHTS ? c : new double[0], rng,
-        z.fms(), z.reduction(), layers, hd, blocks.get(0).heads(), mlps.get(0).width(),
-        () -> progress.report("scoring", (double) swept.incrementAndGet() / scored.size()));
+        z.fms(), z.reduction(), hd, nh, nc, () -> {
+          synchronized (lock) { // reports come from the sweeping threads, one at a time
+            progress.report("scoring", (double) swept.incrementAndGet() / scored.size());
+          }
+        });
     double[][] heads = s.heads();
     double[][] channels = s.channels();
     if (z.mode() == Mode.MASKS) {

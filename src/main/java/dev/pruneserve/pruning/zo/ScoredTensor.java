@@ -61,7 +61,7 @@ public record ScoredTensor(String name, Role role, int layer, int id, int in, in
 
   /** A copy of the weight's values. */
   public float[] values(OnnxGraph g) {
-    float[] v = new float[in * out];
+    float[] v = new float[Math.multiplyExact(in, out)];
     g.initializer(name).orElseThrow().getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
         .asFloatBuffer().get(v);
     return v;

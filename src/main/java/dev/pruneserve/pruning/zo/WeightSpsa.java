@@ -25,7 +25,8 @@ final class WeightSpsa implements Perturbation {
     this.tensors = tensors;
     this.pristine = pristine;
     for (ScoredTensor t : tensors) {
-      perturbed.put(t.name(), ByteBuffer.allocateDirect(t.in() * t.out() * 4).order(ByteOrder.nativeOrder()));
+      perturbed.put(t.name(), ByteBuffer.allocateDirect(Math.multiplyExact(Math.multiplyExact(t.in(), t.out()), 4))
+          .order(ByteOrder.nativeOrder()));
     }
   }
 

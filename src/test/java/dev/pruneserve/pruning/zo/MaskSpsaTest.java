@@ -137,7 +137,8 @@ class MaskSpsaTest {
     return new MaskSpsa(blocks, mlps, List.of(0, 1, 2));
   }
 
-  private static double cosine(double[] a, double[] b) {
+  /** Cosine of two vectors (shared with the bench). */
+  static double cosine(double[] a, double[] b) {
     double ab = 0;
     double aa = 0;
     double bb = 0;

@@ -147,7 +147,8 @@ class MiniLlmBenchTest {
           truth.add(ref.get("gate_taylor_signed_grad").get("mlp").get(l).get(u).asDouble());
         }
       }
-      double cos = cosine(est, truth);
+      double cos = MaskSpsaTest.cosine(est.stream().mapToDouble(Double::doubleValue).toArray(),
+          truth.stream().mapToDouble(Double::doubleValue).toArray());
       extra = String.format(" | cos(g_gate est, backprop) %.4f (theory sqrt(q/m) = %.4f)", cos,
           Math.sqrt(o.c().length / (double) est.size()));
     }
@@ -165,18 +166,6 @@ class MiniLlmBenchTest {
       System.out.printf("BENCH minillm | %s | %.1f | %.4g | %.4g | %.4f | %.4f | %s | %.1f |%n", name, p,
           in.perplexity(), out.perplexity(), in.kl(), in.top1(), r.headsPerLayer(), seconds);
     }
-  }
-
-  private static double cosine(List<Double> a, List<Double> b) {
-    double ab = 0;
-    double aa = 0;
-    double bb = 0;
-    for (int i = 0; i < a.size(); i++) {
-      ab += a.get(i) * b.get(i);
-      aa += a.get(i) * a.get(i);
-      bb += b.get(i) * b.get(i);
-    }
-    return ab / Math.sqrt(aa * bb);
   }
 
   /** Discovery results of a decoder, for regenerating gate estimates. */

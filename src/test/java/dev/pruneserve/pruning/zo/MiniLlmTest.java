@@ -63,6 +63,33 @@ class MiniLlmTest {
     assertEquals(List.of(614, 614, 614, 614, 614, 614), o.result().channelsPerLayer());
   }
 
+  @Test
+  void layersOfDifferentWidthsAreScoredByTheirOwnWidths() throws Exception {
+    ModelProto dense = dev.pruneserve.testing.GeneratedDecoder.model(dir);
+    var g = new dev.pruneserve.graph.OnnxGraph(dense);
+    java.util.BitSet head = new java.util.BitSet();
+    head.set(2);
+    java.util.BitSet channels = new java.util.BitSet();
+    channels.set(0, 30);
+    ModelProto uneven = dev.pruneserve.pruning.Surgery.removeHeads(g,
+        dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(g), Map.of(0, head));
+    var g2 = new dev.pruneserve.graph.OnnxGraph(uneven);
+    uneven = dev.pruneserve.pruning.Surgery.removeMlpChannels(g2,
+        dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(g2), Map.of(0, channels)); // layer 0: 3 heads, 58 channels
+    List<int[]> calib = dev.pruneserve.testing.GeneratedDecoder.sequences(4, 1);
+    for (String mode : List.of("weights", "masks")) {
+      MiniLlm.Options o = MiniLlm.Options.defaults(0.5).withSettings(MiniLlm.Settings.of(mode, 2, 0, "", "", "", "",
+          0));
+      MiniLlm.Outcome out = MiniLlm.prune(uneven, o, calib, OrtRuntime.cpu(1), dir, Progress.NONE);
+      assertEquals(3, out.headScores()[0].length, mode);
+      assertEquals(58, out.channelScores()[0].length, mode);
+      assertEquals(4, out.headScores()[1].length, mode);
+      assertEquals(88, out.channelScores()[1].length, mode);
+      assertEquals(List.of(2, 2, 2), out.result().headsPerLayer(), mode); // LLM-Pruner counts per layer
+      assertEquals(List.of(29, 44, 44), out.result().channelsPerLayer(), mode);
+    }
+  }
+
   private static void close(JsonNode expected, double[] got, String what) {
     assertEquals(expected.size(), got.length, what);
     for (int i = 0; i < got.length; i++) {
