@@ -60,7 +60,17 @@ public final class BackwardGraph {
     Map<String, long[]> shapes = ShapeInference.infer(fg).shapes();
     GraphProto.Builder g = forward.getGraph().toBuilder();
     Emitter e = new Emitter(g);
-    VjpRules rules = new VjpRules(e, shapes);
+    VjpRules rules = new VjpRules(e, shapes, v -> fg.constant(v).map(ShapeInference::int64s).orElse(null));
+    for (int k = 0; k < g.getNodeCount(); k++) { // MaxPool on the path: also output its argmax indices
+      NodeProto n = g.getNode(k);
+      if (n.getOpType().equals("MaxPool") && needs.contains(n.getInput(0)) && n.getOutputCount() == 1) {
+        String idx = PREFIX + "indices." + n.getOutput(0);
+        g.setNode(k, n.toBuilder().addOutput(idx));
+        rules.poolIndices(n.getOutput(0), idx);
+      } else if (n.getOpType().equals("MaxPool") && n.getOutputCount() > 1) {
+        rules.poolIndices(n.getOutput(0), n.getOutput(1));
+      }
+    }
     Map<String, List<String>> contributions = new HashMap<>();
     contributions.computeIfAbsent(loss, k -> new ArrayList<>()).add(e.onesLike(loss));
     for (int k = nodes.size() - 1; k >= 0; k--) {

@@ -4,6 +4,7 @@ import static dev.pruneserve.grad.Emitter.attrs;
 import static dev.pruneserve.grad.Emitter.i;
 import static dev.pruneserve.grad.Emitter.ints;
 
+import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import java.util.Map;
@@ -19,16 +20,27 @@ final class VjpRules {
   private final Emitter e;
   private final Map<String, long[]> shapes;
 
-  VjpRules(Emitter e, Map<String, long[]> shapes) {
+  private final java.util.function.Function<String, long[]> constants;
+
+  /** {@code constants}: the INT64 values of a constant value (initializer or Constant), or null. */
+  VjpRules(Emitter e, Map<String, long[]> shapes, java.util.function.Function<String, long[]> constants) {
     this.e = e;
     this.shapes = shapes;
+    this.constants = constants;
   }
 
   /** Ops with a rule (Conv and BatchNormalization are in {@link ConvRules}). */
   static final Set<String> OPS = Set.of("Identity", "Neg", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log",
       "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "MatMul", "Gemm", "Reshape", "Flatten",
       "Squeeze", "Unsqueeze", "Transpose", "ReduceSum", "ReduceMean", "GlobalAveragePool", "Conv",
-      "BatchNormalization");
+      "BatchNormalization", "Cast", "Expand", "Where", "Concat", "Slice", "Gather", "MaxPool");
+
+  /** MaxPool nodes (by first output) → the Indices output the backward graph added to them. */
+  private final Map<String, String> poolIndices = new java.util.HashMap<>();
+
+  void poolIndices(String output, String indices) {
+    poolIndices.put(output, indices);
+  }
 
   String[] vjp(NodeProto n, String gy, Set<String> needs) {
     String x = n.getInput(0);
@@ -90,6 +102,24 @@ final class VjpRules {
       case "Transpose" -> g[0] = e.op("Transpose", attrs(ints("perm", inverse(n, rank(x)))), gy);
       case "ReduceSum", "ReduceMean" -> g[0] = reduce(n, gy);
       case "GlobalAveragePool" -> g[0] = e.op("Div", e.op("Expand", gy, e.op("Shape", x)), count(x, y));
+      case "Cast" -> g[0] = e.op("Cast", attrs(i("to", 1)), gy); // differentiable inputs are FP32
+      case "Expand" -> g[0] = sumTo(gy, y, x);
+      case "Where" -> {
+        String zero = e.scalar(0f);
+        g[1] = needs.contains(n.getInput(1)) ? sumTo(e.op("Where", x, gy, zero), y, n.getInput(1)) : null;
+        g[2] = needs.contains(n.getInput(2)) ? sumTo(e.op("Where", x, zero, gy), y, n.getInput(2)) : null;
+      }
+      case "Concat" -> concat(n, gy, needs, g);
+      case "Slice" -> g[0] = slice(n, gy);
+      case "Gather" -> g[0] = gather(n, gy);
+      case "MaxPool" -> { // scatter-add gy to the argmax positions (Indices index the flattened input)
+        String idx = poolIndices.get(y);
+        String zeros = e.op("Mul", e.onesLike(x), e.scalar(0f));
+        String flat = e.int64s(-1);
+        String scattered = e.op("ScatterElements", attrs(i("axis", 0), ModelBuilder.stringAttr("reduction", "add")),
+            e.op("Reshape", zeros, flat), e.op("Reshape", idx, flat), e.op("Reshape", gy, flat));
+        g[0] = e.op("Reshape", scattered, e.op("Shape", x));
+      }
       case "Conv" -> new ConvRules(e, shapes).conv(n, gy, needs, g);
       case "BatchNormalization" -> new ConvRules(e, shapes).batchNorm(n, gy, needs, g);
       default -> throw new UnsupportedOperationException("no gradient rule for op " + n.getOpType() + " (node "
@@ -124,7 +154,7 @@ final class VjpRules {
     long tb = attrInt(n, "transB", 0);
     String a = n.getInput(0);
     String b = n.getInput(1);
-    AttributeProto al = dev.pruneserve.graph.ModelBuilder.floatAttr("alpha", alpha);
+    AttributeProto al = ModelBuilder.floatAttr("alpha", alpha);
     if (needs.contains(a)) { // gA' = α·gY·B'ᵀ
       g[0] = ta == 0 ? e.op("Gemm", attrs(al, i("transB", 1 - tb)), gy, b)
           : e.op("Gemm", attrs(al, i("transA", tb), i("transB", 1)), b, gy);
@@ -150,6 +180,63 @@ final class VjpRules {
     String g = keep || axes == null ? gy : e.op("Unsqueeze", gy, axes);
     String out = e.op("Expand", g, e.op("Shape", x));
     return n.getOpType().equals("ReduceMean") ? e.op("Div", out, count(x, n.getOutput(0))) : out;
+  }
+
+  /** Concat along a static axis: each input gets its slice of gy. */
+  private void concat(NodeProto n, String gy, Set<String> needs, String[] g) {
+    long axis = attrInt(n, "axis", 0);
+    long start = 0;
+    for (int k = 0; k < n.getInputCount(); k++) {
+      long[] shape = shapes.get(n.getInput(k));
+      if (shape == null) {
+        throw new UnsupportedOperationException("Concat node " + n.getName() + ": shape of '" + n.getInput(k)
+            + "' not known statically");
+      }
+      int ax = (int) (axis < 0 ? axis + shape.length : axis);
+      long end = start + shape[ax];
+      if (needs.contains(n.getInput(k))) {
+        g[k] = e.op("Slice", gy, e.int64s(start), e.int64s(end), e.int64s(ax));
+      }
+      start = end;
+    }
+  }
+
+  /** Slice with constant starts/ends/axes and unit steps: gy zero-padded back to x's shape. */
+  private String slice(NodeProto n, String gy) {
+    long[] xs = shapes.get(n.getInput(0));
+    long[] starts = constant(n, 1);
+    long[] ends = constant(n, 2);
+    long[] axes = n.getInputCount() > 3 && !n.getInput(3).isEmpty() ? constant(n, 3) : null;
+    long[] steps = n.getInputCount() > 4 && !n.getInput(4).isEmpty() ? constant(n, 4) : null;
+    if (xs == null || starts == null || ends == null || java.util.Arrays.stream(xs).anyMatch(d -> d < 0)
+        || (steps != null && java.util.Arrays.stream(steps).anyMatch(st -> st != 1))) {
+      throw new UnsupportedOperationException("Slice node " + n.getName() + ": needs a static input shape, constant"
+          + " starts/ends/axes and unit steps");
+    }
+    long[] pads = new long[2 * xs.length];
+    for (int k = 0; k < starts.length; k++) {
+      int ax = (int) (axes == null ? k : axes[k] < 0 ? axes[k] + xs.length : axes[k]);
+      long b = Math.min(Math.max(starts[k] < 0 ? starts[k] + xs[ax] : starts[k], 0), xs[ax]);
+      long en = Math.min(Math.max(ends[k] < 0 ? ends[k] + xs[ax] : ends[k], 0), xs[ax]);
+      pads[ax] = b;
+      pads[ax + xs.length] = xs[ax] - Math.max(en, b);
+    }
+    return e.op("Pad", gy, e.int64s(pads));
+  }
+
+  /** Gather on axis 0 (embeddings): scatter-add gy rows into zeros shaped like the data. */
+  private String gather(NodeProto n, String gy) {
+    if (attrInt(n, "axis", 0) != 0) {
+      throw new UnsupportedOperationException("Gather node " + n.getName() + ": gradient for axis != 0");
+    }
+    String data = n.getInput(0);
+    String zeros = e.op("Mul", e.onesLike(data), e.scalar(0f));
+    String idx = e.op("Unsqueeze", e.op("Cast", attrs(i("to", 7)), n.getInput(1)), e.int64s(-1));
+    return e.op("ScatterND", attrs(ModelBuilder.stringAttr("reduction", "add")), zeros, idx, gy);
+  }
+
+  private long[] constant(NodeProto n, int input) {
+    return constants.apply(n.getInput(input));
   }
 
   /** Gradient shaped like value {@code like}, summed back to operand {@code a}. */

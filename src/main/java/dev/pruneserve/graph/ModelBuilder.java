@@ -85,6 +85,11 @@ public final class ModelBuilder {
     return a.build();
   }
 
+  public static AttributeProto stringAttr(String name, String value) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+        .setS(com.google.protobuf.ByteString.copyFromUtf8(value)).build();
+  }
+
   public static AttributeProto floatAttr(String name, float value) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
   }

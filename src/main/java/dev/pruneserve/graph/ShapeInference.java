@@ -86,7 +86,10 @@ public final class ShapeInference {
           "HardSwish", "Softmax", "LogSoftmax", "Cast", "Dropout", "Elu", "Softplus", "Gelu", "Exp", "Log", "Abs",
           "Reciprocal", "Cos", "Sin", "Floor", "Ceil", "Round", "Sign", "Not" -> in(n, 0);
       case "Squeeze", "Unsqueeze" -> squeeze(n);
-      case "Add", "Sub", "Mul", "Div", "Pow" -> broadcast(in(n, 0), in(n, 1));
+      case "Add", "Sub", "Mul", "Div", "Pow", "Greater", "Less", "Equal", "And", "Or" -> broadcast(in(n, 0), in(n, 1));
+      case "Where" -> broadcast(broadcast(in(n, 0), in(n, 1)), in(n, 2));
+      case "Expand" -> broadcast(in(n, 0), g.constant(n.getInput(1)).map(ShapeInference::int64s).orElse(null));
+      case "MaxPool", "AveragePool" -> ShapeMath.pool(in(n, 0), n);
       case "MatMul" -> matmul(in(n, 0), in(n, 1));
       case "Gemm" -> gemm(n);
       case "Conv" -> conv(n);
@@ -247,7 +250,7 @@ public final class ShapeInference {
   private long[] gather(NodeProto n) {
     long[] data = in(n, 0);
     long[] idx = in(n, 1);
-    if (data == null || idx == null || attr(n, "axis", 0) != 0 || g.initializer(n.getInput(0)).isEmpty()) {
+    if (data == null || idx == null || attr(n, "axis", 0) != 0) {
       return null;
     }
     long[] out = Arrays.copyOf(idx, idx.length + data.length - 1);

@@ -27,6 +27,40 @@ final class ShapeMath {
     return out;
   }
 
+  /** MaxPool / AveragePool [N, C, spatial...] with explicit pads (floor mode); null when unknown. */
+  static long[] pool(long[] x, NodeProto n) {
+    long[] k = null;
+    long[] strides = null;
+    long[] pads = null;
+    long[] dil = null;
+    for (AttributeProto a : n.getAttributeList()) {
+      long[] v = a.getIntsList().stream().mapToLong(Long::longValue).toArray();
+      switch (a.getName()) {
+        case "kernel_shape" -> k = v;
+        case "strides" -> strides = v;
+        case "pads" -> pads = v;
+        case "dilations" -> dil = v;
+        case "auto_pad", "ceil_mode" -> {
+          if (a.getName().equals("ceil_mode") ? a.getI() != 0 : !a.getS().toStringUtf8().equals("NOTSET")) {
+            return null;
+          }
+        }
+        default -> { }
+      }
+    }
+    if (x == null || k == null || x.length != k.length + 2) {
+      return null;
+    }
+    long[] out = x.clone();
+    for (int d = 0; d < k.length; d++) {
+      long s = strides == null ? 1 : strides[d];
+      long p = pads == null ? 0 : pads[d] + pads[d + k.length];
+      long dl = dil == null ? 1 : dil[d];
+      out[d + 2] = x[d + 2] < 0 ? -1 : (x[d + 2] + p - dl * (k[d] - 1) - 1) / s + 1;
+    }
+    return out;
+  }
+
   /** [..., M, K] × [..., K, N] (batch dimensions broadcast). */
   static long[] matmul(long[] a, long[] b) {
     if (a == null || b == null || a.length < 2 || b.length < 2) {

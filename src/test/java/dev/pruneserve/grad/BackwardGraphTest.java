@@ -116,6 +116,46 @@ class BackwardGraphTest {
   }
 
   @Test
+  void indexingAndRouting() throws Exception {
+    check(new Case(inputs("a", s(2, 3), "b", s(2, 4), "emb", s(6, 5)), s(2, 3, 5), List.of(
+        n("Concat", "ab", in("a", "b"), i("axis", 1)), n("Slice", "mid", in("ab", "st", "en", "ax")),
+        n("Cast", "midf", in("mid"), i("to", 1)), n("Unsqueeze", "m3", in("midf", "ax2")),
+        n("Gather", "rows6", in("emb", "ids")), n("Reshape", "rows", in("rows6", "shape235")),
+        n("Expand", "m3x", in("m3", "shape235")),
+        n("Greater", "pos", in("rows", "zero")), n("Where", "w", in("pos", "m3x", "rows")),
+        n("Mul", "y", in("w", "rows")))), Map.of("st", new long[] {1}, "en", new long[] {4}, "ax", new long[] {1},
+        "ax2", new long[] {2}, "ids", new long[] {0, 5, 2, 2, 1, 4}, "shape235", new long[] {2, 3, 5}),
+        Map.of("zero", new float[] {0f}));
+  }
+
+  @Test
+  void maxPool() throws Exception {
+    // x·0.01 + a shuffled ramp with steps of 0.1: no two pooled values within a perturbation of each other
+    // x + an offset of 0, 3, 6 or 9 per position of each 2×2 window (shuffled per window): x ∈ [−1, 1], so
+    // the argmax of a window never changes under a small perturbation
+    float[] ramp = new float[2 * 3 * 6 * 6];
+    SplittableRandom r = new SplittableRandom(3);
+    for (int win = 0; win < 2 * 3 * 9; win++) {
+      int[] perm = {0, 1, 2, 3};
+      for (int k = 3; k > 0; k--) {
+        int j = r.nextInt(k + 1);
+        int t = perm[k];
+        perm[k] = perm[j];
+        perm[j] = t;
+      }
+      int plane = win / 9;
+      int wy = (win % 9) / 3;
+      int wx = win % 3;
+      for (int k = 0; k < 4; k++) {
+        ramp[plane * 36 + (2 * wy + k / 2) * 6 + 2 * wx + k % 2] = 3f * perm[k];
+      }
+    }
+    check(new Case(inputs("x", s(2, 3, 6, 6)), s(2, 3, 3, 3), List.of(n("Reshape", "ramp4", in("ramp", "shape4")),
+        n("Add", "xr", in("x", "ramp4")), n("MaxPool", "y", in("xr"), is("kernel_shape", 2, 2), is("strides", 2, 2)))),
+        Map.of("shape4", new long[] {2, 3, 6, 6}), Map.of("ramp", ramp));
+  }
+
+  @Test
   void anOpWithoutARuleIsNamed() {
     ModelProto m = model(new Case(inputs("x", s(3)), s(3), List.of(n("Cos", "y", in("x")))), Map.of(), Map.of());
     UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
