@@ -33,6 +33,11 @@ public final class BackwardGraph {
   }
 
   public static ModelProto build(ModelProto forward, String loss, List<String> wrt) {
+    return build(forward, loss, wrt, false);
+  }
+
+  /** As above; {@code runTimeShapes} makes every broadcast reduction use run-time shapes. */
+  static ModelProto build(ModelProto forward, String loss, List<String> wrt, boolean runTimeShapes) {
     long opset = forward.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()
         || o.getDomain().equals("ai.onnx")).mapToLong(o -> o.getVersion()).max().orElse(0);
     if (opset < 13) { // the rules emit axes as inputs (ReduceSum, Unsqueeze) and opset-13 Softmax
@@ -59,7 +64,7 @@ public final class BackwardGraph {
     }
     Map<String, long[]> shapes = ShapeInference.infer(fg).shapes();
     GraphProto.Builder g = forward.getGraph().toBuilder();
-    Emitter e = new Emitter(g);
+    Emitter e = new Emitter(g, runTimeShapes);
     VjpRules rules = new VjpRules(e, shapes, v -> fg.constant(v).map(ShapeInference::int64s).orElse(null));
     for (int k = 0; k < g.getNodeCount(); k++) { // MaxPool on the path: also output its argmax indices
       NodeProto n = g.getNode(k);

@@ -13,10 +13,13 @@ import dev.pruneserve.onnx.proto.Onnx.TensorProto;
  */
 final class Emitter {
   private final GraphProto.Builder g;
+  private final boolean runTimeShapes;
   private int next;
 
-  Emitter(GraphProto.Builder g) {
+  /** {@code runTimeShapes}: broadcast reductions always on run-time shapes (tests the fallback). */
+  Emitter(GraphProto.Builder g, boolean runTimeShapes) {
     this.g = g;
+    this.runTimeShapes = runTimeShapes;
   }
 
   /** One node with a single fresh output; returns its name. */
@@ -70,6 +73,13 @@ final class Emitter {
     return name;
   }
 
+  /** A scalar INT64 constant. */
+  String scalarInt64(long v) {
+    String name = "grad.c" + next++;
+    g.addInitializer(TensorProto.newBuilder().setName(name).setDataType(7).addInt64Data(v));
+    return name;
+  }
+
   /** A 1-D INT64 constant. */
   String int64s(long... v) {
     String name = "grad.c" + next++;
@@ -91,11 +101,11 @@ final class Emitter {
    * {@code grad} of static shape {@code gs} (a broadcast result) summed back to operand {@code a}
    * of static shape {@code as}: the leading axes a lacks and the axes where a has 1 and grad more
    * are reduced, then the result takes a's shape. Returns {@code grad} itself when nothing was
-   * broadcast. Dynamic dims (−1) count as unequal to 1 on the grad side and as not broadcast on a's.
+   * broadcast. Without static shapes it works on run-time shapes ({@link #sumToAtRunTime}).
    */
   String sumTo(String grad, long[] gs, String a, long[] as) {
-    if (gs == null || as == null) {
-      throw new UnsupportedOperationException("broadcast gradient to '" + a + "' needs static ranks");
+    if (gs == null || as == null || runTimeShapes) {
+      return sumToAtRunTime(grad, a);
     }
     int lead = gs.length - as.length;
     java.util.List<Long> axes = new java.util.ArrayList<>();
@@ -110,6 +120,24 @@ final class Emitter {
     String summed = op("ReduceSum", attrs(i("keepdims", 1)), grad,
         int64s(axes.stream().mapToLong(Long::longValue).toArray()));
     return op("Reshape", summed, op("Shape", a));
+  }
+
+  /**
+   * {@link #sumTo} on run-time shapes, for values whose static shape is unknown: the axes where
+   * a's shape (left-padded with 1s to grad's rank) differs from grad's are reduced (broadcasting
+   * makes those exactly the axes a was stretched along), then the result takes a's shape.
+   */
+  String sumToAtRunTime(String grad, String a) {
+    String sa = op("Shape", a);
+    String sg = op("Shape", grad);
+    String diff = op("Sub", op("Size", sg), op("Size", sa));
+    // a with leading 1-axes up to grad's rank (Unsqueeze over Range(0, diff): no static rank for
+    // ONNX Runtime's shape inference to contradict)
+    String lead = op("Range", scalarInt64(0), diff, scalarInt64(1));
+    String padded = op("Shape", op("Unsqueeze", a, lead));
+    String axes = op("Reshape", op("NonZero", op("Not", op("Equal", padded, sg))), int64s(-1));
+    String summed = op("ReduceSum", attrs(i("keepdims", 1), i("noop_with_empty_axes", 1)), grad, axes);
+    return op("Reshape", summed, sa);
   }
 
   /** Swaps the last two axes of a tensor of rank {@code rank} (≥ 2). */

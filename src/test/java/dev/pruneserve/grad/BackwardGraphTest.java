@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BackwardGraphTest {
   @TempDir Path dir;
+  private boolean runTimeShapes;
 
   /** A graph under test: inputs (name → shape) and the nodes producing "y" of shape {@code y}. */
   private record Case(Map<String, long[]> inputs, long[] y, List<Node> nodes) {}
@@ -77,6 +78,13 @@ class BackwardGraphTest {
     check(new Case(inputs("x", s(2, 3, 4), "b", s(4), "m", s(3, 1), "d", s(1, 4)), s(2, 3, 4), List.of(
         n("Add", "t1", in("x", "b")), n("Mul", "t2", in("t1", "m")), n("Sub", "t3", in("t2", "x")),
         n("Sigmoid", "pos", in("d")), n("Div", "y", in("t3", "pos")))));
+  }
+
+  @Test
+  void broadcastingOnRunTimeShapes() throws Exception {
+    runTimeShapes = true; // the fallback for values whose static shape is unknown
+    matMulAndGemm();
+    broadcastingElementwise();
   }
 
   @Test
@@ -174,7 +182,7 @@ class BackwardGraphTest {
   private void check(Case c, Map<String, long[]> intConsts, Map<String, float[]> floatConsts) throws Exception {
     ModelProto fwd = model(c, intConsts, floatConsts);
     List<String> wrt = List.copyOf(c.inputs().keySet());
-    ModelProto bwd = BackwardGraph.build(fwd, "loss", wrt);
+    ModelProto bwd = BackwardGraph.build(fwd, "loss", wrt, runTimeShapes);
     SplittableRandom rng = new SplittableRandom(c.nodes().size() * 31L + c.y().length);
     Map<String, float[]> x = new HashMap<>();
     c.inputs().forEach((k, shape) -> x.put(k, ModelBuilder.uniform(rng, count(shape), 1.0)));
