@@ -33,7 +33,8 @@ final class VjpRules {
   static final Set<String> OPS = Set.of("Identity", "Neg", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log",
       "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "MatMul", "Gemm", "Reshape", "Flatten",
       "Squeeze", "Unsqueeze", "Transpose", "ReduceSum", "ReduceMean", "GlobalAveragePool", "Conv",
-      "BatchNormalization", "Cast", "Expand", "Where", "Concat", "Slice", "Gather", "MaxPool");
+      "BatchNormalization", "Cast", "Expand", "Where", "Concat", "Slice", "Gather", "MaxPool", "ReduceLogSumExp",
+      "GatherElements");
 
   /** MaxPool nodes (by first output) → the Indices output the backward graph added to them. */
   private final Map<String, String> poolIndices = new java.util.HashMap<>();
@@ -101,6 +102,15 @@ final class VjpRules {
       case "Reshape", "Flatten", "Squeeze", "Unsqueeze" -> g[0] = e.op("Reshape", gy, e.op("Shape", x));
       case "Transpose" -> g[0] = e.op("Transpose", attrs(ints("perm", inverse(n, rank(x)))), gy);
       case "ReduceSum", "ReduceMean" -> g[0] = reduce(n, gy);
+      case "ReduceLogSumExp" -> { // ∂/∂x = gy · exp(x − y): the softmax over the reduced axes
+        String yk = keptDims(n, y);
+        g[0] = e.op("Mul", e.op("Expand", keptDims(n, gy), e.op("Shape", x)), e.op("Exp", e.op("Sub", x, yk)));
+      }
+      case "GatherElements" -> {
+        String zeros = e.op("Mul", e.onesLike(x), e.scalar(0f));
+        g[0] = e.op("ScatterElements", attrs(i("axis", attrInt(n, "axis", 0)),
+            ModelBuilder.stringAttr("reduction", "add")), zeros, n.getInput(1), gy);
+      }
       case "GlobalAveragePool" -> g[0] = e.op("Div", e.op("Expand", gy, e.op("Shape", x)), count(x, y));
       case "Cast" -> g[0] = e.op("Cast", attrs(i("to", 1)), gy); // differentiable inputs are FP32
       case "Expand" -> g[0] = sumTo(gy, y, x);
@@ -171,15 +181,19 @@ final class VjpRules {
   /** Reductions: the gradient is broadcast back (divided by the reduced count for a mean). */
   private String reduce(NodeProto n, String gy) {
     String x = n.getInput(0);
+    String out = e.op("Expand", keptDims(n, gy), e.op("Shape", x));
+    return n.getOpType().equals("ReduceMean") ? e.op("Div", out, count(x, n.getOutput(0))) : out;
+  }
+
+  /** A reduction's output-shaped value with the reduced axes back as size 1 (as with keepdims = 1). */
+  private String keptDims(NodeProto n, String v) {
     boolean keep = attrInt(n, "keepdims", 1) == 1;
     String axes = n.getInputCount() > 1 && !n.getInput(1).isEmpty() ? n.getInput(1) : null;
     if (axes == null && n.getAttributeList().stream().anyMatch(a -> a.getName().equals("axes"))) {
       axes = e.int64s(n.getAttributeList().stream().filter(a -> a.getName().equals("axes")).findFirst().get()
           .getIntsList().stream().mapToLong(Long::longValue).toArray());
     }
-    String g = keep || axes == null ? gy : e.op("Unsqueeze", gy, axes);
-    String out = e.op("Expand", g, e.op("Shape", x));
-    return n.getOpType().equals("ReduceMean") ? e.op("Div", out, count(x, n.getOutput(0))) : out;
+    return keep || axes == null ? v : e.op("Unsqueeze", v, axes);
   }
 
   /** Concat along a static axis: each input gets its slice of gy. */

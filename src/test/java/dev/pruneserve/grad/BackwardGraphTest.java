@@ -137,6 +137,20 @@ class BackwardGraphTest {
   }
 
   @Test
+  void causalLmLossPieces() throws Exception {
+    // the in-graph loss: logits[target] − two-stage log-sum-exp over vocabulary chunks
+    check(new Case(inputs("logits", s(2, 3, 12)), s(2, 3), List.of(
+        n("Reshape", "chunked", in("logits", "chunks")),
+        n("ReduceLogSumExp", "lse1", in("chunked"), is("axes", -1), i("keepdims", 0)),
+        n("ReduceLogSumExp", "lse", in("lse1"), is("axes", -1), i("keepdims", 0)),
+        n("Reshape", "targets", in("targets1d", "tshape")),
+        n("GatherElements", "picked3", in("logits", "targets"), i("axis", -1)),
+        n("Squeeze", "picked", in("picked3", "last")), n("Sub", "y", in("picked", "lse")))),
+        Map.of("chunks", new long[] {0, 0, 3, 4}, "last", new long[] {-1}, "targets1d", new long[] {0, 11, 5, 5, 2, 7},
+            "tshape", new long[] {2, 3, 1}));
+  }
+
+  @Test
   void maxPool() throws Exception {
     // x·0.01 + a shuffled ramp with steps of 0.1: no two pooled values within a perturbation of each other
     // x + an offset of 0, 3, 6 or 9 per position of each 2×2 window (shuffled per window): x ∈ [−1, 1], so
