@@ -62,10 +62,13 @@ public final class BackwardGraph {
     if (!needs.contains(loss)) {
       throw new IllegalArgumentException("loss '" + loss + "' does not depend on any of " + wrt);
     }
-    Map<String, long[]> shapes = ShapeInference.infer(fg).shapes();
+    Map<String, long[]> shapes = new java.util.HashMap<>(ShapeInference.infer(fg).shapes());
+    java.util.function.Function<String, long[]> constants = v -> fg.constant(v).map(ShapeInference::int64s)
+        .orElse(null);
+    Ranks.complete(nodes, shapes, constants);
     GraphProto.Builder g = forward.getGraph().toBuilder();
     Emitter e = new Emitter(g, runTimeShapes);
-    VjpRules rules = new VjpRules(e, shapes, v -> fg.constant(v).map(ShapeInference::int64s).orElse(null));
+    VjpRules rules = new VjpRules(e, shapes, constants);
     for (int k = 0; k < g.getNodeCount(); k++) { // MaxPool on the path: also output its argmax indices
       NodeProto n = g.getNode(k);
       if (n.getOpType().equals("MaxPool") && needs.contains(n.getInput(0)) && n.getOutputCount() == 1) {

@@ -5,6 +5,7 @@ import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import java.util.Arrays;
 
 /**
  * Appends backward nodes and constants to a graph builder under fresh names ({@code grad.t<N>}),
@@ -104,7 +105,8 @@ final class Emitter {
    * broadcast. Without static shapes it works on run-time shapes ({@link #sumToAtRunTime}).
    */
   String sumTo(String grad, long[] gs, String a, long[] as) {
-    if (gs == null || as == null || runTimeShapes) {
+    if (gs == null || as == null || runTimeShapes || Arrays.stream(gs).anyMatch(d -> d < 0)
+        || Arrays.stream(as).anyMatch(d -> d < 0)) {
       return sumToAtRunTime(grad, a);
     }
     int lead = gs.length - as.length;

@@ -196,22 +196,29 @@ final class VjpRules {
     return keep || axes == null ? v : e.op("Unsqueeze", v, axes);
   }
 
-  /** Concat along a static axis: each input gets its slice of gy. */
+  /** Concat: each input gets its slice of gy (offsets static, or from run-time shapes when unknown). */
   private void concat(NodeProto n, String gy, Set<String> needs, String[] g) {
     long axis = attrInt(n, "axis", 0);
+    int rank = rank(n.getInput(0));
+    int ax = (int) (axis < 0 ? axis + rank : axis);
+    boolean known = n.getInputList().stream().allMatch(v -> shapes.get(v) != null && shapes.get(v)[ax] >= 0);
     long start = 0;
+    String startAt = e.int64s(0); // run-time offset
     for (int k = 0; k < n.getInputCount(); k++) {
-      long[] shape = shapes.get(n.getInput(k));
-      if (shape == null) {
-        throw new UnsupportedOperationException("Concat node " + n.getName() + ": shape of '" + n.getInput(k)
-            + "' not known statically");
+      String x = n.getInput(k);
+      if (known) {
+        long end = start + shapes.get(x)[ax];
+        if (needs.contains(x)) {
+          g[k] = e.op("Slice", gy, e.int64s(start), e.int64s(end), e.int64s(ax));
+        }
+        start = end;
+      } else {
+        String endAt = e.op("Add", startAt, e.op("Gather", e.op("Shape", x), e.int64s(ax)));
+        if (needs.contains(x)) {
+          g[k] = e.op("Slice", gy, startAt, endAt, e.int64s(ax));
+        }
+        startAt = endAt;
       }
-      int ax = (int) (axis < 0 ? axis + shape.length : axis);
-      long end = start + shape[ax];
-      if (needs.contains(n.getInput(k))) {
-        g[k] = e.op("Slice", gy, e.int64s(start), e.int64s(end), e.int64s(ax));
-      }
-      start = end;
     }
   }
 
@@ -222,10 +229,13 @@ final class VjpRules {
     long[] ends = constant(n, 2);
     long[] axes = n.getInputCount() > 3 && !n.getInput(3).isEmpty() ? constant(n, 3) : null;
     long[] steps = n.getInputCount() > 4 && !n.getInput(4).isEmpty() ? constant(n, 4) : null;
-    if (xs == null || starts == null || ends == null || java.util.Arrays.stream(xs).anyMatch(d -> d < 0)
+    if (xs == null || starts == null || ends == null
         || (steps != null && java.util.Arrays.stream(steps).anyMatch(st -> st != 1))) {
-      throw new UnsupportedOperationException("Slice node " + n.getName() + ": needs a static input shape, constant"
+      throw new UnsupportedOperationException("Slice node " + n.getName() + ": needs the input's rank, constant"
           + " starts/ends/axes and unit steps");
+    }
+    if (java.util.Arrays.stream(xs).anyMatch(d -> d < 0)) {
+      return sliceAtRunTime(n.getInput(0), xs.length, gy, starts, ends, axes);
     }
     long[] pads = new long[2 * xs.length];
     for (int k = 0; k < starts.length; k++) {
@@ -236,6 +246,31 @@ final class VjpRules {
       pads[ax + xs.length] = xs[ax] - Math.max(en, b);
     }
     return e.op("Pad", gy, e.int64s(pads));
+  }
+
+  /** Slice gradient with the input's dimensions read at run time: pads computed in the graph. */
+  private String sliceAtRunTime(String x, int rank, String gy, long[] starts, long[] ends, long[] axes) {
+    long[] ax = new long[starts.length];
+    long[] at = new long[2 * starts.length]; // positions of begin and end pads in [2·rank]
+    for (int k = 0; k < ax.length; k++) {
+      ax[k] = axes == null ? k : axes[k] < 0 ? axes[k] + rank : axes[k];
+      at[k] = ax[k];
+      at[k + ax.length] = ax[k] + rank;
+    }
+    String dims = e.op("Gather", e.op("Shape", x), e.int64s(ax));
+    String zero = e.int64s(0);
+    String b = clampIndex(e.int64s(starts), dims, zero);
+    String en = e.op("Max", clampIndex(e.int64s(ends), dims, zero), b);
+    String values = e.op("Concat", attrs(i("axis", 0)), b, e.op("Sub", dims, en));
+    String zeros = e.int64s(new long[2 * rank]);
+    String pads = e.op("ScatterElements", attrs(i("axis", 0)), zeros, e.int64s(at), values);
+    return e.op("Pad", gy, pads);
+  }
+
+  /** Slice index semantics: negative counts from the end, then clamped to [0, dim]. */
+  private String clampIndex(String idx, String dims, String zero) {
+    String wrapped = e.op("Where", e.op("Less", idx, zero), e.op("Add", idx, dims), idx);
+    return e.op("Max", e.op("Min", wrapped, dims), zero);
   }
 
   /** Gather on axis 0 (embeddings): scatter-add gy rows into zeros shaped like the data. */
