@@ -37,11 +37,25 @@ class DecoderGradientTest {
 
   @Test
   void decoderWeightGradientsMatchFiniteDifferences() throws Exception {
-    ModelProto dense = CausalLmLoss.add(GeneratedDecoder.model(dir), "logits");
-    List<String> wrt = List.of("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
-        "model.layers.1.self_attn.k_proj.weight", "model.layers.1.self_attn.v_proj.weight",
-        "model.layers.2.self_attn.o_proj.weight", "model.layers.0.mlp.gate_proj.weight",
-        "model.layers.1.mlp.up_proj.weight", "model.layers.2.mlp.down_proj.weight");
+    check(CausalLmLoss.add(GeneratedDecoder.model(dir), "logits"), List.of("model.embed_tokens.weight",
+        "model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.k_proj.weight",
+        "model.layers.1.self_attn.v_proj.weight", "model.layers.2.self_attn.o_proj.weight",
+        "model.layers.0.mlp.gate_proj.weight", "model.layers.1.mlp.up_proj.weight",
+        "model.layers.2.mlp.down_proj.weight"), GeneratedDecoder.sequences(5, 2), 2e-2);
+  }
+
+  /** stories15M (real weights) on 4 calibration stories: a middle layer's attention and MLP weights. */
+  @Test
+  void stories15mGradientsMatchFiniteDifferences() throws Exception {
+    List<int[]> calib = dev.pruneserve.eval.TokenFiles.stories(dev.pruneserve.testing.Fixtures.sharedData(
+        "calib_ids.json")).subList(0, 4);
+    check(CausalLmLoss.add(dev.pruneserve.testing.Stories15mModels.dense(), "logits"), List.of(
+        "model.layers.3.self_attn.q_proj.weight", "model.layers.3.self_attn.o_proj.weight",
+        "model.layers.2.mlp.down_proj.weight"), calib, 2e-3);
+  }
+
+  /** {@code h}: finite-difference step along directions scaled to max |v| = 1. */
+  private void check(ModelProto dense, List<String> wrt, List<int[]> calib, double h) throws Exception {
     Map<String, float[]> values = new HashMap<>();
     Map<String, long[]> dims = new HashMap<>();
     ModelProto fwd = asInputs(dense, wrt, values, dims);
@@ -49,7 +63,6 @@ class DecoderGradientTest {
     // per-token log-probabilities out of the forward copy: the finite differences sum them in float64
     fwd = fwd.toBuilder().setGraph(fwd.getGraph().toBuilder().addOutput(
         dev.pruneserve.onnx.proto.Onnx.ValueInfoProto.newBuilder().setName("loss.logp"))).build();
-    List<int[]> calib = GeneratedDecoder.sequences(5, 2);
     try (ModelSession f = load(fwd, "fwd"); ModelSession b = load(bwd, "bwd")) {
       List<Map<String, Tensor>> batches = LossProbe.batches(f, calib, 3, true);
       Map<String, double[]> grads = new HashMap<>();
@@ -73,15 +86,15 @@ class DecoderGradientTest {
         for (int k = 0; k < g.length; k++) {
           along[k] = (float) (g[k] / max);
         }
-        check(f, batches, values, dims, w, g, along, 1e-3);
+        check(f, batches, values, dims, w, g, along, 1e-3, h);
         // a random direction too (smaller signal, so float32 noise allows 1e-2 here)
-        check(f, batches, values, dims, w, g, ModelBuilder.uniform(rng, g.length, 1.0), 1e-2);
+        check(f, batches, values, dims, w, g, ModelBuilder.uniform(rng, g.length, 1.0), 1e-2, h);
       }
     }
   }
 
   private static void check(ModelSession f, List<Map<String, Tensor>> batches, Map<String, float[]> values,
-      Map<String, long[]> dims, String w, double[] g, float[] v, double tolerance) {
+      Map<String, long[]> dims, String w, double[] g, float[] v, double tolerance, double h) {
     double analytic = 0;
     double gg = 0;
     double vv = 0;
@@ -91,7 +104,6 @@ class DecoderGradientTest {
       vv += (double) v[k] * v[k];
     }
     // Richardson-extrapolated central differences: O(h⁴) truncation, so h can stay above float32 noise
-    double h = 2e-2;
     double dh = (sum(f, batches, values, dims, w, v, h) - sum(f, batches, values, dims, w, v, -h)) / (2 * h);
     double dh2 = (sum(f, batches, values, dims, w, v, h / 2) - sum(f, batches, values, dims, w, v, -h / 2)) / h;
     double numeric = (4 * dh2 - dh) / 3;
