@@ -183,7 +183,7 @@ final class ConvRules {
 
   private long[] shape(String v, NodeProto n) {
     long[] s = shapes.get(v);
-    if (s == null || java.util.Arrays.stream(s).anyMatch(d -> d < 0)) {
+    if (s == null || java.util.Arrays.stream(s, 1, s.length).anyMatch(d -> d < 0)) { // batch may be dynamic
       throw new UnsupportedOperationException(n.getOpType() + " node " + n.getName() + ": the shape of '" + v
           + "' is not known statically");
     }

@@ -34,7 +34,7 @@ final class VjpRules {
       "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "MatMul", "Gemm", "Reshape", "Flatten",
       "Squeeze", "Unsqueeze", "Transpose", "ReduceSum", "ReduceMean", "GlobalAveragePool", "Conv",
       "BatchNormalization", "Cast", "Expand", "Where", "Concat", "Slice", "Gather", "MaxPool", "ReduceLogSumExp",
-      "GatherElements");
+      "GatherElements", "Clip", "HardSigmoid", "HardSwish");
 
   /** MaxPool nodes (by first output) → the Indices output the backward graph added to them. */
   private final Map<String, String> poolIndices = new java.util.HashMap<>();
@@ -82,6 +82,28 @@ final class VjpRules {
         float alpha = attrFloat(n, "alpha", 0.01f);
         String pos = e.op("Greater", x, e.scalar(0f));
         g[0] = e.op("Mul", gy, e.op("Where", pos, e.scalar(1f), e.scalar(alpha)));
+      }
+      case "Clip" -> { // pass-through strictly inside [min, max]
+        String inside = null;
+        if (n.getInputCount() > 1 && !n.getInput(1).isEmpty()) {
+          inside = e.op("Greater", x, n.getInput(1));
+        }
+        if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
+          String below = e.op("Less", x, n.getInput(2));
+          inside = inside == null ? below : e.op("And", inside, below);
+        }
+        g[0] = inside == null ? gy : e.op("Mul", gy, e.op("Cast", attrs(i("to", 1)), inside));
+      }
+      case "HardSigmoid", "HardSwish" -> { // h = max(0, min(1, αx + β)); HardSwish = x·h with α = 1/6
+        boolean swish = n.getOpType().equals("HardSwish");
+        float alpha = swish ? 1f / 6 : attrFloat(n, "alpha", 0.2f);
+        float beta = swish ? 0.5f : attrFloat(n, "beta", 0.5f);
+        String lin = e.op("Add", e.op("Mul", x, e.scalar(alpha)), e.scalar(beta));
+        String inside = e.op("Cast", attrs(i("to", 1)), e.op("And", e.op("Greater", lin, e.scalar(0f)),
+            e.op("Less", lin, e.scalar(1f))));
+        String dh = e.op("Mul", inside, e.scalar(alpha));
+        String d = swish ? e.op("Add", e.op("Clip", lin, e.scalar(0f), e.scalar(1f)), e.op("Mul", x, dh)) : dh;
+        g[0] = e.op("Mul", gy, d);
       }
       case "Sigmoid" -> g[0] = e.op("Mul", gy, e.op("Mul", y, e.op("Sub", e.scalar(1f), y)));
       case "Tanh" -> g[0] = e.op("Mul", gy, e.op("Sub", e.scalar(1f), e.op("Mul", y, y)));

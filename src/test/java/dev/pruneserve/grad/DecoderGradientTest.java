@@ -133,14 +133,14 @@ class DecoderGradientTest {
     return s;
   }
 
-  private static Map<String, Tensor> weights(Map<String, float[]> values, Map<String, long[]> dims) {
+  static Map<String, Tensor> weights(Map<String, float[]> values, Map<String, long[]> dims) {
     Map<String, Tensor> m = new LinkedHashMap<>();
     values.forEach((k, v) -> m.put(k, Tensor.fp32(k, dims.get(k), v)));
     return m;
   }
 
   /** The same model with the named initializers moved to graph inputs (values and dims returned). */
-  private static ModelProto asInputs(ModelProto m, List<String> names, Map<String, float[]> values,
+  static ModelProto asInputs(ModelProto m, List<String> names, Map<String, float[]> values,
       Map<String, long[]> dims) {
     GraphProto.Builder g = m.getGraph().toBuilder();
     for (int i = g.getInitializerCount() - 1; i >= 0; i--) {
