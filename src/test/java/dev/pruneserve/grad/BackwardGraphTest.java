@@ -208,19 +208,10 @@ class BackwardGraphTest {
         assertEquals(count(c.inputs().get(w)), g.length, "gradient of " + w + " has the input's size");
         for (int trial = 0; trial < 3; trial++) {
           float[] v = ModelBuilder.uniform(rng, g.length, 1.0);
-          double analytic = 0;
-          double gg = 0;
-          double vv = 0;
-          for (int k = 0; k < g.length; k++) {
-            analytic += (double) g[k] * v[k];
-            gg += (double) g[k] * g[k];
-            vv += (double) v[k] * v[k];
-          }
           double h = 2e-3;
           double numeric = (loss(f, c, x, w, v, h) - loss(f, c, x, w, v, -h)) / (2 * h);
-          // relative to the derivative, or to its typical size ‖g‖‖v‖/√n for a random v (float32 noise)
-          double scale = Math.max(Math.abs(analytic), Math.sqrt(gg * vv / g.length));
-          assertEquals(analytic, numeric, 1e-3 * scale, "d loss / d " + w + " along v" + trial);
+          Directional.assertDerivative(Directional.widen(g), v, numeric, 1e-3, 0, "d loss / d " + w + " along v"
+              + trial);
         }
       }
     }
