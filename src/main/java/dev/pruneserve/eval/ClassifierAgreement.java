@@ -2,6 +2,7 @@ package dev.pruneserve.eval;
 
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.tensor.Tensor;
+import dev.pruneserve.train.ImageSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -43,7 +44,26 @@ public final class ClassifierAgreement {
     return new Result(labels == null ? Double.NaN : (double) correct / n, (double) agree / n, n);
   }
 
-  private static int argmax(float[] v, int off, int n) {
+  /** Top-1 accuracy of {@code model} (one images input, one logits output) on {@code data}. */
+  public static double accuracy(ModelSession model, ImageSet data, int batch) {
+    String in = model.inputs().get(0).name();
+    String logits = model.outputs().get(0).name();
+    long correct = 0;
+    int s = data.imageSize();
+    for (int from = 0; from < data.size(); from += batch) {
+      int b = Math.min(batch, data.size() - from);
+      float[] x = java.util.Arrays.copyOfRange(data.pixels(), from * s, (from + b) * s);
+      float[] z = model.run(Map.of(in, Tensor.fp32(in, new long[] {b, data.channels(), data.height(), data.width()},
+          x)), Set.of(logits)).get(logits).toFloatArray();
+      for (int i = 0; i < b; i++) {
+        correct += argmax(z, i * data.classes(), data.classes()) == data.labels()[from + i] ? 1 : 0;
+      }
+    }
+    return (double) correct / data.size();
+  }
+
+  /** Index of the largest of {@code v[off, off + n)} (first on ties). */
+  public static int argmax(float[] v, int off, int n) {
     int best = 0;
     for (int i = 1; i < n; i++) {
       if (v[off + i] > v[off + best]) {

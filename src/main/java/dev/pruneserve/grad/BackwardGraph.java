@@ -111,7 +111,20 @@ public final class BackwardGraph {
           .addInput(r.getValue()).addOutput(gradName(r.getKey())));
       g.addOutput(ValueInfoProto.newBuilder().setName(gradName(r.getKey())));
     }
+    dropUnused(g);
     return forward.toBuilder().setGraph(g).build();
+  }
+
+  /** Removes initializers no node reads (constants the rules emitted but did not use). */
+  private static void dropUnused(GraphProto.Builder g) {
+    Set<String> read = new HashSet<>();
+    g.getNodeList().forEach(n -> read.addAll(n.getInputList()));
+    g.getOutputList().forEach(o -> read.add(o.getName()));
+    for (int i = g.getInitializerCount() - 1; i >= 0; i--) {
+      if (g.getInitializer(i).getName().startsWith(PREFIX) && !read.contains(g.getInitializer(i).getName())) {
+        g.removeInitializer(i);
+      }
+    }
   }
 
   private static String sum(Emitter e, List<String> parts) {

@@ -3,14 +3,14 @@ package dev.pruneserve.grad;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The comparison every gradient test makes: an analytic gradient against a finite difference along v. */
-final class Directional {
+public final class Directional {
   private Directional() {}
 
   /**
    * Asserts ⟨g, v⟩ = {@code numeric} within {@code rel} of max(|⟨g, v⟩|, ‖g‖‖v‖/√n) — the derivative,
    * or its typical size for a random v when it is small — plus {@code abs} (a float32 noise floor).
    */
-  static void assertDerivative(double[] g, float[] v, double numeric, double rel, double abs, String what) {
+  public static void assertDerivative(double[] g, float[] v, double numeric, double rel, double abs, String what) {
     double analytic = 0;
     double gg = 0;
     double vv = 0;
@@ -23,7 +23,7 @@ final class Directional {
     assertEquals(analytic, numeric, rel * scale + abs, what);
   }
 
-  static double[] widen(float[] g) {
+  public static double[] widen(float[] g) {
     double[] d = new double[g.length];
     for (int k = 0; k < g.length; k++) {
       d[k] = g[k];

@@ -1,0 +1,131 @@
+package dev.pruneserve.pruning.ifso;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.graph.ShapeInference;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.pruning.cnn.ChannelDiscovery;
+import dev.pruneserve.pruning.cnn.ChannelGroup;
+import dev.pruneserve.train.TrainingGraph;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * FLOPs (multiply-accumulates of Conv and Gemm, per image) of a CNN as channels are removed, and
+ * IFSO's removal cost {@code Δacts(g) = Σ_{producers A} N·H_out(A)·W_out(A)} (activations freed
+ * per channel, §3.4). A Conv computes {@code H_out·W_out·kh·kw·C_out·C_in/group} (depthwise:
+ * one input channel per output), with C_out the alive channels of the group it produces and C_in
+ * its alive input channels. Mutable through {@link #remove}; not thread-safe.
+ */
+final class CnnCost {
+  private record Module(long spatialKernel, int outGroup, int mask, int outFull, int inFull, boolean depthwise) {}
+
+  private final Module[] modules;
+  private final int[] alive;
+  private final int[] removedEntries;
+  private final double[] acts;
+  private final ChannelMasks where;
+  private final double full;
+
+  CnnCost(ModelProto model, ChannelMasks where, List<TrainingGraph.Mask> masks, int batch) {
+    this.where = where;
+    List<ChannelGroup> groups = where.groups();
+    OnnxGraph g = new OnnxGraph(model);
+    Map<String, long[]> shapes = ShapeInference.infer(g).shapes();
+    Map<String, Integer> producedBy = new HashMap<>();
+    for (int i = 0; i < groups.size(); i++) {
+      for (String p : groups.get(i).producers()) {
+        producedBy.put(p, i);
+      }
+    }
+    Map<String, Integer> maskOf = new HashMap<>();
+    for (int i = 0; i < masks.size(); i++) {
+      maskOf.put(masks.get(i).node(), i);
+    }
+    modules = new Module[masks.size()];
+    acts = new double[groups.size()];
+    int k = 0;
+    for (NodeProto n : g.nodes()) {
+      String name = n.getName().isEmpty() ? n.getOpType() + "_" + k : n.getName();
+      k++;
+      Integer m = maskOf.get(name);
+      if (m == null) {
+        continue;
+      }
+      TensorProto w = g.initializer(n.getInput(1)).orElseThrow();
+      long[] out = shapes.get(n.getOutput(0));
+      long spatial = 1;
+      long kernel = 1;
+      int outFull;
+      boolean depthwise = false;
+      if (n.getOpType().equals("Conv")) {
+        if (out == null || out.length != 4 || out[2] < 0 || out[3] < 0) {
+          throw new IllegalArgumentException("Conv " + name + ": output spatial size unknown; FLOPs need static H, W");
+        }
+        spatial = out[2] * out[3];
+        kernel = w.getDims(2) * w.getDims(3);
+        outFull = (int) w.getDims(0);
+        depthwise = w.getDims(1) == 1 && masks.get(m).width() == outFull && outFull > 1;
+      } else {
+        boolean transB = n.getAttributeList().stream().anyMatch(a -> a.getName().equals("transB") && a.getI() == 1);
+        outFull = (int) w.getDims(transB ? 0 : 1);
+      }
+      Integer og = producedBy.get(name);
+      modules[m] = new Module(spatial * kernel, og == null ? -1 : og, m, outFull, masks.get(m).width(), depthwise);
+      if (og != null) {
+        acts[og] += (double) batch * spatial;
+      }
+    }
+    alive = groups.stream().mapToInt(ChannelGroup::channels).toArray();
+    removedEntries = new int[masks.size()];
+    full = flops();
+  }
+
+  /** MACs per image of the Conv and Gemm nodes of {@code model}. */
+  static double macs(ModelProto model) {
+    List<TrainingGraph.Mask> masks = TrainingGraph.masksOf(model);
+    return new CnnCost(model, new ChannelMasks(model, ChannelDiscovery.discover(model).groups(), masks), masks, 1)
+        .flops();
+  }
+
+  /** MACs per image at the current widths. */
+  double flops() {
+    double total = 0;
+    for (Module m : modules) {
+      if (m == null) {
+        continue;
+      }
+      double in = m.inFull() - removedEntries[m.mask()];
+      double out = m.depthwise() ? in : m.outGroup() >= 0 ? alive[m.outGroup()] : m.outFull();
+      total += m.spatialKernel() * out * (m.depthwise() ? 1 : in);
+    }
+    return total;
+  }
+
+  /** Remaining FLOPs as a fraction of the dense model's. */
+  double remaining() {
+    return flops() / full;
+  }
+
+  double denseFlops() {
+    return full;
+  }
+
+  /** Activations freed by removing one channel of group {@code g}. */
+  double acts(int g) {
+    return acts[g];
+  }
+
+  int alive(int g) {
+    return alive[g];
+  }
+
+  void remove(int g, int channel) {
+    alive[g]--;
+    for (ChannelMasks.Entry e : where.entries(g, channel)) {
+      removedEntries[e.mask()]++;
+    }
+  }
+}

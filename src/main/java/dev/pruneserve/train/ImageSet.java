@@ -1,0 +1,59 @@
+package dev.pruneserve.train;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Labelled images in NCHW float32, already normalised: image {@code i} occupies
+ * {@code pixels[i·C·H·W, (i+1)·C·H·W)}; {@code labels[i]} in [0, classes). Immutable by convention
+ * (nobody writes into the arrays after construction); thread-safe to read.
+ */
+public record ImageSet(float[] pixels, int[] labels, int channels, int height, int width, int classes) {
+  public ImageSet {
+    if ((long) labels.length * channels * height * width != pixels.length) {
+      throw new IllegalArgumentException(labels.length + " labels for " + pixels.length + " pixel values of "
+          + channels + "x" + height + "x" + width + " images");
+    }
+  }
+
+  public int size() {
+    return labels.length;
+  }
+
+  public int imageSize() {
+    return channels * height * width;
+  }
+
+  /** The first {@code n} images (all when n ≥ size). */
+  public ImageSet head(int n) {
+    int k = Math.min(n, size());
+    return new ImageSet(Arrays.copyOf(pixels, k * imageSize()), Arrays.copyOf(labels, k), channels, height, width,
+        classes);
+  }
+
+  /** The images at {@code indices}, in that order. */
+  public ImageSet select(int[] indices) {
+    int s = imageSize();
+    float[] p = new float[indices.length * s];
+    int[] l = new int[indices.length];
+    for (int i = 0; i < indices.length; i++) {
+      System.arraycopy(pixels, indices[i] * s, p, i * s, s);
+      l[i] = labels[indices[i]];
+    }
+    return new ImageSet(p, l, channels, height, width, classes);
+  }
+
+  /** A permutation of 0..size−1 from {@code seed} (Fisher–Yates). */
+  public int[] shuffled(long seed) {
+    int[] idx = new int[size()];
+    Arrays.setAll(idx, i -> i);
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int i = idx.length - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      int t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+    }
+    return idx;
+  }
+}
