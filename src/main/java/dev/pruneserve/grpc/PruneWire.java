@@ -3,7 +3,10 @@ package dev.pruneserve.grpc;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.api.v1.CalibrationSpec;
+import dev.pruneserve.api.v1.CnnPruneOptions;
+import dev.pruneserve.api.v1.ImageDataset;
 import dev.pruneserve.api.v1.MiniLlmOptions;
+import dev.pruneserve.api.v1.RecoverOptions;
 import dev.pruneserve.api.v1.PruneJob;
 import dev.pruneserve.api.v1.PruneOptions;
 import dev.pruneserve.api.v1.PruneProgress;
@@ -12,6 +15,8 @@ import dev.pruneserve.api.v1.Variant;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.PruneRecipe;
+import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.pruning.ifso.Ifso;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import dev.pruneserve.variant.CalibrationInput;
 import dev.pruneserve.variant.PruneService;
@@ -41,7 +46,8 @@ final class PruneWire {
           o.getFlapMetric().isEmpty() ? Flap.Metric.WIFV : enumValue(Flap.Metric.class, o.getFlapMetric(), "flap_metric"),
           o.getFlapStructure().isEmpty() ? Flap.Structure.AL_AM
               : enumValue(Flap.Structure.class, o.getFlapStructure(), "flap_structure"),
-          !o.hasBiasCompensation() || o.getBiasCompensation(), miniLlm(o.getMiniLlm()));
+          !o.hasBiasCompensation() || o.getBiasCompensation(), miniLlm(o.getMiniLlm()),
+          cnn(o.getCnn(), o.getRecover(), r.getCalibration().getImages()));
     } catch (IllegalArgumentException e) {
       throw ServingException.invalid(e.getMessage());
     }
@@ -62,6 +68,24 @@ final class PruneWire {
     return new PruneService.Spec(r.getModel(), r.getVersion(), recipe,
         new CalibrationInput(r.getCalibration().getTextsList(), seqs, samples), r.getEvaluation().getTextsList(),
         r.getActivateAs());
+  }
+
+  private static CnnSettings cnn(CnnPruneOptions c, RecoverOptions rec, ImageDataset images) {
+    CnnSettings d = CnnSettings.DEFAULTS;
+    if (c.getBatch() < 0 || c.getScoringBatches() < 0 || c.getInterval() < 0 || c.getRescoreEvery() < 0
+        || rec.getSteps() < 0 || rec.getBatch() < 0 || images.getCount() < 0) {
+      throw new IllegalArgumentException("cnn, recover and images counts must be small positive numbers");
+    }
+    return new CnnSettings(c.getMode().isEmpty() ? d.mode() : enumValue(Ifso.Mode.class, c.getMode(), "cnn.mode"),
+        or(c.getBatch(), d.batch()), or(c.getScoringBatches(), d.scoringBatches()), or(c.getInterval(), d.interval()),
+        or(c.getRescoreEvery(), d.rescoreEvery()), c.getR() == 0 ? d.r() : c.getR(),
+        c.getWeightDecay() == 0 ? d.weightDecay() : c.getWeightDecay(), c.getLr() == 0 ? d.lr() : c.getLr(),
+        images.getName(), images.getCount(), rec.getSteps(), rec.getLr() == 0 ? d.recoverLr() : rec.getLr(),
+        or(rec.getBatch(), d.recoverBatch()));
+  }
+
+  private static int or(int v, int fallback) {
+    return v == 0 ? fallback : v;
   }
 
   private static MiniLlm.Settings miniLlm(MiniLlmOptions m) {

@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.pruning.ifso.Ifso;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import java.util.Locale;
 import java.util.Map;
@@ -32,13 +34,34 @@ public final class PruneCommand {
       + " [--flap-metric wifv|ifv|wifn] [--flap-structure al-am|ul-um] [--bias-compensation true|false]"
       + " [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]"
       + " [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]"
-      + " [--eval eval_ids.json] [--eval-ood sotu_ids.json] [--threads n]";
+      + " [--eval eval_ids.json] [--eval-ood sotu_ids.json] [--threads n]"
+      + " [--images fashion-mnist[:count]] [--cnn-mode train|one-shot] [--cnn-batch n] [--scoring-batches n]"
+      + " [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l] [--lr lr]"
+      + " [--recover-steps n] [--recover-lr lr]";
 
   static final java.util.Set<String> OPTIONS = java.util.Set.of("model", "method", "ratio", "out", "seed", "layers",
       "calibration", "flap-metric", "flap-structure", "bias-compensation", "eval", "eval-ood", "threads", "zo-mode",
-      "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch");
+      "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch", "images", "cnn-mode", "cnn-batch",
+      "scoring-batches", "interval", "rescore-every", "fd-r", "weight-decay", "lr", "recover-steps", "recover-lr");
 
   private PruneCommand() {}
+
+  private static CnnSettings cnn(Map<String, String> a) {
+    CnnSettings d = CnnSettings.DEFAULTS;
+    String[] images = a.getOrDefault("images", "").split(":");
+    return new CnnSettings(a.containsKey("cnn-mode") ? Ifso.Mode.valueOf(a.get("cnn-mode").toUpperCase(Locale.ROOT)
+        .replace('-', '_')) : d.mode(), integer(a, "cnn-batch", d.batch()), integer(a, "scoring-batches",
+        d.scoringBatches()), integer(a, "interval", d.interval()), integer(a, "rescore-every", d.rescoreEvery()),
+        Double.parseDouble(a.getOrDefault("fd-r", String.valueOf(d.r()))),
+        Double.parseDouble(a.getOrDefault("weight-decay", String.valueOf(d.weightDecay()))),
+        Double.parseDouble(a.getOrDefault("lr", String.valueOf(d.lr()))), images[0],
+        images.length > 1 ? Integer.parseInt(images[1]) : 0, integer(a, "recover-steps", 0),
+        Double.parseDouble(a.getOrDefault("recover-lr", String.valueOf(d.recoverLr()))), d.recoverBatch());
+  }
+
+  private static int integer(Map<String, String> a, String key, int fallback) {
+    return a.containsKey(key) ? Integer.parseInt(a.get(key)) : fallback;
+  }
 
   public static void main(String[] args) throws IOException {
     Map<String, String> a;
@@ -134,7 +157,7 @@ public final class PruneCommand {
           MiniLlm.Settings.of(a.getOrDefault("zo-mode", ""), Integer.parseInt(a.getOrDefault("queries", "0")),
               Double.parseDouble(a.getOrDefault("epsilon", "0")), a.getOrDefault("law", ""),
               a.getOrDefault("perturbed", ""), a.getOrDefault("fms", ""), a.getOrDefault("reduction", ""),
-              Integer.parseInt(a.getOrDefault("micro-batch", "0"))));
+              Integer.parseInt(a.getOrDefault("micro-batch", "0"))), cnn(a));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("not a number: " + e.getMessage());
     }

@@ -5,6 +5,7 @@ import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
+import dev.pruneserve.pruning.taylor.TaylorLlm;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,22 +43,18 @@ public final class PruneMethods {
   }
 
   /** No attention block, and convolution channel groups to prune. */
-  private static boolean isCnn(ModelProto m) {
+  static boolean isCnn(ModelProto m) {
     return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups().isEmpty();
   }
 
   private static Pruner.Result prune(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader,
       Progress progress) throws IOException {
-    if (!r.needsCalibration() && isCnn(dense)) {
-      ChannelPruner.Score score = switch (r.method()) {
-        case "random" -> ChannelPruner.Score.RANDOM;
-        case "magnitude-l1" -> ChannelPruner.Score.L1;
-        case "magnitude-l2" -> ChannelPruner.Score.L2;
-        default -> throw new IllegalArgumentException(r.method() + " is defined for transformer blocks; CNNs take"
-            + " random, magnitude-l1 or magnitude-l2");
-      };
-      ChannelPruner.Result c = ChannelPruner.prune(dense, score, r.ratio(), r.seed());
-      return new Pruner.Result(c.model(), List.of(), c.widths(), Pruner.parameters(dense), Pruner.parameters(c.model()));
+    if (isCnn(dense)) {
+      return CnnMethods.apply(dense, r, loader, progress);
+    }
+    if (r.method().equals("ifso") || r.cnn().recoverSteps() > 0) {
+      throw new IllegalArgumentException(r.method().equals("ifso") ? "ifso prunes CNN channels; this model has no"
+          + " prunable convolution channel group" : "recover (fine-tuning) is available for CNNs only");
     }
     if (!r.needsCalibration()) {
       return Pruner.prune(dense, new Pruner.Options(r.criterion(), r.ratio(), r.seed(), r.firstLayer(), r.endLayer()));
@@ -70,6 +67,10 @@ public final class PruneMethods {
       if (r.method().equals("mini-llm")) {
         return MiniLlm.prune(dense, new MiniLlm.Options(r.ratio(), r.firstLayer(), r.endLayer(), r.seed(),
             r.miniLlm()), calibration, loader, work, progress).result();
+      }
+      if (r.method().equals("taylor")) {
+        return TaylorLlm.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work, progress)
+            .result();
       }
       if (r.method().equals("wanda-sp")) {
         return WandaSp.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work, progress)

@@ -1,5 +1,6 @@
 package dev.pruneserve.pruning;
 
+import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -15,12 +16,14 @@ import java.util.Map;
  * @param firstLayer first eligible layer; {@code endLayer} exclusive, −1 = all
  */
 public record PruneRecipe(String method, double ratio, long seed, int firstLayer, int endLayer,
-    Flap.Metric flapMetric, Flap.Structure flapStructure, boolean biasCompensation, MiniLlm.Settings miniLlm) {
-  public static final java.util.List<String> METHODS =
-      java.util.List.of("random", "magnitude-sp", "magnitude-l1", "magnitude-l2", "wanda-sp", "flap", "mini-llm");
+    Flap.Metric flapMetric, Flap.Structure flapStructure, boolean biasCompensation, MiniLlm.Settings miniLlm,
+    CnnSettings cnn) {
+  public static final java.util.List<String> METHODS = java.util.List.of("random", "magnitude-sp", "magnitude-l1",
+      "magnitude-l2", "wanda-sp", "flap", "mini-llm", "ifso", "taylor");
 
   public PruneRecipe {
     miniLlm = miniLlm == null ? MiniLlm.Settings.DEFAULTS : miniLlm;
+    cnn = cnn == null ? CnnSettings.DEFAULTS : cnn;
     if (!METHODS.contains(method)) {
       throw new IllegalArgumentException("unknown method '" + method + "'; expected one of " + METHODS);
     }
@@ -35,11 +38,18 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
   /** A recipe with every option at its documented default (all layers, seed 0, FLAP WIFV/AL-AM + bias). */
   public static PruneRecipe of(String method, double ratio) {
     return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, true,
-        MiniLlm.Settings.DEFAULTS);
+        MiniLlm.Settings.DEFAULTS, CnnSettings.DEFAULTS);
   }
 
+  /** Token calibration sequences needed (LLM methods; Taylor when no training images are given). */
   public boolean needsCalibration() {
-    return method.equals("wanda-sp") || method.equals("flap") || method.equals("mini-llm");
+    return method.equals("wanda-sp") || method.equals("flap") || method.equals("mini-llm")
+        || (method.equals("taylor") && !needsImages());
+  }
+
+  /** Labelled training images needed: IFSO, Taylor on a CNN, or a recover fine-tune. */
+  public boolean needsImages() {
+    return method.equals("ifso") || !cnn.dataset().isEmpty() || cnn.recoverSteps() > 0;
   }
 
   /** The weight-only criterion of this recipe; only for methods that have one. */
@@ -53,6 +63,9 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
           ? "fraction of decoder-block linear parameters, allocated globally (FLAP AL-AM)"
           : "per layer: int(p*H) heads, int(p*F) channels (FLAP UL-UM)";
       case "wanda-sp", "magnitude-sp" -> "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)";
+      case "ifso" -> "fraction of the CNN's FLOPs removed (global greedy, one channel per decision)";
+      case "taylor" -> needsImages() ? "fraction of the CNN's FLOPs removed (global greedy, one channel per decision)"
+          : "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)";
       default -> "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)";
     };
   }
@@ -64,11 +77,16 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
     m.put("ratio_semantics", ratioSemantics());
     m.put("first_layer", firstLayer);
     m.put("end_layer", endLayer);
-    if (method.equals("random") || method.equals("mini-llm")) {
+    if (method.equals("random") || method.equals("mini-llm") || needsImages()) {
       m.put("seed", seed);
     }
     if (method.equals("mini-llm")) {
       m.put("mini_llm", miniLlm.describe());
+    }
+    if (needsImages()) {
+      m.put("cnn", cnn.describe(method.equals("ifso") || method.equals("taylor")));
+    } else if (method.equals("taylor")) {
+      m.put("importance", "element1");
     }
     if (method.equals("wanda-sp")) {
       m.put("sequential", true);

@@ -29,6 +29,16 @@ public final class Trainer {
 
   private Trainer() {}
 
+  /** Fine-tunes {@code model} for {@code o.steps()} steps of {@code batch} images; returns the result. */
+  public static dev.pruneserve.onnx.proto.Onnx.ModelProto fineTune(dev.pruneserve.onnx.proto.Onnx.ModelProto model,
+      ImageSet data, Options o, int batch, dev.pruneserve.model.SessionLoader loader, java.nio.file.Path work,
+      Listener listener) throws java.io.IOException {
+    try (TrainingSession s = TrainingSession.open(model, batch, loader, work)) {
+      run(s, data, o, listener);
+      return s.export();
+    }
+  }
+
   public static void run(TrainingSession s, ImageSet data, Options o, Listener listener) {
     int perEpoch = data.size() / s.batch();
     if (perEpoch == 0) {

@@ -90,6 +90,11 @@ public final class PruneService {
       throw ServingException.invalid("evaluation has " + spec.evaluationTexts().size() + " texts; at most "
           + CalibrationInput.MAX_ITEMS);
     }
+    if (spec.recipe().needsImages() && spec.recipe().cnn().dataset().isEmpty()) {
+      throw ServingException.invalid(spec.recipe().method() + (spec.recipe().cnn().recoverSteps() > 0 ? " with recover"
+          : "") + " needs labelled training images: set calibration.images (built-in: "
+          + dev.pruneserve.pruning.ifso.CnnSettings.DATASETS + ")");
+    }
     if (spec.recipe().needsCalibration() && spec.calibration().isEmpty()) {
       throw ServingException.invalid(spec.recipe().method() + " needs calibration data: give texts, token"
           + " sequences or self_samples in `calibration`");
@@ -170,9 +175,12 @@ public final class PruneService {
    * calibrating → querying (MINI-LLM) → scoring → validating, with shares that follow their cost.
    */
   static double overall(String method, String phase, double f) {
-    String[] phases = {"calibrating", "querying", "scoring", "validating"};
-    double[] share = method.equals("mini-llm") ? new double[] {0.1, 0.75, 0.1, 0.05}
-        : new double[] {0.6, 0, 0.35, 0.05};
+    String[] phases = {"calibrating", "querying", "scoring", "training", "validating"};
+    double[] share = switch (method) {
+      case "mini-llm" -> new double[] {0.1, 0.75, 0.1, 0, 0.05};
+      case "ifso", "taylor" -> new double[] {0.3, 0, 0.5, 0.15, 0.05}; // taylor: LLM calibrating or CNN scoring
+      default -> new double[] {0.5, 0, 0.3, 0.15, 0.05};
+    };
     double start = 0;
     for (int i = 0; i < phases.length; i++) {
       if (phases[i].equals(phase)) {

@@ -10,6 +10,11 @@ import dev.pruneserve.api.inference.ModelReadyRequest;
 import dev.pruneserve.api.inference.RepositoryIndexRequest;
 import dev.pruneserve.api.v1.CalibrationSpec;
 import dev.pruneserve.api.v1.CancelPruneRequest;
+import dev.pruneserve.api.v1.CnnPruneOptions;
+import dev.pruneserve.api.v1.ImageDataset;
+import dev.pruneserve.api.v1.RecoverOptions;
+import dev.pruneserve.api.inference.ModelInferRequest;
+import dev.pruneserve.api.inference.ModelInferResponse;
 import dev.pruneserve.api.v1.DeleteAliasRequest;
 import dev.pruneserve.api.v1.DeleteVariantRequest;
 import dev.pruneserve.api.v1.EvaluationSpec;
@@ -199,6 +204,42 @@ class PruningGrpcTest {
     assertEquals(Code.CANCELLED, e.getStatus().getCode());
     assertTrue(pruning.listVariants(ListVariantsRequest.getDefaultInstance()).getVariantsList().stream()
         .noneMatch(v -> v.getName().contains("wanda-sp-p40")));
+  }
+
+  @Test
+  void ifsoAndTaylorPruneACnnToAFlopsTargetAndServeIt() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(dev.pruneserve.fixtures.FashionMnist.available(),
+        "Fashion-MNIST not installed");
+    CalibrationSpec images = CalibrationSpec.newBuilder().setImages(ImageDataset.newBuilder().setName("fashion-mnist")
+        .setCount(256)).build();
+    CnnPruneOptions cnn = CnnPruneOptions.newBuilder().setMode("one-shot").setBatch(16).setScoringBatches(1)
+        .setInterval(1).setRescoreEvery(4).build();
+    for (String method : List.of("ifso", "taylor")) {
+      List<PruneEvent> events = events(PruneRequest.newBuilder().setModel("fashion-cnn").setMethod(method)
+          .setRatio(0.4).setCalibration(images).setOptions(PruneOptions.newBuilder().setSeed(3).setCnn(cnn)
+              .setRecover(RecoverOptions.newBuilder().setSteps(4).setBatch(16))).build());
+      Variant v = last(events).getDone();
+      assertTrue(v.getName().startsWith("fashion-cnn@" + method + "-"), v.getName());
+      List<String> phases = events.stream().filter(PruneEvent::hasProgress).map(e -> e.getProgress().getPhase())
+          .distinct().toList();
+      assertTrue(phases.containsAll(List.of("scoring", "training", "validating", "loading")), phases.toString());
+      assertTrue(v.getRecipeJson().contains("\"mode\":\"one-shot\""), v.getRecipeJson());
+      double kept = Double.parseDouble(v.getReportJson().replaceAll("(?s).*\"flops_kept\":([0-9.eE-]+).*", "$1"));
+      assertTrue(kept <= 0.6, "FLOPs kept " + kept);
+      ModelInferResponse out = inference.modelInfer(ModelInferRequest.newBuilder().setModelName(v.getName())
+          .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32")
+              .addShape(2).addShape(1).addShape(28).addShape(28))
+          .addRawInputContents(dev.pruneserve.testing.Requests.rawFp32(new float[2 * 28 * 28])).build());
+      assertEquals(List.of(2L, 10L), out.getOutputs(0).getShapeList());
+    }
+    assertStatus(Code.INVALID_ARGUMENT, "needs labelled training images", () -> events(PruneRequest.newBuilder()
+        .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "unknown image dataset", () -> events(PruneRequest.newBuilder()
+        .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).setCalibration(CalibrationSpec.newBuilder()
+            .setImages(ImageDataset.newBuilder().setName("cifar-10"))).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "cnn.mode", () -> events(PruneRequest.newBuilder()
+        .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).setCalibration(images).setOptions(PruneOptions
+            .newBuilder().setCnn(CnnPruneOptions.newBuilder().setMode("sometimes"))).build()));
   }
 
   @Test

@@ -15,6 +15,7 @@ import java.util.Map;
  *   <li>{@code flaky}: the MLP again, whose file the failed-reload test corrupts and restores;
  *   <li>{@code identity}: one Identity per v2 datatype;
  *   <li>{@code u16}: a UINT16 input (not feedable from Java);
+ *   <li>{@code fashion-cnn}: an untrained ResNet for 1×28×28 images (CNN pruning over gRPC);
  *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE);
  *   <li>{@code stories15m}: the real LLM fixture, when it can be fetched;
  *   <li>{@code stories15m-pruned}: stories15m pruned by the engine (Mag-SP, p = 0.5), same config;
@@ -35,6 +36,8 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.write(root, "flaky", 1, TestModels.mlp());
       TestModels.write(root, "identity", 1, TestModels.identityAllTypes());
       TestModels.write(root, "u16", 1, TestModels.identityUint16());
+      TestModels.write(root, "fashion-cnn", 1, dev.pruneserve.train.ResNet.build("fashion-cnn", 3, 1, 28, 10, 1, 4, 8,
+          8));
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
       installStories15m(root);
       installPrunedStories15m(root);

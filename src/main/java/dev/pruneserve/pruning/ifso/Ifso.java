@@ -111,6 +111,7 @@ public final class Ifso {
             }
           }
           scored++;
+          progress.report("scoring", Math.min(1, (1 - cost.remaining()) / startGap));
         }
         long t1 = System.nanoTime();
         scoringNanos += t1 - t0;

@@ -1,0 +1,64 @@
+package dev.pruneserve.pruning.ifso;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The CNN part of a recipe: IFSO/Taylor schedule ({@link Ifso.Options} without target and seed),
+ * the training images ({@code dataset} "" = none, {@code images} 0 = all) and the optional
+ * {@code recover} fine-tune ({@code recoverSteps} 0 = none). Immutable.
+ */
+public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int interval, int rescoreEvery, double r,
+    double weightDecay, double lr, String dataset, int images, int recoverSteps, double recoverLr, int recoverBatch) {
+  public static final java.util.List<String> DATASETS = java.util.List.of("fashion-mnist");
+  /** The IFSO reference settings (algorithms.md §3.7), no data, no recovery. */
+  public static final CnnSettings DEFAULTS = new CnnSettings(Ifso.Mode.TRAIN, 128, 2, 10, 10, 1e-2, 1e-4, 0.1, "",
+      0, 0, 0.01, 128);
+
+  public CnnSettings {
+    if (!dataset.isEmpty() && !DATASETS.contains(dataset)) {
+      throw new IllegalArgumentException("unknown image dataset '" + dataset + "'; built-in: " + DATASETS);
+    }
+    if (batch < 2 || batch > 4096 || scoringBatches < 1 || scoringBatches > 1000 || interval < 1 || interval > 1000
+        || rescoreEvery < 1 || images < 0 || recoverSteps < 0 || recoverSteps > 1_000_000 || recoverBatch < 2
+        || recoverBatch > 4096) {
+      throw new IllegalArgumentException("cnn options: batch in [2, 4096], scoring_batches and interval in"
+          + " [1, 1000], rescore_every >= 1, recover.steps <= 1e6, recover.batch in [2, 4096]");
+    }
+    if (!(r > 0 && r < 1) || !(weightDecay > 0 && weightDecay < 1) || !(lr >= 0 && lr <= 10)
+        || !(recoverLr >= 0 && recoverLr <= 10)) {
+      throw new IllegalArgumentException("cnn options: r and weight_decay in (0, 1), learning rates in [0, 10]");
+    }
+  }
+
+  /** The Ifso options for a target of remaining FLOPs. */
+  public Ifso.Options ifso(Ifso.Criterion c, double targetFlops, long seed) {
+    return new Ifso.Options(c, mode, targetFlops, batch, scoringBatches, interval, rescoreEvery, r, weightDecay, lr,
+        seed);
+  }
+
+  public Map<String, Object> describe(boolean scoring) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (scoring) {
+      m.put("mode", mode.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+      m.put("batch", batch);
+      m.put("scoring_batches", scoringBatches);
+      m.put("interval", interval);
+      if (mode == Ifso.Mode.ONE_SHOT) {
+        m.put("rescore_every", rescoreEvery);
+      }
+      m.put("r", r);
+      m.put("weight_decay", weightDecay);
+      if (mode == Ifso.Mode.TRAIN) {
+        m.put("lr", lr);
+      }
+    }
+    if (!dataset.isEmpty()) {
+      m.put("images", Map.of("dataset", dataset, "count", images));
+    }
+    if (recoverSteps > 0) {
+      m.put("recover", Map.of("steps", recoverSteps, "lr", recoverLr, "batch", recoverBatch));
+    }
+    return m;
+  }
+}
