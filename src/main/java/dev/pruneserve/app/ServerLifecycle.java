@@ -44,6 +44,14 @@ public class ServerLifecycle {
       } catch (IOException | RuntimeException e) {
         LOG.errorf("minilm is not available: %s", e.getMessage());
       }
+      try {
+        if (!dev.pruneserve.fixtures.FashionResNet.installIfCached(FixtureCache.defaultCache(), repo.root())) {
+          LOG.infof("fashion-resnet (the trained CNN for IFSO) is not cached; train it once with"
+              + " ./mvnw -B -q -Pcnn-fixture process-classes (about 20 minutes on 2 cores)");
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.errorf("fashion-resnet is not available: %s", e.getMessage());
+      }
     }
     try {
       List<String> bad = variants.recover();

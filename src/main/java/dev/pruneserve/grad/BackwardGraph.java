@@ -84,6 +84,14 @@ public final class BackwardGraph {
     for (int k = nodes.size() - 1; k >= 0; k--) {
       NodeProto n = nodes.get(k);
       String out = n.getOutput(0);
+      if (n.getOpType().equals("Split") && needs.contains(n.getInput(0))) {
+        List<String> parts = new ArrayList<>();
+        n.getOutputList().forEach(o -> parts.add(contributions.containsKey(o) ? sum(e, contributions.get(o)) : null));
+        if (parts.stream().anyMatch(p -> p != null)) {
+          contributions.computeIfAbsent(n.getInput(0), x -> new ArrayList<>()).add(rules.split(n, parts));
+        }
+        continue;
+      }
       for (int o = 1; o < n.getOutputCount(); o++) {
         if (contributions.containsKey(n.getOutput(o))) {
           throw new UnsupportedOperationException(n.getOpType() + " node " + n.getName()

@@ -52,6 +52,41 @@ final class ConvRules {
     }
   }
 
+  /**
+   * AveragePool (2-D, floor mode): each output gradient divided by its window's divisor (kh·kw, or
+   * the window's in-bounds count when count_include_pad = 0) and spread back over the window by a
+   * ConvTranspose with a ones kernel, channels folded into the batch.
+   */
+  void averagePool(NodeProto n, String gy, String[] g) {
+    String x = n.getInput(0);
+    long[] xs = shape(x, n);
+    long[] ys = shape(n.getOutput(0), n);
+    long[] k = attrInts(n, "kernel_shape", 2, 1);
+    if (xs.length != 4 || VjpRules.attrInt(n, "ceil_mode", 0) != 0) {
+      throw new UnsupportedOperationException("AveragePool node " + n.getName() + ": gradients need a 2-D pool"
+          + " with ceil_mode 0");
+    }
+    long[] strides = attrInts(n, "strides", 2, 1);
+    long[] pads = pads(n, xs, ys, k, strides, new long[] {1, 1});
+    String div;
+    if (VjpRules.attrInt(n, "count_include_pad", 0) == 1 || java.util.Arrays.stream(pads).allMatch(p -> p == 0)) {
+      div = e.scalar(k[0] * k[1]);
+    } else { // in-bounds count per window = AveragePool(ones, counting pads) · kh·kw
+      div = e.op("Mul", e.op("AveragePool", attrs(ints("kernel_shape", k), ints("strides", strides),
+          ints("pads", pads), i("count_include_pad", 1)), e.onesLike(x)), e.scalar(k[0] * k[1]));
+    }
+    String folded = e.op("Reshape", e.op("Div", gy, div), e.int64s(-1, 1, ys[2], ys[3]));
+    long[] outPad = new long[2];
+    for (int d = 0; d < 2; d++) {
+      outPad[d] = xs[d + 2] - ((ys[d + 2] - 1) * strides[d] + k[d] - pads[d] - pads[d + 2]);
+    }
+    float[] ones = new float[(int) (k[0] * k[1])];
+    java.util.Arrays.fill(ones, 1f);
+    String spread = e.op("ConvTranspose", attrs(ints("strides", strides), ints("pads", pads),
+        ints("output_padding", outPad)), folded, e.floats(ones, new long[] {1, 1, k[0], k[1]}));
+    g[0] = e.op("Reshape", spread, e.op("Shape", x));
+  }
+
   private String weightGrad(String x, String gy, long[] xs, long[] ws, long group, long[] strides, long[] dil,
       long[] pads) {
     int r = xs.length;
@@ -154,6 +189,11 @@ final class ConvRules {
   /** Explicit pads [begin..., end...]; auto_pad SAME_* resolved from the static shapes. */
   private static long[] pads(NodeProto n, long[] xs, long[] ys, long[] ws, long[] strides, long[] dil) {
     int sp = xs.length - 2;
+    if (ws.length == sp) { // a pool's kernel_shape: as a weight shape [1, 1, k...]
+      long[] w = new long[sp + 2];
+      System.arraycopy(ws, 0, w, 2, sp);
+      ws = w;
+    }
     String auto = n.getAttributeList().stream().filter(a -> a.getName().equals("auto_pad")).findFirst()
         .map(a -> a.getS().toStringUtf8()).orElse("NOTSET");
     if (auto.equals("NOTSET")) {

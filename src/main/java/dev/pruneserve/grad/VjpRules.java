@@ -7,6 +7,7 @@ import static dev.pruneserve.grad.Emitter.ints;
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -30,7 +31,7 @@ final class VjpRules {
   }
 
   /** Ops with a rule (Conv and BatchNormalization are in {@link ConvRules}). */
-  static final Set<String> OPS = Set.of("Identity", "Neg", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log",
+  static final Set<String> OPS = Set.of("Split", "AveragePool", "Identity", "Neg", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log",
       "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "MatMul", "Gemm", "Reshape", "Flatten",
       "Squeeze", "Unsqueeze", "Transpose", "ReduceSum", "ReduceMean", "GlobalAveragePool", "Conv",
       "BatchNormalization", "Cast", "Expand", "Where", "Concat", "Slice", "Gather", "MaxPool", "ReduceLogSumExp",
@@ -154,6 +155,7 @@ final class VjpRules {
       }
       case "Conv" -> new ConvRules(e, shapes).conv(n, gy, needs, g);
       case "BatchNormalization" -> new ConvRules(e, shapes).batchNorm(n, gy, needs, g);
+      case "AveragePool" -> new ConvRules(e, shapes).averagePool(n, gy, g);
       default -> throw new UnsupportedOperationException("no gradient rule for op " + n.getOpType() + " (node "
           + n.getName() + "); supported: " + new java.util.TreeSet<>(OPS));
     }
@@ -347,6 +349,16 @@ final class VjpRules {
       inv[p] = k;
     }
     return inv;
+  }
+
+  /** Split: the input gradient is the Concat of the outputs' gradients (zeros for outputs without one). */
+  String split(NodeProto n, List<String> outputGrads) {
+    String[] parts = new String[n.getOutputCount()];
+    for (int o = 0; o < parts.length; o++) {
+      parts[o] = outputGrads.get(o) != null ? outputGrads.get(o)
+          : e.op("Mul", e.onesLike(n.getOutput(o)), e.scalar(0f));
+    }
+    return e.op("Concat", attrs(i("axis", attrInt(n, "axis", 0))), parts);
   }
 
   static long attrInt(NodeProto n, String name, long dflt) {

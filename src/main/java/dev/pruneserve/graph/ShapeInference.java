@@ -69,6 +69,11 @@ public final class ShapeInference {
         }
       }
       try {
+        if (n.getOpType().equals("Split")) {
+          split(n);
+          known.addAll(n.getOutputList());
+          continue;
+        }
         long[] out = infer(n);
         if (out != null && n.getOutputCount() > 0) {
           shapes.put(n.getOutput(0), out);
@@ -77,6 +82,34 @@ public final class ShapeInference {
         mismatches.add(new Mismatch(n.getName(), n.getOpType(), e.getMessage()));
       }
       known.addAll(n.getOutputList());
+    }
+  }
+
+  /** Split: sizes from the constant `split` input (opset 13+), the attribute, or equal parts. */
+  private void split(NodeProto n) {
+    long[] x = in(n, 0);
+    if (x == null) {
+      return;
+    }
+    int axis = (int) n.getAttributeList().stream().filter(a -> a.getName().equals("axis")).mapToLong(a -> a.getI())
+        .findFirst().orElse(0);
+    axis = axis < 0 ? axis + x.length : axis;
+    long[] sizes = n.getInputCount() > 1 && !n.getInput(1).isEmpty()
+        ? g.constant(n.getInput(1)).map(ShapeInference::int64s).orElse(null)
+        : n.getAttributeList().stream().filter(a -> a.getName().equals("split")).findFirst()
+            .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).orElse(null);
+    int parts = n.getOutputCount();
+    if (sizes == null && x[axis] >= 0 && x[axis] % parts == 0) {
+      sizes = new long[parts];
+      java.util.Arrays.fill(sizes, x[axis] / parts);
+    }
+    if (sizes == null || sizes.length != parts) {
+      return;
+    }
+    for (int o = 0; o < parts; o++) {
+      long[] out = x.clone();
+      out[axis] = sizes[o];
+      shapes.put(n.getOutput(o), out);
     }
   }
 

@@ -178,6 +178,20 @@ class BackwardGraphTest {
   }
 
   @Test
+  void splitAndAveragePool() throws Exception {
+    // b gets no gradient from y: its share of the input gradient is zeros
+    check(new Case(inputs("x", s(2, 6, 3)), s(2, 4, 3), List.of(n("Split", "a,b,c", in("x", "sizes"), i("axis", 1)),
+        n("Mul", "aa", in("a", "a")), n("Concat", "y", in("aa", "c"), i("axis", 1)))),
+        Map.of("sizes", new long[] {1, 2, 3}));
+    check(new Case(inputs("x", s(2, 3, 7, 7)), s(2, 3, 4, 4), List.of(n("AveragePool", "y", in("x"),
+        is("kernel_shape", 3, 3), is("strides", 2, 2), is("pads", 1, 1, 1, 1)))));
+    check(new Case(inputs("x", s(2, 3, 7, 7)), s(2, 3, 4, 4), List.of(n("AveragePool", "y", in("x"),
+        is("kernel_shape", 3, 3), is("strides", 2, 2), is("pads", 1, 1, 1, 1), i("count_include_pad", 1)))));
+    check(new Case(inputs("x", s(1, 2, 6, 6)), s(1, 2, 3, 3), List.of(n("AveragePool", "y", in("x"),
+        is("kernel_shape", 2, 2), is("strides", 2, 2)))));
+  }
+
+  @Test
   void anOpWithoutARuleIsNamed() {
     ModelProto m = model(new Case(inputs("x", s(3)), s(3), List.of(n("Cos", "y", in("x")))), Map.of(), Map.of());
     UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
@@ -241,7 +255,7 @@ class BackwardGraphTest {
     floatConsts.forEach((k, v) -> b.initializer(k, v, v.length));
     b.initializer("R", ModelBuilder.uniform(new SplittableRandom(5), count(c.y()), 1.0), c.y());
     for (Node n : c.nodes()) {
-      b.node(n.op(), n.in(), new String[] {n.out()}, n.attrs());
+      b.node(n.op(), n.in(), n.out().split(","), n.attrs()); // "a,b": several outputs
     }
     b.node("Mul", new String[] {"y", "R"}, new String[] {"yr"});
     b.node("ReduceSum", new String[] {"yr"}, new String[] {"loss"}, ModelBuilder.intAttr("keepdims", 0));

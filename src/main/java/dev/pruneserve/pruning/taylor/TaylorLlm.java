@@ -34,8 +34,8 @@ import java.util.Set;
  * Single-threaded; temporary models live in {@code work}.
  */
 public final class TaylorLlm {
-  /** Calibration sequences per backward pass (the logits gradient is batch × tokens × vocabulary). */
-  public static final int MICRO_BATCH = 4;
+  /** Calibration sequences per backward pass (as MINI-LLM's default; the logits gradient is batch × tokens × vocabulary). */
+  public static final int MICRO_BATCH = 8;
 
   private TaylorLlm() {}
 

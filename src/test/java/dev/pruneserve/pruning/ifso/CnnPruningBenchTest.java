@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
  * after the same short fine-tune, FLOPs kept, scoring time and the process's peak RSS so far.
  * Schedules come from {@code -Dbench.cnn.batch} (64), {@code bench.cnn.interval} (2),
  * {@code bench.cnn.scoring} (1 batch per iteration), {@code bench.cnn.rescore} (10 removals),
- * {@code bench.cnn.lr} (0.01 while pruning), {@code bench.cnn.finetune} (300 steps of 128, lr 0.01).
+ * {@code bench.cnn.lr} (0.01 while pruning), {@code bench.cnn.finetune} (300 steps of 128, lr 0.01);
+ * {@code bench.cnn.methods} and {@code bench.cnn.removed} (0.5,0.7) select rows.
  * Run: ./mvnw -B test -Pbench -Dtest=CnnPruningBenchTest
  */
 @Tag("bench")
@@ -48,11 +49,15 @@ class CnnPruningBenchTest {
     int ft = Integer.getInteger("bench.cnn.finetune", 300);
     System.out.printf("BENCH cnn dense: test accuracy %.4f, %.2f MFLOPs (MACs) per image%n",
         accuracy(rt, dir, dense, test), CnnCost.macs(dense) / 1e6);
+    System.out.printf("BENCH cnn schedule: batch %d, scoring batches %d, interval %d, rescore every %d, lr %.3g%n",
+        batch, scoring, interval, rescore, lr);
     System.out.println("BENCH cnn | method | FLOPs removed | FLOPs kept | acc (no FT) | acc (FT " + ft
         + " steps) | scoring s | peak RSS MiB |");
-    for (double removed : new double[] {0.5, 0.7}) {
+    for (double removed : java.util.Arrays.stream(System.getProperty("bench.cnn.removed", "0.5,0.7").split(","))
+        .mapToDouble(Double::parseDouble).toArray()) {
       double target = 1 - removed;
-      for (String method : List.of("ifso-train", "ifso-one-shot", "taylor", "l1", "random")) {
+      for (String method : System.getProperty("bench.cnn.methods", "ifso-train,ifso-one-shot,taylor,l1,random")
+          .split(",")) {
         long t0 = System.nanoTime();
         ModelProto pruned;
         double kept;

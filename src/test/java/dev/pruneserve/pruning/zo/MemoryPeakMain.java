@@ -17,7 +17,8 @@ import java.util.Set;
  * One phase in a fresh JVM, then its peak RSS (VmHWM) on stdout as {@code PEAK <bytes>}:
  * {@code infer} = plain inference of the dense model over the calibration set in micro-batches of
  * 8 (logits out, as a serving forward); {@code weights} / {@code masks} = MINI-LLM scoring and
- * pruning with q = 2 and the same micro-batch. Args: phase model.onnx calib_ids.json.
+ * pruning with q = 2 and the same micro-batch; {@code taylor} = LLM-Pruner Element¹ with backprop
+ * (generated backward graph, same micro-batch). Args: phase model.onnx calib_ids.json.
  */
 public final class MemoryPeakMain {
   private MemoryPeakMain() {}
@@ -30,6 +31,10 @@ public final class MemoryPeakMain {
       try (ModelSession s = rt.load("dense/1", model)) {
         infer(s, calib);
       }
+    } else if (args[0].equals("taylor")) {
+      ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(model));
+      dev.pruneserve.pruning.taylor.TaylorLlm.prune(dense, 0.2, 0, -1, calib, rt, Files.createTempDirectory("taylor"),
+          Progress.NONE);
     } else {
       ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(model));
       MiniLlm.Settings z = MiniLlm.Settings.of(args[0], 2, 0, "", "", "", "", 8);

@@ -60,6 +60,21 @@ class MiniLlmBenchTest {
         Pruner.Result flap = Flap.prune(dense, Flap.Options.defaults(p), calib, rt, dir).result();
         row(rt, dir, d, "FLAP", p, flap, (System.nanoTime() - t0) / 1e9, stories, sotu);
       }
+      // LLM-Pruner Element¹ with true gradients (MINI-LLM's backprop comparator), scored once
+      List<String> scoredNames = ScoredTensor.of(new dev.pruneserve.graph.OnnxGraph(dense),
+          dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(new dev.pruneserve.graph.OnnxGraph(dense)),
+          dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(new dev.pruneserve.graph.OnnxGraph(dense))).stream()
+          .map(ScoredTensor::name).toList();
+      long tt = System.nanoTime();
+      MiniLlm.Outcome taylor = dev.pruneserve.pruning.taylor.TaylorLlm.prune(dense, 0.2, 0, -1, calib, rt, dir,
+          Progress.NONE);
+      double taylorSeconds = (System.nanoTime() - tt) / 1e9;
+      for (double p : new double[] {0.2, 0.5}) {
+        row(rt, dir, d, "LLM-Pruner Element1 (backprop)", p, MiniLlm.select(dense, taylor, p).result(),
+            taylorSeconds, stories, sotu);
+      }
+      Map<String, double[]> trueGrad = dev.pruneserve.pruning.taylor.TaylorLlm.gradients(dense, scoredNames, calib,
+          rt, dir, Progress.NONE);
       for (String config : System.getProperty("bench.minillm", "weights:1,weights:8,weights:64,masks:8,masks:64")
           .split(",")) {
         String[] mq = config.split(":");
@@ -75,6 +90,9 @@ class MiniLlmBenchTest {
             Integer.parseInt(layers[1]), 0, z), calib, rt, dir, Progress.NONE);
         double seconds = (System.nanoTime() - t0) / 1e9;
         checks(config, scored, ref, !kv.containsKey("layers"));
+        if (mq[0].equals("weights") && !kv.containsKey("layers") && !kv.containsKey("law")) {
+          cosine(config, dense, scored.c(), trueGrad);
+        }
         boolean limitRow = config.equals("weights:1");
         for (double p : new double[] {0.2, 0.5}) {
           MiniLlm.Outcome o = MiniLlm.select(dense, scored, p);
@@ -99,9 +117,12 @@ class MiniLlmBenchTest {
     long infer = peak("infer", model, data);
     long weights = peak("weights", model, data);
     long masks = peak("masks", model, data);
+    long taylor = peak("taylor", model, data);
     System.out.printf("BENCH minillm-memory | plain inference (micro-batch 8) %d MiB | MINI-LLM weights q=2 %d MiB"
-        + " (%.2fx) | mask-space q=2 %d MiB (%.2fx) | target <= 1.3x |%n", infer >> 20, weights >> 20,
-        (double) weights / infer, masks >> 20, (double) masks / infer);
+        + " (%.2fx) | mask-space q=2 %d MiB (%.2fx) | LLM-Pruner Element1 backprop %d MiB (%.2fx) | MINI-LLM /"
+        + " backprop %.2f | targets <= 1.3x inference, <= 0.5 of backprop |%n", infer >> 20, weights >> 20,
+        (double) weights / infer, masks >> 20, (double) masks / infer, taylor >> 20, (double) taylor / infer,
+        (double) weights / taylor);
     Files.deleteIfExists(model);
   }
 
@@ -116,6 +137,33 @@ class MiniLlmBenchTest {
     }
     return out.lines().filter(l -> l.startsWith("PEAK ")).mapToLong(l -> Long.parseLong(l.substring(5))).findFirst()
         .orElseThrow(() -> new IllegalStateException("no PEAK line from " + phase + ":\n" + out));
+  }
+
+  /** cos(ĝ, g): the weights-mode SPSA estimate ĝ = Σ_q c_q z_q (all layers, Gaussian z) vs backprop g. */
+  private static void cosine(String config, ModelProto dense, double[] c, Map<String, double[]> g) {
+    dev.pruneserve.graph.OnnxGraph og = new dev.pruneserve.graph.OnnxGraph(dense);
+    List<ScoredTensor> ts = ScoredTensor.of(og, dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(og),
+        dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(og));
+    CounterRng rng = new CounterRng(0, CounterRng.Law.GAUSSIAN);
+    double dot = 0;
+    double ee = 0;
+    double gg = 0;
+    long n = 0;
+    for (ScoredTensor t : ts) {
+      double[] gt = g.get(t.name());
+      for (int k = 0; k < gt.length; k++) {
+        double e = 0;
+        for (int q = 0; q < c.length; q++) {
+          e += c[q] * rng.z(rng.stream(q, t.id()), k);
+        }
+        dot += e * gt[k];
+        ee += e * e;
+        gg += gt[k] * gt[k];
+      }
+      n += gt.length;
+    }
+    System.out.printf("BENCH minillm-cosine | %s | cos(SPSA estimate, backprop gradient) = %.5f | sqrt(q/D) = %.5f"
+        + " | ||g|| = %.4f |%n", config, dot / Math.sqrt(ee * gg), Math.sqrt((double) c.length / n), Math.sqrt(gg));
   }
 
   private static void checks(String config, MiniLlm.Outcome o, JsonNode ref, boolean allLayers) {
