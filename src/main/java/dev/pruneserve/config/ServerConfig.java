@@ -73,6 +73,20 @@ public interface ServerConfig {
     EXPLICIT
   }
 
+  Security security();
+
+  /**
+   * Bearer tokens ({@code authorization: Bearer <token>}). Management calls (model load/unload, the
+   * Pruning service's mutating calls) need one of {@code managementTokens} when it is set; every
+   * other call except health and reflection needs one of {@code inferenceTokens} or a management
+   * token when {@code inferenceTokens} is set. Unset = open (the default).
+   */
+  interface Security {
+    java.util.Optional<java.util.List<String>> managementTokens();
+
+    java.util.Optional<java.util.List<String>> inferenceTokens();
+  }
+
   /** ONNX Runtime session settings. */
   interface Ort {
     @WithDefault("cpu")

@@ -1,0 +1,81 @@
+package dev.pruneserve.grpc;
+
+import dev.pruneserve.config.ServerConfig;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.quarkus.grpc.GlobalInterceptor;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Bearer-token checks in front of every service ({@link ServerConfig.Security}): a management call
+ * without a token gets UNAUTHENTICATED, with a token that is not a management token
+ * PERMISSION_DENIED; inference calls likewise when inference tokens are configured. Health and
+ * reflection stay open. Tokens are compared in constant time and never logged. Thread-safe.
+ */
+@ApplicationScoped
+@GlobalInterceptor
+public class BearerAuth implements ServerInterceptor {
+  static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+  /** Calls that change what is served or stored. */
+  static final Set<String> MANAGEMENT = Set.of("inference.GRPCInferenceService/RepositoryModelLoad",
+      "inference.GRPCInferenceService/RepositoryModelUnload", "pruneserve.v1.Pruning/Prune",
+      "pruneserve.v1.Pruning/CancelPrune", "pruneserve.v1.Pruning/DeleteVariant", "pruneserve.v1.Pruning/PinVariant",
+      "pruneserve.v1.Pruning/SetAlias", "pruneserve.v1.Pruning/DeleteAlias");
+
+  private final List<byte[]> management;
+  private final List<byte[]> inference;
+
+  public BearerAuth(ServerConfig config) {
+    this.management = bytes(config.security().managementTokens().orElse(List.of()));
+    this.inference = bytes(config.security().inferenceTokens().orElse(List.of()));
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+      ServerCallHandler<Q, R> next) {
+    String method = call.getMethodDescriptor().getFullMethodName();
+    boolean isManagement = MANAGEMENT.contains(method);
+    if (method.startsWith("grpc.health.") || method.startsWith("grpc.reflection.")
+        || (isManagement ? management.isEmpty() : inference.isEmpty())) {
+      return next.startCall(call, headers);
+    }
+    String kind = isManagement ? "management" : "inference";
+    String header = headers.get(AUTHORIZATION);
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
+      return refuse(call, Status.UNAUTHENTICATED.withDescription(method + " is a " + kind
+          + " call: send the header `authorization: Bearer <token>`"));
+    }
+    byte[] token = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+    if (matches(management, token) || (!isManagement && matches(inference, token))) {
+      return next.startCall(call, headers);
+    }
+    return refuse(call, Status.PERMISSION_DENIED.withDescription("the bearer token is not " + (isManagement ? "a" : "an") + " " + kind + " token"
+        + " (pruneserve.security." + kind + "-tokens" + (isManagement ? "" : " or management-tokens") + ")"));
+  }
+
+  private static boolean matches(List<byte[]> tokens, byte[] token) {
+    boolean ok = false;
+    for (byte[] t : tokens) {
+      ok |= MessageDigest.isEqual(t, token); // no early exit: the time does not say which token matched
+    }
+    return ok;
+  }
+
+  private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
+    call.close(status, new Metadata());
+    return new ServerCall.Listener<>() {};
+  }
+
+  private static List<byte[]> bytes(List<String> tokens) {
+    return tokens.stream().map(String::trim).filter(t -> !t.isEmpty()).map(t -> t.getBytes(StandardCharsets.UTF_8))
+        .toList();
+  }
+}

@@ -1,0 +1,81 @@
+package dev.pruneserve.grpc;
+
+import static dev.pruneserve.grpc.GrpcAssertions.assertStatus;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
+import dev.pruneserve.api.inference.ModelReadyRequest;
+import dev.pruneserve.api.inference.RepositoryIndexRequest;
+import dev.pruneserve.api.inference.RepositoryModelLoadRequest;
+import dev.pruneserve.api.inference.RepositoryModelUnloadRequest;
+import dev.pruneserve.api.v1.ListVariantsRequest;
+import dev.pruneserve.api.v1.PruningGrpc;
+import dev.pruneserve.api.v1.SetAliasRequest;
+import dev.pruneserve.testing.TestRepositoryResource;
+import io.grpc.Metadata;
+import io.grpc.Status.Code;
+import io.grpc.stub.MetadataUtils;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Bearer tokens over real gRPC: management calls (load/unload, alias switch, prune…) need a
+ * management token (none → UNAUTHENTICATED, an inference token or a wrong one → PERMISSION_DENIED);
+ * inference calls need an inference or management token.
+ */
+@QuarkusTest
+@WithTestResource(TestRepositoryResource.class)
+@TestProfile(BearerAuthTest.Tokens.class)
+class BearerAuthTest {
+  public static class Tokens implements QuarkusTestProfile {
+    @Override
+    public Map<String, String> getConfigOverrides() {
+      return Map.of("pruneserve.security.management-tokens", "admin-1,admin-2",
+          "pruneserve.security.inference-tokens", "reader");
+    }
+  }
+
+  @GrpcClient("inference")
+  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+
+  @GrpcClient("inference")
+  PruningGrpc.PruningBlockingStub pruning;
+
+  private static <S extends io.grpc.stub.AbstractStub<S>> S as(S s, String token) {
+    Metadata h = new Metadata();
+    h.put(BearerAuth.AUTHORIZATION, "Bearer " + token);
+    return s.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(h));
+  }
+
+  @Test
+  void managementCallsNeedAManagementToken() {
+    RepositoryModelUnloadRequest unload = RepositoryModelUnloadRequest.newBuilder().setModelName("churn").build();
+    assertStatus(Code.UNAUTHENTICATED, "authorization: Bearer", () -> stub.repositoryModelUnload(unload));
+    assertStatus(Code.PERMISSION_DENIED, "not a management token", () -> as(stub, "reader").repositoryModelUnload(
+        unload));
+    assertStatus(Code.PERMISSION_DENIED, "not a management token", () -> as(stub, "admin-3").repositoryModelUnload(
+        unload));
+    as(stub, "admin-2").repositoryModelUnload(unload);
+    as(stub, "admin-1").repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("churn").build());
+    assertStatus(Code.UNAUTHENTICATED, "management call", () -> pruning.setAlias(SetAliasRequest.newBuilder()
+        .setAlias("a").setTarget("mlp").build()));
+    assertStatus(Code.PERMISSION_DENIED, "not a management token", () -> as(pruning, "reader").setAlias(
+        SetAliasRequest.newBuilder().setAlias("a").setTarget("mlp").build()));
+  }
+
+  @Test
+  void inferenceCallsNeedAnyToken() {
+    ModelReadyRequest ready = ModelReadyRequest.newBuilder().setName("mlp").build();
+    assertStatus(Code.UNAUTHENTICATED, "inference call", () -> stub.modelReady(ready));
+    assertStatus(Code.PERMISSION_DENIED, "not an inference token", () -> as(stub, "wrong").modelReady(ready));
+    assertTrue(as(stub, "reader").modelReady(ready).getReady());
+    assertTrue(as(stub, "admin-1").modelReady(ready).getReady());
+    as(stub, "reader").repositoryIndex(RepositoryIndexRequest.getDefaultInstance());
+    as(pruning, "reader").listVariants(ListVariantsRequest.getDefaultInstance());
+  }
+}
