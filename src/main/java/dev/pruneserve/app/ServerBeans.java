@@ -92,14 +92,14 @@ public class ServerBeans {
   @Produces
   @ApplicationScoped
   PruneService pruneService(ModelRegistry registry, VariantStore store, AliasService aliases, OrtRuntime runtime,
-      PinSet pins, VariantCache cache, MeterRegistry meters) {
+      PinSet pins, VariantCache cache, MeterRegistry meters, ServerConfig config) {
     java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "pruneserve-prune");
       t.setDaemon(true);
       return t;
     });
     return new PruneService(registry, store, aliases, runtime, worker, new PruneService.Pins(pins, cache::reweigh),
-        meters);
+        meters, config.limits().maxPruneJobs());
   }
 
   @Produces

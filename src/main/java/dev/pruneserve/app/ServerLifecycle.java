@@ -25,7 +25,11 @@ public class ServerLifecycle {
   private final AtomicBoolean ready = new AtomicBoolean();
 
   void onStart(@Observes StartupEvent ev, ServerConfig config, ModelRepository repo, ModelRegistry registry,
-      dev.pruneserve.variant.VariantStore variants) {
+      dev.pruneserve.variant.VariantStore variants,
+      jakarta.enterprise.inject.Instance<io.quarkus.grpc.runtime.health.GrpcHealthStorage> health) {
+    // grpc.health.v1 answers NOT_SERVING until the start-up loading below has finished (readiness)
+    health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
+        grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.NOT_SERVING));
     try {
       if (config.repository().demoIfEmpty()) {
         DemoRepository.populateIfEmpty(repo);
@@ -76,6 +80,8 @@ public class ServerLifecycle {
     }
     LOG.infof("model repository %s: %s", repo.root(), registry.index());
     ready.set(true);
+    health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
+        grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING));
   }
 
   void onStop(@Observes ShutdownEvent ev, ModelRegistry registry, dev.pruneserve.variant.AliasTable aliases) {

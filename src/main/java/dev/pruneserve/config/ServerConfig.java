@@ -75,6 +75,15 @@ public interface ServerConfig {
 
   Security security();
 
+  Limits limits();
+
+  /** Admission limits (beyond them: RESOURCE_EXHAUSTED). */
+  interface Limits {
+    /** Prune jobs running or queued at once (identical requests share one job and count once). */
+    @WithDefault("4")
+    int maxPruneJobs();
+  }
+
   /**
    * Bearer tokens ({@code authorization: Bearer <token>}). Management calls (model load/unload, the
    * Pruning service's mutating calls) need one of {@code managementTokens} when it is set; every

@@ -27,7 +27,15 @@ final class CnnMethods {
 
   static Pruner.Result apply(ModelProto dense, PruneRecipe r, SessionLoader loader, Progress progress)
       throws IOException {
-    ImageSet images = r.needsImages() ? images(r.cnn()) : null;
+    boolean gradients = r.method().equals("ifso") || r.method().equals("taylor");
+    if (gradients && r.cnn().dataset().isEmpty()) {
+      throw new IllegalArgumentException(r.method() + " on a CNN needs labelled training images: set"
+          + " calibration.images (built-in: " + CnnSettings.DATASETS + ")");
+    }
+    ImageSet images = gradients || r.cnn().recoverSteps() > 0 ? images(r.cnn()) : null;
+    if (images != null) {
+      checkShape(dense, images);
+    }
     Map<String, Object> details = new LinkedHashMap<>();
     ModelProto pruned;
     List<Integer> widths;
@@ -80,6 +88,25 @@ final class CnnMethods {
     return new Pruner.Result(pruned, List.of(), widths, Pruner.parameters(dense), Pruner.parameters(pruned), details);
   }
 
+  /** The images must fit the model's input [N, C, H, W] and its logits [N, classes ≥ labels]. */
+  private static void checkShape(ModelProto m, ImageSet images) {
+    String in = dev.pruneserve.train.TrainingGraph.imagesInput(m);
+    var dims = m.getGraph().getInputList().stream().filter(v -> v.getName().equals(in)).findFirst().orElseThrow()
+        .getType().getTensorType().getShape().getDimList();
+    long[] want = {images.channels(), images.height(), images.width()};
+    for (int d = 1; d < Math.min(4, dims.size()); d++) {
+      if (dims.size() != 4 || (dims.get(d).hasDimValue() && dims.get(d).getDimValue() != want[d - 1])) {
+        throw new IllegalArgumentException("the images (" + want[0] + "x" + want[1] + "x" + want[2] + ") do not fit"
+            + " the model's input '" + in + "' " + dims.stream().map(x -> x.hasDimValue() ? String.valueOf(
+                x.getDimValue()) : x.getDimParam()).toList());
+      }
+    }
+    var out = m.getGraph().getOutput(0).getType().getTensorType().getShape();
+    if (out.getDimCount() != 2 || (out.getDim(1).hasDimValue() && out.getDim(1).getDimValue() < images.classes())) {
+      throw new IllegalArgumentException("the model's output is not logits [N, >= " + images.classes() + "]");
+    }
+  }
+
   private static ImageSet images(CnnSettings s) throws IOException {
     if (s.dataset().isEmpty()) {
       throw new IllegalArgumentException("this recipe needs labelled training images: set calibration.images"
@@ -89,7 +116,12 @@ final class CnnMethods {
       throw ServingException.precondition("the fashion-mnist dataset is not installed on the server"
           + " (apt-get install dataset-fashion-mnist, or set PRUNESERVE_FASHION_MNIST)");
     }
-    ImageSet all = FashionMnist.train();
+    ImageSet all;
+    try {
+      all = FashionMnist.train();
+    } catch (IOException e) {
+      throw ServingException.precondition("the fashion-mnist dataset cannot be read: " + e.getMessage());
+    }
     return s.images() == 0 ? all : all.head(s.images());
   }
 }

@@ -43,7 +43,7 @@ public final class PruneMethods {
   }
 
   /** No attention block, and convolution channel groups to prune. */
-  static boolean isCnn(ModelProto m) {
+  public static boolean isCnn(ModelProto m) {
     return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups().isEmpty();
   }
 
@@ -52,9 +52,10 @@ public final class PruneMethods {
     if (isCnn(dense)) {
       return CnnMethods.apply(dense, r, loader, progress);
     }
-    if (r.method().equals("ifso") || r.cnn().recoverSteps() > 0) {
+    if (r.method().equals("ifso") || r.needsImages()) {
       throw new IllegalArgumentException(r.method().equals("ifso") ? "ifso prunes CNN channels; this model has no"
-          + " prunable convolution channel group" : "recover (fine-tuning) is available for CNNs only");
+          + " prunable convolution channel group" : "calibration.images and recover apply to CNNs only; this model"
+          + " has no prunable convolution channel group");
     }
     if (!r.needsCalibration()) {
       return Pruner.prune(dense, new Pruner.Options(r.criterion(), r.ratio(), r.seed(), r.firstLayer(), r.endLayer()));

@@ -103,6 +103,12 @@ public record TrainingGraph(ModelProto model, String images, int batch, List<Par
         out.removeInitializer(i);
       }
     }
+    for (int i = out.getInputCount() - 1; i >= 0; i--) { // IR < 4 lists initializers as inputs too
+      String n = out.getInput(i).getName();
+      if (asInput.contains(n) || norms.stream().anyMatch(s -> s.runningMean().equals(n) || s.runningVar().equals(n))) {
+        out.removeInput(i);
+      }
+    }
     for (String p : asInput) {
       TensorProto t = init.get(p);
       params.add(new Param(p, t.getDimsList().stream().mapToLong(Long::longValue).toArray()));

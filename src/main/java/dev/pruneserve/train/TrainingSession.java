@@ -72,7 +72,7 @@ public final class TrainingSession implements AutoCloseable {
       running.put(n.runningVar(), floats(init.get(n.runningVar())));
     }
     classes = (int) inference.getGraph().getOutput(0).getType().getTensorType().getShape().getDim(1).getDimValue();
-    this.session = load(graph.model(), "params");
+    this.session = load(graph.model(), "params"); // last: nothing to release when it fails
   }
 
   /** Opens a session for {@code inference} (copied: the caller's model is not changed). */
@@ -244,8 +244,14 @@ public final class TrainingSession implements AutoCloseable {
   private ModelSession load(ModelProto m, String kind) throws IOException {
     Path file = work.resolve("train-" + kind + "-" + System.nanoTime() + ".onnx");
     AtomicFiles.write(file, m.toByteArray());
-    files.add(file);
-    return loader.load("train-" + kind + "/1", file);
+    try {
+      ModelSession s = loader.load("train-" + kind + "/1", file);
+      files.add(file);
+      return s;
+    } catch (RuntimeException e) {
+      Files.deleteIfExists(file);
+      throw e;
+    }
   }
 
   @Override

@@ -112,8 +112,10 @@ final class LmInputs {
 
   private static int vocab(ModelProto m) {
     return m.getGraph().getOutputList().stream().filter(o -> o.getName().equals("logits")).findFirst()
+        .filter(o -> o.getType().getTensorType().getShape().getDimCount() == 3)
         .map(o -> (int) o.getType().getTensorType().getShape().getDim(2).getDimValue())
         .filter(v -> v > 0)
-        .orElseThrow(() -> ServingException.precondition("calibration needs a causal LM with a logits output"));
+        .orElseThrow(() -> ServingException.precondition("token calibration needs a causal LM with a logits"
+            + " [batch, seq, vocab] output; CNN methods take calibration.images"));
   }
 }

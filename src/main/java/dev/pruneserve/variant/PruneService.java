@@ -54,9 +54,11 @@ public final class PruneService {
   private final Map<String, String> parentHashes = new ConcurrentHashMap<>();
   private final Pins pins;
   private final io.micrometer.core.instrument.MeterRegistry meters;
+  private final int maxJobs;
 
   public PruneService(ModelRegistry registry, VariantStore store, AliasService aliases, SessionLoader loader,
-      ExecutorService worker, Pins pins, io.micrometer.core.instrument.MeterRegistry meters) {
+      ExecutorService worker, Pins pins, io.micrometer.core.instrument.MeterRegistry meters, int maxJobs) {
+    this.maxJobs = maxJobs;
     this.registry = registry;
     this.store = store;
     this.aliases = aliases;
@@ -97,7 +99,7 @@ public final class PruneService {
     }
     if (spec.recipe().needsCalibration() && spec.calibration().isEmpty()) {
       throw ServingException.invalid(spec.recipe().method() + " needs calibration data: give texts, token"
-          + " sequences or self_samples in `calibration`");
+          + " sequences or self_samples in `calibration` (CNNs: calibration.images)");
     }
     if (!spec.activateAs().isEmpty()) {
       aliases.requireAliasName(spec.activateAs());
@@ -120,6 +122,12 @@ public final class PruneService {
         if (existing.isPresent()) {
           finishReused(job, existing.get(), spec.activateAs());
         } else {
+          if (running.size() >= maxJobs) {
+            jobs.remove(job.id());
+            throw new ServingException(ErrorKind.RESOURCE_EXHAUSTED, running.size() + " prune jobs are running or"
+                + " queued, the limit (pruneserve.limits.max-prune-jobs = " + maxJobs + "); retry when one finishes"
+                + " or cancel one");
+          }
           running.put(name, job);
           start = true;
         }
@@ -195,7 +203,7 @@ public final class PruneService {
     long t0 = System.nanoTime();
     try {
       ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(parentFile));
-      List<int[]> calibration = spec.recipe().needsCalibration()
+      List<int[]> calibration = spec.recipe().needsCalibration() && !PruneMethods.isCnn(dense)
           ? inputs.calibration(spec, dense, parentFile, f -> job.report("sampling", 0.1 * f)) : null;
       double base = spec.calibration().samples() == null ? 0 : 0.1;
       Pruner.Result r = PruneMethods.apply(dense, spec.recipe(), calibration, loader,
@@ -237,6 +245,8 @@ public final class PruneService {
       end(job, () -> job.fail(e, false));
     } catch (IllegalArgumentException e) {
       end(job, () -> job.fail(ServingException.invalid(e.getMessage()), false));
+    } catch (UnsupportedOperationException e) { // e.g. an op without a gradient rule in this model
+      end(job, () -> job.fail(ServingException.precondition(e.getMessage()), false));
     } catch (IOException | RuntimeException e) {
       LOG.errorf(e, "prune job %s (%s) failed", job.id(), job.variantName());
       end(job, () -> job.fail(new ServingException(ErrorKind.INTERNAL, "pruning failed: " + e.getMessage()), false));

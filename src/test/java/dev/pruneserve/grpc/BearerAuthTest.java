@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Bearer tokens over real gRPC: management calls (load/unload, alias switch, prune…) need a
  * management token (none → UNAUTHENTICATED, an inference token or a wrong one → PERMISSION_DENIED);
- * inference calls need an inference or management token.
+ * inference calls need an inference or management token; grpc.health.v1 stays open.
  */
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
@@ -45,6 +45,9 @@ class BearerAuthTest {
 
   @GrpcClient("inference")
   PruningGrpc.PruningBlockingStub pruning;
+
+  @GrpcClient("inference")
+  grpc.health.v1.HealthGrpc.HealthBlockingStub health;
 
   private static <S extends io.grpc.stub.AbstractStub<S>> S as(S s, String token) {
     Metadata h = new Metadata();
@@ -77,5 +80,11 @@ class BearerAuthTest {
     assertTrue(as(stub, "admin-1").modelReady(ready).getReady());
     as(stub, "reader").repositoryIndex(RepositoryIndexRequest.getDefaultInstance());
     as(pruning, "reader").listVariants(ListVariantsRequest.getDefaultInstance());
+  }
+
+  @Test
+  void healthStaysOpen() {
+    assertTrue(health.check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.getDefaultInstance()).getStatus()
+        == grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING);
   }
 }

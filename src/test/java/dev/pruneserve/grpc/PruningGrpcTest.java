@@ -237,9 +237,40 @@ class PruningGrpcTest {
     assertStatus(Code.INVALID_ARGUMENT, "unknown image dataset", () -> events(PruneRequest.newBuilder()
         .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).setCalibration(CalibrationSpec.newBuilder()
             .setImages(ImageDataset.newBuilder().setName("cifar-10"))).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "needs labelled training images", () -> events(PruneRequest.newBuilder()
+        .setModel("fashion-cnn").setMethod("taylor").setRatio(0.4).setCalibration(CalibrationSpec.newBuilder()
+            .addTexts(STORY)).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "apply to CNNs only", () -> events(request("taylor", 0.2)
+        .setCalibration(images).build()));
     assertStatus(Code.INVALID_ARGUMENT, "cnn.mode", () -> events(PruneRequest.newBuilder()
         .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).setCalibration(images).setOptions(PruneOptions
             .newBuilder().setCnn(CnnPruneOptions.newBuilder().setMode("sometimes"))).build()));
+  }
+
+  @Test
+  void pruneJobsBeyondTheLimitAreRefused() {
+    // %test.pruneserve.limits.max-prune-jobs=2: one running and one queued job fill it
+    CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
+    for (int i = 0; i < 64; i++) {
+      calib.addTexts(STORY + " Tale " + i + ".");
+    }
+    var a = pruning.prune(request("wanda-sp", 0.35).setCalibration(calib).build());
+    var b = pruning.prune(request("wanda-sp", 0.36).setCalibration(calib).build());
+    String ja = a.next().getJobId();
+    String jb = b.next().getJobId();
+    assertStatus(Code.RESOURCE_EXHAUSTED, "max-prune-jobs", () -> events(request("wanda-sp", 0.37)
+        .setCalibration(calib).build()));
+    for (String j : List.of(ja, jb)) {
+      pruning.cancelPrune(CancelPruneRequest.newBuilder().setJobId(j).build());
+    }
+    for (var it : List.of(a, b)) {
+      StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class, () -> {
+        while (it.hasNext()) {
+          it.next();
+        }
+      });
+      assertEquals(Code.CANCELLED, e.getStatus().getCode());
+    }
   }
 
   @Test

@@ -31,9 +31,12 @@ public final class ChannelMasks {
       byWeight.put(masks.get(i).weight(), i);
     }
     Map<String, NodeProto> readers = new HashMap<>();
+    java.util.Set<String> matMuls = new java.util.HashSet<>();
     for (NodeProto n : model.getGraph().getNodeList()) {
       if ((n.getOpType().equals("Conv") || n.getOpType().equals("Gemm")) && n.getInputCount() > 1) {
         readers.put(n.getInput(1), n);
+      } else if (n.getOpType().equals("MatMul") && n.getInputCount() > 1) {
+        matMuls.add(n.getInput(1));
       }
     }
     for (ChannelGroup g : groups) {
@@ -43,6 +46,10 @@ public final class ChannelMasks {
         per[c] = new ArrayList<>();
       }
       for (ChannelSlice s : g.slices()) {
+        if (matMuls.contains(s.initializer())) {
+          throw new IllegalArgumentException(g.label() + " is read by a MatMul (weight " + s.initializer() + "): mask"
+              + " gradients cover Conv and Gemm inputs only; export the classifier head as Gemm");
+        }
         NodeProto n = readers.get(s.initializer());
         Integer m = byWeight.get(s.initializer());
         if (n == null || m == null || !readsInput(n, s.axis())) {

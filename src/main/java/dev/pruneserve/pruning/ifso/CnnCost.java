@@ -16,11 +16,16 @@ import java.util.Map;
  * FLOPs (multiply-accumulates of Conv and Gemm, per image) of a CNN as channels are removed, and
  * IFSO's removal cost {@code Δacts(g) = Σ_{producers A} N·H_out(A)·W_out(A)} (activations freed
  * per channel, §3.4). A Conv computes {@code H_out·W_out·kh·kw·C_out·C_in/group} (depthwise:
- * one input channel per output), with C_out the alive channels of the group it produces and C_in
- * its alive input channels. Mutable through {@link #remove}; not thread-safe.
+ * one input channel per output, outputs follow the alive inputs), with C_out the alive channels of
+ * the group its weight rows belong to and C_in its alive input channels. Mutable through {@link #remove}; not thread-safe.
  */
 final class CnnCost {
-  private record Module(long spatialKernel, int outGroup, int mask, int outFull, int inFull, boolean depthwise) {}
+  /** A Conv or Gemm: {@code group} is the Conv's group attribute (1 for Gemm). */
+  private record Module(long spatialKernel, int outGroup, int mask, int outFull, int inFull, long group) {
+    boolean depthwise() {
+      return group > 1 && group == inFull;
+    }
+  }
 
   private final Module[] modules;
   private final int[] alive;
@@ -34,10 +39,12 @@ final class CnnCost {
     List<ChannelGroup> groups = where.groups();
     OnnxGraph g = new OnnxGraph(model);
     Map<String, long[]> shapes = ShapeInference.infer(g).shapes();
-    Map<String, Integer> producedBy = new HashMap<>();
+    Map<String, Integer> producedBy = new HashMap<>(); // weight of a group-1 Conv -> the group of its output rows
     for (int i = 0; i < groups.size(); i++) {
-      for (String p : groups.get(i).producers()) {
-        producedBy.put(p, i);
+      for (dev.pruneserve.pruning.cnn.ChannelSlice sl : groups.get(i).slices()) {
+        if (sl.axis() == 0) {
+          producedBy.putIfAbsent(sl.initializer(), i);
+        }
       }
     }
     Map<String, Integer> maskOf = new HashMap<>();
@@ -59,7 +66,7 @@ final class CnnCost {
       long spatial = 1;
       long kernel = 1;
       int outFull;
-      boolean depthwise = false;
+      long group = 1;
       if (n.getOpType().equals("Conv")) {
         if (out == null || out.length != 4 || out[2] < 0 || out[3] < 0) {
           throw new IllegalArgumentException("Conv " + name + ": output spatial size unknown; FLOPs need static H, W");
@@ -67,13 +74,14 @@ final class CnnCost {
         spatial = out[2] * out[3];
         kernel = w.getDims(2) * w.getDims(3);
         outFull = (int) w.getDims(0);
-        depthwise = w.getDims(1) == 1 && masks.get(m).width() == outFull && outFull > 1;
+        group = n.getAttributeList().stream().filter(a -> a.getName().equals("group")).mapToLong(a -> a.getI())
+            .findFirst().orElse(1);
       } else {
         boolean transB = n.getAttributeList().stream().anyMatch(a -> a.getName().equals("transB") && a.getI() == 1);
         outFull = (int) w.getDims(transB ? 0 : 1);
       }
-      Integer og = producedBy.get(name);
-      modules[m] = new Module(spatial * kernel, og == null ? -1 : og, m, outFull, masks.get(m).width(), depthwise);
+      Integer og = group == 1 ? producedBy.get(n.getInput(1)) : null; // depthwise rows follow their input
+      modules[m] = new Module(spatial * kernel, og == null ? -1 : og, m, outFull, masks.get(m).width(), group);
       if (og != null) {
         acts[og] += (double) batch * spatial;
       }
@@ -98,8 +106,12 @@ final class CnnCost {
         continue;
       }
       double in = m.inFull() - removedEntries[m.mask()];
-      double out = m.depthwise() ? in : m.outGroup() >= 0 ? alive[m.outGroup()] : m.outFull();
-      total += m.spatialKernel() * out * (m.depthwise() ? 1 : in);
+      if (m.depthwise()) { // one input channel per group: outputs follow the alive inputs (× the multiplier)
+        total += m.spatialKernel() * (m.outFull() / (double) m.inFull()) * in;
+        continue;
+      }
+      double out = m.outGroup() >= 0 ? alive[m.outGroup()] : m.outFull();
+      total += m.spatialKernel() * out * in / m.group();
     }
     return total;
   }
