@@ -8,4 +8,4 @@ proto="${here}/../../proto"
 mkdir -p "${out}"
 protoc -I "${proto}" --python_out="${out}" --grpc_out="${out}" \
   --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" \
-  $(cd "${proto}" && find inference -name '*.proto')
+  $(cd "${proto}" && find inference pruneserve -name '*.proto')
