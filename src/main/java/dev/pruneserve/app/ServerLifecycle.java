@@ -84,10 +84,28 @@ public class ServerLifecycle {
         grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING));
   }
 
-  void onStop(@Observes ShutdownEvent ev, ModelRegistry registry, dev.pruneserve.variant.AliasTable aliases) {
+  /**
+   * Graceful shutdown: not ready (ServerReady false, grpc.health NOT_SERVING) at once, running and
+   * queued prune jobs cancelled (they leave nothing), models unloaded so new requests are refused
+   * with UNAVAILABLE, then in-flight requests are given {@code pruneserve.shutdown.drain-timeout}
+   * to finish before their sessions close.
+   */
+  void onStop(@Observes ShutdownEvent ev, ModelRegistry registry, dev.pruneserve.variant.AliasTable aliases,
+      dev.pruneserve.variant.PruneService prune, ServerConfig config,
+      jakarta.enterprise.inject.Instance<io.quarkus.grpc.runtime.health.GrpcHealthStorage> health) {
     ready.set(false);
+    health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
+        grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.NOT_SERVING));
+    int jobs = prune.cancelAll();
     aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
+    try {
+      int busy = registry.awaitDrained(config.shutdown().drainTimeout());
+      LOG.infof("shutdown: %d prune job(s) cancelled, %s", jobs, busy == 0 ? "all in-flight requests finished"
+          : busy + " session(s) still busy after " + config.shutdown().drainTimeout());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** True once start-up loading has finished and until shutdown begins. */

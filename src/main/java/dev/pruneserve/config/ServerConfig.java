@@ -77,11 +77,28 @@ public interface ServerConfig {
 
   Limits limits();
 
+  Shutdown shutdown();
+
+  /** Graceful shutdown: not ready at once, prune jobs cancelled, in-flight requests drained. */
+  interface Shutdown {
+    /** How long in-flight inference and generation may take to finish before sessions are closed. */
+    @WithDefault("30s")
+    java.time.Duration drainTimeout();
+  }
+
   /** Admission limits (beyond them: RESOURCE_EXHAUSTED). */
   interface Limits {
     /** Prune jobs running or queued at once (identical requests share one job and count once). */
     @WithDefault("4")
     int maxPruneJobs();
+
+    /** Largest max_new_tokens a Generate request may ask for (INVALID_ARGUMENT beyond). */
+    @WithDefault("4096")
+    int maxNewTokens();
+
+    /** Largest prompt in UTF-8 bytes (INVALID_ARGUMENT beyond; the model's context applies too). */
+    @WithDefault("262144")
+    int maxPromptBytes();
   }
 
   /**

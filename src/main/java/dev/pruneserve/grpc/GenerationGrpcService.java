@@ -23,6 +23,7 @@ import java.util.function.Consumer;
 @Blocking
 public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   @Inject GenerationService generation;
+  @Inject dev.pruneserve.config.ServerConfig config;
 
   @Override
   public void generate(GenerateRequest req, StreamObserver<GenerateResponse> obs) {
@@ -57,6 +58,16 @@ public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   private GenerationResult run(GenerateRequest req, BooleanSupplier cancelled,
       Consumer<GenerationService.TokenEvent> sink) {
     var p = req.getParams();
+    var limits = config.limits();
+    if (Integer.toUnsignedLong(p.getMaxNewTokens()) > limits.maxNewTokens()) {
+      throw dev.pruneserve.error.ServingException.invalid("max_new_tokens is " + Integer.toUnsignedString(
+          p.getMaxNewTokens()) + "; this server allows at most " + limits.maxNewTokens()
+          + " (pruneserve.limits.max-new-tokens)");
+    }
+    if (req.getPromptBytes().size() > limits.maxPromptBytes()) {
+      throw dev.pruneserve.error.ServingException.invalid("prompt is " + req.getPromptBytes().size() + " bytes; this"
+          + " server allows at most " + limits.maxPromptBytes() + " (pruneserve.limits.max-prompt-bytes)");
+    }
     SamplingParams params = SamplingParams.of(Integer.toUnsignedLong(p.getMaxNewTokens()), p.getTemperature(),
         Integer.toUnsignedLong(p.getTopK()), p.getTopP(), p.getRepetitionPenalty(),
         p.hasSeed() ? p.getSeed() : null, p.getStopList());

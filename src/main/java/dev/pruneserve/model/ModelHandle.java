@@ -64,6 +64,11 @@ public final class ModelHandle {
     return session;
   }
 
+  /** True once retired and every lease released (the session is closed). */
+  public boolean closed() {
+    return refs.get() == 0;
+  }
+
   /** A lease that keeps the session open until closed, or empty when the handle is retired. */
   public Optional<Lease> tryAcquire() {
     while (true) {

@@ -46,6 +46,11 @@ public final class ModelRegistry {
    * @param router maps a requested name to the model that serves it (aliases); identity for model
    *     names; read on every request, so it must be fast and thread-safe
    */
+  /** Sessions retired by {@link #unloadAll}, watched by {@link #awaitDrained}. */
+  private final java.util.List<ModelHandle> draining = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Set by {@link #unloadAll}: nothing loads any more. */
+  private volatile boolean closing;
+
   public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup,
       java.util.function.UnaryOperator<String> router) {
     this.repository = repository;
@@ -66,6 +71,9 @@ public final class ModelRegistry {
   /** Loads (or reloads) every version of {@code name}; returns once they serve. */
   public void load(String name) {
     ModelNames.requireValid(name);
+    if (closing) {
+      throw ServingException.unavailable("the server is shutting down; '" + name + "' is not loaded");
+    }
     if (!repository.contains(name)) {
       throw ServingException.notFound("model '" + name + "' is not in the repository " + repository.root());
     }
@@ -147,9 +155,31 @@ public final class ModelRegistry {
     }
   }
 
-  /** Unloads every model; used at shutdown. */
+  /** Unloads every model and refuses later (on-demand) loads; used at shutdown. */
   public void unloadAll() {
+    closing = true;
+    slots.values().forEach(slot -> {
+      ModelSlot.Served served = slot.served;
+      if (served != null) {
+        draining.addAll(served.versions().values());
+      }
+    });
     slots.keySet().forEach(this::unload);
+  }
+
+  /**
+   * After {@link #unloadAll}: waits until every in-flight request on the unloaded sessions has
+   * finished (their sessions closed) or {@code timeout} passed; returns the sessions still busy.
+   */
+  public int awaitDrained(java.time.Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      int busy = (int) draining.stream().filter(h -> !h.closed()).count();
+      if (busy == 0 || System.nanoTime() >= end) {
+        return busy;
+      }
+      Thread.sleep(20);
+    }
   }
 
   /**
@@ -180,7 +210,8 @@ public final class ModelRegistry {
       ModelSlot slot = slots.get(name);
       boolean unloaded = slot == null ? repository.contains(name)
           : slot.served == null && slot.state == ModelState.UNAVAILABLE && UNLOADED.equals(slot.reason);
-      if (e.kind() != dev.pruneserve.error.ErrorKind.UNAVAILABLE || !unloaded || !observer.loadOnDemand(name)) {
+      if (closing || e.kind() != dev.pruneserve.error.ErrorKind.UNAVAILABLE || !unloaded
+          || !observer.loadOnDemand(name)) {
         throw e;
       }
       load(name);

@@ -69,6 +69,14 @@ public final class PruneService {
     this.inputs = new LmInputs(registry, loader);
   }
 
+  /** Asks every running or queued job to stop (shutdown); each ends CANCELLED, leaving nothing. */
+  public int cancelAll() {
+    synchronized (running) {
+      running.values().forEach(PruneJob::cancel);
+      return running.size();
+    }
+  }
+
   /** Pins (never evicted) or unpins a variant; persisted. */
   public VariantManifest pin(String name, boolean pinned) {
     VariantManifest m = variant(name);

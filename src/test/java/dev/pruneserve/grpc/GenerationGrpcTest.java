@@ -139,6 +139,10 @@ class GenerationGrpcTest {
         "word ".repeat(300), SamplingParams.getDefaultInstance())));
     assertStatus(Code.NOT_FOUND, "unknown model", () -> gen.generateUnary(GenerateRequest.newBuilder()
         .setModel("ghost").setPrompt("x").build()));
+    assertStatus(Code.INVALID_ARGUMENT, "pruneserve.limits.max-new-tokens", () -> gen.generateUnary(request("x",
+        SamplingParams.newBuilder().setMaxNewTokens(5000).build())));
+    assertStatus(Code.INVALID_ARGUMENT, "pruneserve.limits.max-prompt-bytes", () -> gen.generateUnary(request(
+        "x".repeat(300_000), SamplingParams.getDefaultInstance())));
     assertStatus(Code.FAILED_PRECONDITION, "not a causal LM", () -> gen.generateUnary(GenerateRequest.newBuilder()
         .setModel("mlp").setPrompt("x").build()));
     assertStatus(Code.INVALID_ARGUMENT, "top_p", () -> {

@@ -189,19 +189,10 @@ class PruningGrpcTest {
 
   @Test
   void cancellingAJobLeavesNothing() {
-    CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
-    for (int i = 0; i < 64; i++) {
-      calib.addTexts(STORY + " Story number " + i + ".");
-    }
-    var it = pruning.prune(request("wanda-sp", 0.4).setCalibration(calib).build());
+    var it = pruning.prune(request("wanda-sp", 0.4).setCalibration(longCalibration()).build());
     PruneEvent first = it.next();
     pruning.cancelPrune(CancelPruneRequest.newBuilder().setJobId(first.getJobId()).build());
-    StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class, () -> {
-      while (it.hasNext()) {
-        it.next();
-      }
-    });
-    assertEquals(Code.CANCELLED, e.getStatus().getCode());
+    assertCancelled(it);
     assertTrue(pruning.listVariants(ListVariantsRequest.getDefaultInstance()).getVariantsList().stream()
         .noneMatch(v -> v.getName().contains("wanda-sp-p40")));
   }
@@ -250,10 +241,7 @@ class PruningGrpcTest {
   @Test
   void pruneJobsBeyondTheLimitAreRefused() {
     // %test.pruneserve.limits.max-prune-jobs=2: one running and one queued job fill it
-    CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
-    for (int i = 0; i < 64; i++) {
-      calib.addTexts(STORY + " Tale " + i + ".");
-    }
+    CalibrationSpec.Builder calib = longCalibration();
     var a = pruning.prune(request("wanda-sp", 0.35).setCalibration(calib).build());
     var b = pruning.prune(request("wanda-sp", 0.36).setCalibration(calib).build());
     String ja = a.next().getJobId();
@@ -263,14 +251,8 @@ class PruningGrpcTest {
     for (String j : List.of(ja, jb)) {
       pruning.cancelPrune(CancelPruneRequest.newBuilder().setJobId(j).build());
     }
-    for (var it : List.of(a, b)) {
-      StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class, () -> {
-        while (it.hasNext()) {
-          it.next();
-        }
-      });
-      assertEquals(Code.CANCELLED, e.getStatus().getCode());
-    }
+    assertCancelled(a);
+    assertCancelled(b);
   }
 
   @Test
@@ -286,6 +268,25 @@ class PruningGrpcTest {
             .addIds(1).addIds(99_999))).build()));
     assertStatus(Code.INVALID_ARGUMENT, "flap_metric", () -> events(request("flap", 0.3)
         .setOptions(PruneOptions.newBuilder().setFlapMetric("best")).build()));
+  }
+
+  /** 64 stories: Wanda-SP runs long enough on them to be cancelled or to fill the job limit. */
+  private static CalibrationSpec.Builder longCalibration() {
+    CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
+    for (int i = 0; i < 64; i++) {
+      calib.addTexts(STORY + " Story number " + i + ".");
+    }
+    return calib;
+  }
+
+  /** The stream of a cancelled job ends with CANCELLED. */
+  private static void assertCancelled(java.util.Iterator<PruneEvent> it) {
+    StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class, () -> {
+      while (it.hasNext()) {
+        it.next();
+      }
+    });
+    assertEquals(Code.CANCELLED, e.getStatus().getCode());
   }
 
   private static PruneRequest.Builder request(String method, double ratio) {
