@@ -100,9 +100,12 @@ public class ServerLifecycle {
     aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
     try {
+      // cancelled jobs stop at their next progress report and remove what they staged
+      boolean jobsDone = prune.awaitIdle(config.shutdown().drainTimeout());
       int busy = registry.awaitDrained(config.shutdown().drainTimeout());
-      LOG.infof("shutdown: %d prune job(s) cancelled, %s", jobs, busy == 0 ? "all in-flight requests finished"
-          : busy + " session(s) still busy after " + config.shutdown().drainTimeout());
+      LOG.infof("shutdown: %d prune job(s) cancelled%s, %s", jobs, jobsDone ? "" : " (still stopping)",
+          busy == 0 ? "all in-flight requests finished" : busy + " session(s) still busy after "
+              + config.shutdown().drainTimeout());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

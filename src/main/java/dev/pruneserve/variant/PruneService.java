@@ -77,6 +77,18 @@ public final class PruneService {
     }
   }
 
+  /** Waits until no job runs or is queued, or {@code timeout} passed; true when idle. */
+  public boolean awaitIdle(java.time.Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (!running.isEmpty()) {
+      if (System.nanoTime() >= end) {
+        return false;
+      }
+      Thread.sleep(20);
+    }
+    return true;
+  }
+
   /** Pins (never evicted) or unpins a variant; persisted. */
   public VariantManifest pin(String name, boolean pinned) {
     VariantManifest m = variant(name);

@@ -54,10 +54,17 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
       }
     }
     if (!dataset.isEmpty()) {
-      m.put("images", Map.of("dataset", dataset, "count", images));
+      Map<String, Object> d = new LinkedHashMap<>();
+      d.put("dataset", dataset);
+      d.put("count", images);
+      m.put("images", d);
     }
     if (recoverSteps > 0) {
-      m.put("recover", Map.of("steps", recoverSteps, "lr", recoverLr, "batch", recoverBatch));
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("steps", recoverSteps);
+      r.put("lr", recoverLr);
+      r.put("batch", recoverBatch);
+      m.put("recover", r);
     }
     return m;
   }
