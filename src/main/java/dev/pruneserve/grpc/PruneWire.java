@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.api.v1.CalibrationSpec;
 import dev.pruneserve.api.v1.CnnPruneOptions;
+import dev.pruneserve.api.v1.ForwardSearchOptions;
 import dev.pruneserve.api.v1.ImageDataset;
 import dev.pruneserve.api.v1.MiniLlmOptions;
 import dev.pruneserve.api.v1.RecoverOptions;
@@ -17,6 +18,7 @@ import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.PruneRecipe;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.pruning.ifso.Ifso;
+import dev.pruneserve.pruning.search.ForwardSearch;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import dev.pruneserve.variant.CalibrationInput;
 import dev.pruneserve.variant.PruneService;
@@ -47,7 +49,7 @@ final class PruneWire {
           o.getFlapStructure().isEmpty() ? Flap.Structure.AL_AM
               : enumValue(Flap.Structure.class, o.getFlapStructure(), "flap_structure"),
           !o.hasBiasCompensation() || o.getBiasCompensation(), miniLlm(o.getMiniLlm()),
-          cnn(o.getCnn(), o.getRecover(), r.getCalibration().getImages()));
+          cnn(o.getCnn(), o.getRecover(), r.getCalibration().getImages()), search(o.getForwardSearch()));
     } catch (IllegalArgumentException e) {
       throw ServingException.invalid(e.getMessage());
     }
@@ -82,6 +84,15 @@ final class PruneWire {
         c.getWeightDecay() == 0 ? d.weightDecay() : c.getWeightDecay(), c.getLr() == 0 ? d.lr() : c.getLr(),
         images.getName(), images.getCount(), rec.getSteps(), rec.getLr() == 0 ? d.recoverLr() : rec.getLr(),
         or(rec.getBatch(), d.recoverBatch()));
+  }
+
+  private static ForwardSearch.Settings search(ForwardSearchOptions f) {
+    if (f.getSubset() < 0) {
+      throw new IllegalArgumentException("forward_search.subset must be in [0, 1024]");
+    }
+    return new ForwardSearch.Settings(f.getChannels().isEmpty() ? ForwardSearch.Channels.FLAP
+        : enumValue(ForwardSearch.Channels.class, f.getChannels(), "forward_search.channels"),
+        f.getAllSequences() ? 0 : or(f.getSubset(), ForwardSearch.Settings.DEFAULTS.subset()));
   }
 
   private static int or(int v, int fallback) {

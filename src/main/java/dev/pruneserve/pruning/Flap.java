@@ -139,7 +139,8 @@ public final class Flap {
     return 4 * headDim / 3;
   }
 
-  private static double[] metric(Metric m, OnnxGraph g, String weight, Calibration.Stats s, int k) {
+  /** The per-input-channel metric of the MatMul reading {@code weight}, from statistics entry {@code k}. */
+  public static double[] metric(Metric m, OnnxGraph g, String weight, Calibration.Stats s, int k) {
     double[] var = s.variance(k);
     double[] out = new double[var.length];
     switch (m) {
@@ -214,7 +215,7 @@ public final class Flap {
   }
 
   /** Adds b = W[P, :]ᵀ·x̄[P] (MatMul layout [in, out]) after the MatMul reading {@code weight}. */
-  private static ModelProto compensate(ModelProto m, OnnxGraph dense, String weight, BitSet removed, double[] mean) {
+  public static ModelProto compensate(ModelProto m, OnnxGraph dense, String weight, BitSet removed, double[] mean) {
     if (removed.isEmpty()) {
       return m;
     }

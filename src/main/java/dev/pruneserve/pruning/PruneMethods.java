@@ -69,6 +69,11 @@ public final class PruneMethods {
         return MiniLlm.prune(dense, new MiniLlm.Options(r.ratio(), r.firstLayer(), r.endLayer(), r.seed(),
             r.miniLlm()), calibration, loader, work, progress).result();
       }
+      if (r.method().equals("forward-search")) {
+        return dev.pruneserve.pruning.search.ForwardSearch.prune(dense, new dev.pruneserve.pruning.search.ForwardSearch
+            .Options(r.ratio(), r.search().channels(), r.biasCompensation(), r.search().subset(), 8),
+            calibration, loader, work, progress).result();
+      }
       if (r.method().equals("taylor")) {
         return TaylorLlm.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work, progress)
             .result();

@@ -1,6 +1,7 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.pruning.search.ForwardSearch;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -17,13 +18,14 @@ import java.util.Map;
  */
 public record PruneRecipe(String method, double ratio, long seed, int firstLayer, int endLayer,
     Flap.Metric flapMetric, Flap.Structure flapStructure, boolean biasCompensation, MiniLlm.Settings miniLlm,
-    CnnSettings cnn) {
+    CnnSettings cnn, ForwardSearch.Settings search) {
   public static final java.util.List<String> METHODS = java.util.List.of("random", "magnitude-sp", "magnitude-l1",
-      "magnitude-l2", "wanda-sp", "flap", "mini-llm", "ifso", "taylor");
+      "magnitude-l2", "wanda-sp", "flap", "mini-llm", "ifso", "taylor", "forward-search");
 
   public PruneRecipe {
     miniLlm = miniLlm == null ? MiniLlm.Settings.DEFAULTS : miniLlm;
     cnn = cnn == null ? CnnSettings.DEFAULTS : cnn;
+    search = search == null ? ForwardSearch.Settings.DEFAULTS : search;
     if (!METHODS.contains(method)) {
       throw new IllegalArgumentException("unknown method '" + method + "'; expected one of " + METHODS);
     }
@@ -38,13 +40,13 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
   /** A recipe with every option at its documented default (all layers, seed 0, FLAP WIFV/AL-AM + bias). */
   public static PruneRecipe of(String method, double ratio) {
     return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, true,
-        MiniLlm.Settings.DEFAULTS, CnnSettings.DEFAULTS);
+        MiniLlm.Settings.DEFAULTS, CnnSettings.DEFAULTS, ForwardSearch.Settings.DEFAULTS);
   }
 
   /** Token calibration sequences needed (LLM methods; Taylor when no training images are given). */
   public boolean needsCalibration() {
     return method.equals("wanda-sp") || method.equals("flap") || method.equals("mini-llm")
-        || (method.equals("taylor") && !needsImages());
+        || method.equals("forward-search") || (method.equals("taylor") && !needsImages());
   }
 
   /** Labelled training images needed: IFSO, Taylor on a CNN, or a recover fine-tune. */
@@ -64,6 +66,7 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
           : "per layer: int(p*H) heads, int(p*F) channels (FLAP UL-UM)";
       case "wanda-sp", "magnitude-sp" -> "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)";
       case "ifso" -> "fraction of the CNN's FLOPs removed (global greedy, one channel per decision)";
+      case "forward-search" -> "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)";
       case "taylor" -> needsImages() ? "fraction of the CNN's FLOPs removed (global greedy, one channel per decision)"
           : "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)";
       default -> "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)";
@@ -87,6 +90,9 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
       m.put("cnn", cnn.describe(method.equals("ifso") || method.equals("taylor")));
     } else if (method.equals("taylor")) {
       m.put("importance", "element1");
+    }
+    if (method.equals("forward-search")) {
+      m.put("search", search.describe(biasCompensation));
     }
     if (method.equals("wanda-sp")) {
       m.put("sequential", true);

@@ -206,6 +206,7 @@ public final class PruneService {
     String[] phases = {"calibrating", "querying", "scoring", "training", "validating"};
     double[] share = switch (method) {
       case "mini-llm" -> new double[] {0.1, 0.75, 0.1, 0, 0.05};
+      case "forward-search" -> new double[] {0.1, 0, 0.85, 0, 0.05};
       case "ifso", "taylor" -> new double[] {0.3, 0, 0.5, 0.15, 0.05}; // taylor: LLM calibrating or CNN scoring
       default -> new double[] {0.5, 0, 0.3, 0.15, 0.05};
     };

@@ -239,6 +239,22 @@ class PruningGrpcTest {
   }
 
   @Test
+  void forwardSearchPrunesAndServes() {
+    CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();
+    for (int i = 0; i < 8; i++) {
+      calib.addTexts(STORY + " Then story " + i + " ended.");
+    }
+    List<PruneEvent> events = events(request("forward-search", 0.2).setCalibration(calib).build());
+    Variant v = last(events).getDone();
+    assertTrue(v.getName().startsWith("stories15m@forward-search-p20-"), v.getName());
+    assertEquals(36, events.stream().filter(e -> e.hasProgress() && e.getProgress().getPhase().equals("scoring"))
+        .count(), "one scoring event per search forward: 6 layers x 6 candidate heads");
+    assertTrue(v.getReportJson().contains("\"loss_forwards\":36"), v.getReportJson());
+    assertTrue(gen.generateUnary(GenerateRequest.newBuilder().setModel(v.getName()).setPrompt("Once upon a time")
+        .setParams(SamplingParams.newBuilder().setMaxNewTokens(8)).build()).getSummary().getGeneratedTokens() > 0);
+  }
+
+  @Test
   void pruneJobsBeyondTheLimitAreRefused() {
     // %test.pruneserve.limits.max-prune-jobs=2: one running and one queued job fill it
     CalibrationSpec.Builder calib = longCalibration();
@@ -268,6 +284,9 @@ class PruningGrpcTest {
             .addIds(1).addIds(99_999))).build()));
     assertStatus(Code.INVALID_ARGUMENT, "flap_metric", () -> events(request("flap", 0.3)
         .setOptions(PruneOptions.newBuilder().setFlapMetric("best")).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "forward_search.channels", () -> events(request("forward-search", 0.3)
+        .setOptions(PruneOptions.newBuilder().setForwardSearch(dev.pruneserve.api.v1.ForwardSearchOptions.newBuilder()
+            .setChannels("magic"))).setCalibration(CalibrationSpec.newBuilder().addTexts(STORY)).build()));
   }
 
   /** 64 stories: Wanda-SP runs long enough on them to be cancelled or to fill the job limit. */

@@ -38,8 +38,16 @@ import java.util.Set;
  * read in place (no copy) and must not change during {@link #meanLoss}.
  */
 public final class LossProbe implements AutoCloseable {
-  /** Multiplies the input of the MatMul reading {@code weight} by graph input {@code name} [width]. */
-  public record Gate(String name, String weight, int width) {}
+  /**
+   * Multiplies the input of the MatMul reading {@code weight} by graph input {@code name} [width],
+   * then adds graph input {@code fill} [width] when it is not null (x·m + fill: with fill =
+   * (1 − m)·x̄, removed channels carry their calibration mean, FLAP's bias compensation).
+   */
+  public record Gate(String name, String weight, int width, String fill) {
+    public Gate(String name, String weight, int width) {
+      this(name, weight, width, null);
+    }
+  }
 
   private final ModelSession session;
   private final Path file;
@@ -104,13 +112,17 @@ public final class LossProbe implements AutoCloseable {
         throw new IllegalArgumentException("no MatMul reads " + gate.weight());
       }
       String gated = gate.name() + ".out";
+      String filled = gate.fill() == null ? gated : gate.name() + ".filled";
       NodeProto mul = NodeProto.newBuilder().setOpType("Mul").setName(gated + ".node")
           .addInput(g.getNode(at).getInput(0)).addInput(gate.name()).addOutput(gated).build();
-      g.setNode(at, g.getNode(at).toBuilder().setInput(0, gated));
-      g.addNode(mul);
-      // keep topological order: move the Mul in front of its MatMul
+      g.setNode(at, g.getNode(at).toBuilder().setInput(0, filled));
       List<NodeProto> order = new ArrayList<>(g.getNodeList());
-      order.add(at, order.remove(order.size() - 1));
+      order.add(at, mul); // keep topological order: in front of the MatMul
+      if (gate.fill() != null) {
+        order.add(at + 1, NodeProto.newBuilder().setOpType("Add").setName(filled + ".node").addInput(gated)
+            .addInput(gate.fill()).addOutput(filled).build());
+        g.addInput(fixed(gate.fill(), List.of((long) gate.width())));
+      }
       g.clearNode().addAllNode(order);
       g.addInput(fixed(gate.name(), List.of((long) gate.width())));
     }

@@ -18,7 +18,8 @@ import java.util.Set;
  * {@code infer} = plain inference of the dense model over the calibration set in micro-batches of
  * 8 (logits out, as a serving forward); {@code weights} / {@code masks} = MINI-LLM scoring and
  * pruning with q = 2 and the same micro-batch; {@code taylor} = LLM-Pruner Element¹ with backprop
- * (generated backward graph, same micro-batch). Args: phase model.onnx calib_ids.json.
+ * (generated backward graph, same micro-batch); {@code search} = pruneserve's forward search
+ * (defaults, p = 0.2). Args: phase model.onnx calib_ids.json.
  */
 public final class MemoryPeakMain {
   private MemoryPeakMain() {}
@@ -31,6 +32,10 @@ public final class MemoryPeakMain {
       try (ModelSession s = rt.load("dense/1", model)) {
         infer(s, calib);
       }
+    } else if (args[0].equals("search")) {
+      ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(model));
+      dev.pruneserve.pruning.search.ForwardSearch.prune(dense, dev.pruneserve.pruning.search.ForwardSearch.Options
+          .defaults(0.2), calib, rt, Files.createTempDirectory("search"), Progress.NONE);
     } else if (args[0].equals("taylor")) {
       ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(model));
       dev.pruneserve.pruning.taylor.TaylorLlm.prune(dense, 0.2, 0, -1, calib, rt, Files.createTempDirectory("taylor"),

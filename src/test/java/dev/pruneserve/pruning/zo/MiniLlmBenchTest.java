@@ -60,6 +60,24 @@ class MiniLlmBenchTest {
         Pruner.Result flap = Flap.prune(dense, Flap.Options.defaults(p), calib, rt, dir).result();
         row(rt, dir, d, "FLAP", p, flap, (System.nanoTime() - t0) / 1e9, stories, sotu);
       }
+      if (Boolean.parseBoolean(System.getProperty("bench.search", "true"))) {
+        // pruneserve's forward search (issue 9): the default (FLAP channels + compensation, 8 stories per
+        // forward) and the Wanda-SP channel option without compensation on all 32 stories
+        var wsp = dev.pruneserve.pruning.search.ForwardSearch.Channels.WANDA_SP;
+        for (var so : List.of(dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.2),
+            dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.5),
+            new dev.pruneserve.pruning.search.ForwardSearch.Options(0.2, wsp, false, 0, 8),
+            new dev.pruneserve.pruning.search.ForwardSearch.Options(0.5, wsp, false, 0, 8))) {
+          long t0 = System.nanoTime();
+          var s = dev.pruneserve.pruning.search.ForwardSearch.prune(dense, so, calib, rt, dir, Progress.NONE);
+          row(rt, dir, d, "pruneserve forward search, " + so.channels() + (so.compensation() ? " + comp" : "") + " ("
+              + s.forwards() + " forwards x " + (so.subset() == 0 ? calib.size() : so.subset()) + " stories)",
+              so.ratio(), s.result(), (System.nanoTime() - t0) / 1e9, stories, sotu);
+        }
+      }
+      if (!Boolean.parseBoolean(System.getProperty("bench.taylor", "true"))) {
+        return;
+      }
       // LLM-Pruner Element¹ with true gradients (MINI-LLM's backprop comparator), scored once
       List<String> scoredNames = ScoredTensor.of(new dev.pruneserve.graph.OnnxGraph(dense),
           dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(new dev.pruneserve.graph.OnnxGraph(dense)),
@@ -118,6 +136,9 @@ class MiniLlmBenchTest {
     long weights = peak("weights", model, data);
     long masks = peak("masks", model, data);
     long taylor = peak("taylor", model, data);
+    long search = peak("search", model, data);
+    System.out.printf("BENCH search-memory | plain inference %d MiB | forward search (defaults, p=0.2) %d MiB"
+        + " (%.2fx) | target <= 1.05x |%n", infer >> 20, search >> 20, (double) search / infer);
     System.out.printf("BENCH minillm-memory | plain inference (micro-batch 8) %d MiB | MINI-LLM weights q=2 %d MiB"
         + " (%.2fx) | mask-space q=2 %d MiB (%.2fx) | LLM-Pruner Element1 backprop %d MiB (%.2fx) | MINI-LLM /"
         + " backprop %.2f | targets <= 1.3x inference, <= 0.5 of backprop |%n", infer >> 20, weights >> 20,
