@@ -62,13 +62,8 @@ public final class Flap {
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
     List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
     int end = o.endLayer() < 0 ? layers : Math.min(o.endLayer(), layers);
-    List<String> values = new ArrayList<>();
-    for (int l = 0; l < layers; l++) {
-      values.add(WandaSp.inputOf(g, blocks.get(l).oWeight()));
-      values.add(WandaSp.inputOf(g, mlps.get(l).downWeight()));
-    }
-    Calibration.Stats stats = Calibration.run(dense, values, calibration, loader, work.resolve("flap-calib.onnx"),
-        (k, n) -> progress.report("calibrating", (double) k / n));
+    Calibration.Stats stats = projectionInputStats(dense, calibration, loader, work.resolve("flap-calib.onnx"),
+        progress);
     progress.report("scoring", 0);
     List<double[]> heads = new ArrayList<>();
     List<double[]> channels = new ArrayList<>();
@@ -118,6 +113,24 @@ public final class Flap {
       }
     }
     return new Outcome(Pruner.summarise(dense, pruned), heads, channels, threshold, dropHeads, dropChannels);
+  }
+
+  /**
+   * Statistics of the inputs of every layer's o_proj (entry 2l) and down_proj (entry 2l + 1) over
+   * the calibration set, reporting "calibrating" per sequence.
+   */
+  public static Calibration.Stats projectionInputStats(ModelProto dense, List<int[]> calibration,
+      SessionLoader loader, Path file, Progress progress) throws IOException {
+    OnnxGraph g = new OnnxGraph(dense);
+    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
+    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<String> values = new ArrayList<>();
+    for (int l = 0; l < requireDecoderLayers(g); l++) {
+      values.add(WandaSp.inputOf(g, blocks.get(l).oWeight()));
+      values.add(WandaSp.inputOf(g, mlps.get(l).downWeight()));
+    }
+    return Calibration.run(dense, values, calibration, loader, file, (k, n) -> progress.report("calibrating",
+        (double) k / n));
   }
 
   /**

@@ -91,13 +91,8 @@ public final class ForwardSearch {
     int layers = Flap.requireDecoderLayers(g);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
     List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
-    List<String> values = new ArrayList<>();
-    for (int l = 0; l < layers; l++) {
-      values.add(WandaSp.inputOf(g, blocks.get(l).oWeight()));
-      values.add(WandaSp.inputOf(g, mlps.get(l).downWeight()));
-    }
-    Calibration.Stats stats = Calibration.run(dense, values, calibration, loader, work.resolve("search-stats.onnx"),
-        (k, n) -> progress.report("calibrating", (double) k / n));
+    Calibration.Stats stats = Flap.projectionInputStats(dense, calibration, loader, work.resolve("search-stats.onnx"),
+        progress);
     Map<Integer, BitSet> channels = new HashMap<>();
     Map<Integer, BitSet> heads = new HashMap<>();
     int[] toRemove = new int[layers];
