@@ -92,6 +92,8 @@ final class PruneWire {
     }
     return new ForwardSearch.Settings(f.getChannels().isEmpty() ? ForwardSearch.Channels.FLAP
         : enumValue(ForwardSearch.Channels.class, f.getChannels(), "forward_search.channels"),
+        f.getBudget().isEmpty() ? ForwardSearch.Budget.PER_LAYER
+            : enumValue(ForwardSearch.Budget.class, f.getBudget(), "forward_search.budget"),
         f.getAllSequences() ? 0 : or(f.getSubset(), ForwardSearch.Settings.DEFAULTS.subset()));
   }
 

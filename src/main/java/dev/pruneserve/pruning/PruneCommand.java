@@ -37,12 +37,13 @@ public final class PruneCommand {
       + " [--eval eval_ids.json] [--eval-ood sotu_ids.json] [--threads n]"
       + " [--images fashion-mnist[:count]] [--cnn-mode train|one-shot] [--cnn-batch n] [--scoring-batches n]"
       + " [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l] [--lr lr]"
-      + " [--recover-steps n] [--recover-lr lr] [--search-channels flap|wanda-sp] [--search-subset n (0 = all)]";
+      + " [--recover-steps n] [--recover-lr lr] [--search-channels flap|wanda-sp] [--search-budget per-layer|global]"
+      + " [--search-subset n (0 = all)]";
 
   static final java.util.Set<String> OPTIONS = java.util.Set.of("model", "method", "ratio", "out", "seed", "layers",
       "calibration", "flap-metric", "flap-structure", "bias-compensation", "eval", "eval-ood", "threads", "zo-mode",
       "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch", "images", "cnn-mode", "cnn-batch",
-      "scoring-batches", "interval", "rescore-every", "fd-r", "weight-decay", "lr", "recover-steps", "recover-lr", "search-channels", "search-subset");
+      "scoring-batches", "interval", "rescore-every", "fd-r", "weight-decay", "lr", "recover-steps", "recover-lr", "search-channels", "search-budget", "search-subset");
 
   private PruneCommand() {}
 
@@ -160,6 +161,8 @@ public final class PruneCommand {
               Integer.parseInt(a.getOrDefault("micro-batch", "0"))), cnn(a),
           new dev.pruneserve.pruning.search.ForwardSearch.Settings(dev.pruneserve.pruning.search.ForwardSearch.Channels
               .valueOf(a.getOrDefault("search-channels", "flap").toUpperCase(Locale.ROOT).replace('-', '_')),
+              dev.pruneserve.pruning.search.ForwardSearch.Budget.valueOf(a.getOrDefault("search-budget", "per-layer")
+                  .toUpperCase(Locale.ROOT).replace('-', '_')),
               Integer.parseInt(a.getOrDefault("search-subset", "8"))));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("not a number: " + e.getMessage());

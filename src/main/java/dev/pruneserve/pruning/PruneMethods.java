@@ -71,7 +71,8 @@ public final class PruneMethods {
       }
       if (r.method().equals("forward-search")) {
         return dev.pruneserve.pruning.search.ForwardSearch.prune(dense, new dev.pruneserve.pruning.search.ForwardSearch
-            .Options(r.ratio(), r.search().channels(), r.biasCompensation(), r.search().subset(), 8),
+            .Options(r.ratio(), r.search().channels(), r.search().budget(), r.biasCompensation(), r.search().subset(),
+            8),
             calibration, loader, work, progress).result();
       }
       if (r.method().equals("taylor")) {

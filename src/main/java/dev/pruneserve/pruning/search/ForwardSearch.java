@@ -29,7 +29,7 @@ import java.util.Map;
  * pruneserve's own forward-only criterion (not a published method): MLP channels of every layer
  * ranked by the FLAP fluctuation metric (WIFV; or sequential Wanda-SP scores) with LLM-Pruner's
  * per-layer counts; heads chosen
- * layer by layer (0 → L−1) by greedy exact ablation — each step evaluates the calibration loss
+ * layer by layer (0 → L−1; or globally, {@link Budget}) by greedy exact ablation — each step evaluates the calibration loss
  * with every remaining head removed in turn (gated forwards, conditioned on the final channel
  * masks of all layers and the heads already removed) and removes the head whose removal costs
  * least. With compensation, removed channels and heads carry their calibration mean inside every
@@ -42,11 +42,18 @@ public final class ForwardSearch {
   public enum Channels { FLAP, WANDA_SP }
 
   /**
+   * Head budget: LLM-Pruner's count in every layer (layers searched in order), or the same total
+   * removed anywhere (each step tries every remaining head of every layer that keeps two or more).
+   */
+  public enum Budget { PER_LAYER, GLOBAL }
+
+  /**
    * @param compensation FLAP's bias compensation inside every search forward and in the result
    * @param subset calibration sequences per search forward (0 = all; the statistics pass always
    *     uses all)
    */
-  public record Options(double ratio, Channels channels, boolean compensation, int subset, int microBatch) {
+  public record Options(double ratio, Channels channels, Budget budget, boolean compensation, int subset,
+      int microBatch) {
     public Options {
       if (!(ratio > 0 && ratio < 1) || subset < 0 || microBatch < 1) {
         throw new IllegalArgumentException("forward search: ratio in (0, 1), subset >= 0, micro-batch >= 1");
@@ -55,13 +62,13 @@ public final class ForwardSearch {
 
     /** FLAP channels with compensation, 8 sequences per search forward. */
     public static Options defaults(double ratio) {
-      return new Options(ratio, Channels.FLAP, true, 8, 8);
+      return new Options(ratio, Channels.FLAP, Budget.PER_LAYER, true, 8, 8);
     }
   }
 
   /** The recipe part: channel ranking and sequences per search forward (0 = all); compensation is the recipe's. */
-  public record Settings(Channels channels, int subset) {
-    public static final Settings DEFAULTS = new Settings(Channels.FLAP, 8);
+  public record Settings(Channels channels, Budget budget, int subset) {
+    public static final Settings DEFAULTS = new Settings(Channels.FLAP, Budget.PER_LAYER, 8);
 
     public Settings {
       if (subset < 0 || subset > 1024) {
@@ -72,6 +79,7 @@ public final class ForwardSearch {
     public Map<String, Object> describe(boolean compensation) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("channels", channels.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+      m.put("budget", budget.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
       m.put("compensation", compensation);
       m.put("sequences_per_forward", subset == 0 ? "all" : subset);
       return m;
@@ -111,6 +119,14 @@ public final class ForwardSearch {
         total += b.heads() - k;
       }
     }
+    if (o.budget() == Budget.GLOBAL) { // an upper estimate: every remaining head of every layer per step
+      int all = blocks.stream().mapToInt(HeadGroup::heads).sum();
+      int steps = java.util.Arrays.stream(toRemove).sum();
+      total = 0;
+      for (int k = 0; k < steps; k++) {
+        total += all - k;
+      }
+    }
     List<int[]> subset = o.subset() == 0 || o.subset() >= calibration.size() ? calibration
         : calibration.subList(0, o.subset());
     List<LossProbe.Gate> gates = new ArrayList<>();
@@ -125,27 +141,36 @@ public final class ForwardSearch {
     double loss;
     try (LossProbe probe = LossProbe.open(dense, List.of(), gates, subset, o.microBatch(), loader,
         work.resolve("search-probe.onnx"))) {
-      for (int l = 0; l < layers; l++) {
-        HeadGroup b = blocks.get(l);
-        for (int k = 0; k < toRemove[l]; k++) {
-          int best = -1;
-          double bestLoss = Double.POSITIVE_INFINITY;
-          for (int h = 0; h < b.heads(); h++) {
-            if (heads.get(l).get(h)) {
-              continue;
-            }
-            heads.get(l).set(h);
-            double v = probe.meanLoss(feeds(blocks, mlps, heads, channels, stats, o.compensation()));
-            heads.get(l).clear(h);
-            forwards++;
-            progress.report("scoring", (double) forwards / total);
-            if (v < bestLoss) {
-              bestLoss = v;
-              best = h;
+      int steps = java.util.Arrays.stream(toRemove).sum();
+      for (int step = 0, layer = 0; step < steps; step++) {
+        // per layer: layers in order, each until its count is reached; global: any layer keeping >= 2 heads
+        while (o.budget() == Budget.PER_LAYER && heads.get(layer).cardinality() == toRemove[layer]) {
+          layer++;
+        }
+        List<int[]> candidates = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+          boolean open = o.budget() == Budget.GLOBAL ? blocks.get(l).heads() - heads.get(l).cardinality() > 1
+              : l == layer;
+          for (int h = 0; open && h < blocks.get(l).heads(); h++) {
+            if (!heads.get(l).get(h)) {
+              candidates.add(new int[] {l, h});
             }
           }
-          heads.get(l).set(best);
         }
+        int[] best = null;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        for (int[] c : candidates) {
+          heads.get(c[0]).set(c[1]);
+          double v = probe.meanLoss(feeds(blocks, mlps, heads, channels, stats, o.compensation()));
+          heads.get(c[0]).clear(c[1]);
+          forwards++;
+          progress.report("scoring", Math.min(1, (double) forwards / total));
+          if (v < bestLoss) {
+            bestLoss = v;
+            best = c;
+          }
+        }
+        heads.get(best[0]).set(best[1]);
       }
       loss = probe.meanLoss(feeds(blocks, mlps, heads, channels, stats, o.compensation()));
     }

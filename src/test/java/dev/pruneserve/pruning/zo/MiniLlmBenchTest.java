@@ -64,13 +64,20 @@ class MiniLlmBenchTest {
         // pruneserve's forward search (issue 9): the default (FLAP channels + compensation, 8 stories per
         // forward) and the Wanda-SP channel option without compensation on all 32 stories
         var wsp = dev.pruneserve.pruning.search.ForwardSearch.Channels.WANDA_SP;
-        for (var so : List.of(dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.2),
-            dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.5),
-            new dev.pruneserve.pruning.search.ForwardSearch.Options(0.2, wsp, false, 0, 8),
-            new dev.pruneserve.pruning.search.ForwardSearch.Options(0.5, wsp, false, 0, 8))) {
+        var perLayer = dev.pruneserve.pruning.search.ForwardSearch.Budget.PER_LAYER;
+        List<dev.pruneserve.pruning.search.ForwardSearch.Options> searches = Boolean.getBoolean("bench.search.global")
+            ? List.of(new dev.pruneserve.pruning.search.ForwardSearch.Options(0.5,
+                dev.pruneserve.pruning.search.ForwardSearch.Channels.FLAP,
+                dev.pruneserve.pruning.search.ForwardSearch.Budget.GLOBAL, true, 8, 8))
+            : List.of(dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.2),
+                dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.5),
+                new dev.pruneserve.pruning.search.ForwardSearch.Options(0.2, wsp, perLayer, false, 0, 8),
+                new dev.pruneserve.pruning.search.ForwardSearch.Options(0.5, wsp, perLayer, false, 0, 8));
+        for (var so : searches) {
           long t0 = System.nanoTime();
           var s = dev.pruneserve.pruning.search.ForwardSearch.prune(dense, so, calib, rt, dir, Progress.NONE);
-          row(rt, dir, d, "pruneserve forward search, " + so.channels() + (so.compensation() ? " + comp" : "") + " ("
+          row(rt, dir, d, "pruneserve forward search, " + so.channels() + (so.compensation() ? " + comp" : "") + ", "
+              + so.budget() + " ("
               + s.forwards() + " forwards x " + (so.subset() == 0 ? calib.size() : so.subset()) + " stories)",
               so.ratio(), s.result(), (System.nanoTime() - t0) / 1e9, stories, sotu);
         }
