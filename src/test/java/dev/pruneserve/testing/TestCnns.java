@@ -23,6 +23,16 @@ public final class TestCnns {
    * fuse+se2 (16: Concat(br1, br2) → fuse → Relu, SE Mul with se2), se1 (4). Head: GAP → Flatten →
    * Gemm(transB=1). With {@code unknownOp}, an LpNormalization over channels follows pw.
    */
+  /** {@code n} uniform [−1, 1) images [c, size, size] with uniform labels in [0, classes), from {@code seed}. */
+  public static dev.pruneserve.train.ImageSet randomImages(int n, int c, int size, int classes, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int[] labels = new int[n];
+    for (int i = 0; i < n; i++) {
+      labels[i] = r.nextInt(classes);
+    }
+    return new dev.pruneserve.train.ImageSet(uniform(r, n * c * size * size, 1.0), labels, c, size, size, classes);
+  }
+
   public static ModelProto cnn(long seed, boolean unknownOp) {
     SplittableRandom rng = new SplittableRandom(seed);
     ModelBuilder b = new ModelBuilder("cnn").input("x", 1, "N", 3L, 16L, 16L);

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.pruneserve.eval.ClassifierAgreement;
 import dev.pruneserve.fixtures.FashionMnist;
 import dev.pruneserve.grad.Directional;
-import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.runtime.OrtRuntime;
@@ -17,7 +16,6 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,12 +33,7 @@ class TrainingTest {
   }
 
   static ImageSet random(int n, long seed) {
-    SplittableRandom r = new SplittableRandom(seed);
-    int[] labels = new int[n];
-    for (int i = 0; i < n; i++) {
-      labels[i] = r.nextInt(3);
-    }
-    return new ImageSet(ModelBuilder.uniform(r, n * 2 * 8 * 8, 1.0), labels, 2, 8, 8, 3);
+    return dev.pruneserve.testing.TestCnns.randomImages(n, 2, 8, 3, seed);
   }
 
   @Test

@@ -3,7 +3,6 @@ package dev.pruneserve.pruning.ifso;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
@@ -23,7 +22,6 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,12 +34,7 @@ class IfsoTest {
   @TempDir Path dir;
 
   private static ImageSet random(int n, int c, int size, int classes, long seed) {
-    SplittableRandom r = new SplittableRandom(seed);
-    int[] labels = new int[n];
-    for (int i = 0; i < n; i++) {
-      labels[i] = r.nextInt(classes);
-    }
-    return new ImageSet(ModelBuilder.uniform(r, n * c * size * size, 1.0), labels, c, size, size, classes);
+    return TestCnns.randomImages(n, c, size, classes, seed);
   }
 
   @Test
