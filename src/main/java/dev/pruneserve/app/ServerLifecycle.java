@@ -49,7 +49,7 @@ public class ServerLifecycle {
         LOG.errorf("minilm is not available: %s", e.getMessage());
       }
       try {
-        if (!dev.pruneserve.fixtures.FashionResNet.installIfCached(FixtureCache.defaultCache(), repo.root())) {
+        if (!dev.pruneserve.fixtures.trained.FashionResNet.installIfCached(FixtureCache.defaultCache(), repo.root())) {
           LOG.infof("fashion-resnet (the trained CNN for IFSO) is not cached; train it once with"
               + " ./mvnw -B -q -Pcnn-fixture process-classes (about 20 minutes on 2 cores)");
         }

@@ -31,8 +31,8 @@ public final class ClassifierAgreement {
       float[] b = dense.run(batch, Set.of(logits)).get(logits).toFloatArray();
       int classes = (int) p.shape()[1];
       for (int i = 0; i < a.length / classes; i++, n++) {
-        int top = argmax(a, i * classes, classes);
-        agree += top == argmax(b, i * classes, classes) ? 1 : 0;
+        int top = ImageSet.classOf(a, i, classes);
+        agree += top == ImageSet.classOf(b, i, classes) ? 1 : 0;
         if (labels != null) {
           correct += top == labels[n] ? 1 : 0;
         }
@@ -56,20 +56,9 @@ public final class ClassifierAgreement {
       float[] z = model.run(Map.of(in, Tensor.fp32(in, new long[] {b, data.channels(), data.height(), data.width()},
           x)), Set.of(logits)).get(logits).toFloatArray();
       for (int i = 0; i < b; i++) {
-        correct += argmax(z, i * data.classes(), data.classes()) == data.labels()[from + i] ? 1 : 0;
+        correct += ImageSet.classOf(z, i, data.classes()) == data.labels()[from + i] ? 1 : 0;
       }
     }
     return (double) correct / data.size();
-  }
-
-  /** Index of the largest of {@code v[off, off + n)} (first on ties). */
-  public static int argmax(float[] v, int off, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++) {
-      if (v[off + i] > v[off + best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 }

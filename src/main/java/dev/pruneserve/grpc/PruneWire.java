@@ -15,7 +15,7 @@ import dev.pruneserve.api.v1.PruneRequest;
 import dev.pruneserve.api.v1.Variant;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.pruning.Flap;
-import dev.pruneserve.pruning.PruneRecipe;
+import dev.pruneserve.pruning.methods.PruneRecipe;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.pruning.ifso.Ifso;
 import dev.pruneserve.pruning.search.ForwardSearch;
@@ -48,7 +48,8 @@ final class PruneWire {
           o.getFlapMetric().isEmpty() ? Flap.Metric.WIFV : enumValue(Flap.Metric.class, o.getFlapMetric(), "flap_metric"),
           o.getFlapStructure().isEmpty() ? Flap.Structure.AL_AM
               : enumValue(Flap.Structure.class, o.getFlapStructure(), "flap_structure"),
-          !o.hasBiasCompensation() || o.getBiasCompensation(), miniLlm(o.getMiniLlm()),
+          o.hasBiasCompensation() ? o.getBiasCompensation()
+              : PruneRecipe.defaultCompensation(r.getMethod()), miniLlm(o.getMiniLlm()),
           cnn(o.getCnn(), o.getRecover(), r.getCalibration().getImages()), search(o.getForwardSearch()));
     } catch (IllegalArgumentException e) {
       throw ServingException.invalid(e.getMessage());
@@ -90,9 +91,9 @@ final class PruneWire {
     if (f.getSubset() < 0) {
       throw new IllegalArgumentException("forward_search.subset must be in [0, 1024]");
     }
-    return new ForwardSearch.Settings(f.getChannels().isEmpty() ? ForwardSearch.Channels.FLAP
+    return new ForwardSearch.Settings(f.getChannels().isEmpty() ? ForwardSearch.Settings.DEFAULTS.channels()
         : enumValue(ForwardSearch.Channels.class, f.getChannels(), "forward_search.channels"),
-        f.getBudget().isEmpty() ? ForwardSearch.Budget.PER_LAYER
+        f.getBudget().isEmpty() ? ForwardSearch.Settings.DEFAULTS.budget()
             : enumValue(ForwardSearch.Budget.class, f.getBudget(), "forward_search.budget"),
         f.getAllSequences() ? 0 : or(f.getSubset(), ForwardSearch.Settings.DEFAULTS.subset()));
   }

@@ -84,7 +84,7 @@ public final class ModelRegistry {
 
   /** Builds and switches under the slot's lock; returns the measured bytes of the new sessions. */
   private long loadLocked(String name, ModelSlot slot) {
-    long rssBefore = dev.pruneserve.eval.ProcessMemory.rssBytes();
+    long rssBefore = ProcessMemory.rssBytes();
     slot.lifecycle.lock();
     try {
       if (slot.served == null) {
@@ -115,7 +115,7 @@ public final class ModelRegistry {
       }
       LOG.infof("model '%s' READY, versions %s", name, fresh.versions().keySet());
       long files = fresh.versions().values().stream().mapToLong(h -> h.session().sizeBytes()).sum();
-      long rssDelta = dev.pruneserve.eval.ProcessMemory.rssBytes() - rssBefore;
+      long rssDelta = ProcessMemory.rssBytes() - rssBefore;
       return Math.max(files, rssDelta); // RSS delta when measurable, never below the weights' bytes
     } finally {
       slot.lifecycle.unlock();

@@ -1,7 +1,7 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.pruning.cnn.Slicing;
+import dev.pruneserve.graph.Slicing;
 import java.util.SplittableRandom;
 
 /**

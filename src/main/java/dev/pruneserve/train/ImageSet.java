@@ -16,6 +16,18 @@ public record ImageSet(float[] pixels, int[] labels, int channels, int height, i
     }
   }
 
+  /** The predicted class of row {@code row} of [n, classes] logits: the first largest entry. */
+  public static int classOf(float[] logits, int row, int classes) {
+    int off = row * classes;
+    int best = 0;
+    for (int i = 1; i < classes; i++) {
+      if (logits[off + i] > logits[off + best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
   public int size() {
     return labels.length;
   }

@@ -214,7 +214,7 @@ public final class TrainingSession implements AutoCloseable {
     float[] z = logits.toFloatArray();
     int ok = 0;
     for (int i = 0; i < graph.batch(); i++) {
-      ok += dev.pruneserve.eval.ClassifierAgreement.argmax(z, i * classes, classes) == data.labels()[order[from + i]] ? 1 : 0;
+      ok += ImageSet.classOf(z, i, classes) == data.labels()[order[from + i]] ? 1 : 0;
     }
     return ok;
   }

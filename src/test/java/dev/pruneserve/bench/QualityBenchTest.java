@@ -70,7 +70,7 @@ class QualityBenchTest {
   private static JsonNode prune(Path model, Path out, String method, double p, Path data) throws Exception {
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", cp, "dev.pruneserve.pruning.PruneCommand", "--model", model.toString(), "--method", method,
+        "-cp", cp, "dev.pruneserve.pruning.methods.PruneCommand", "--model", model.toString(), "--method", method,
         "--ratio", Double.toString(p), "--calibration", data.resolve("calib_ids.json").toString(),
         "--eval", data.resolve("eval_ids.json").toString(), "--eval-ood", data.resolve("sotu_ids.json").toString(),
         "--out", out.toString()));

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.PruneMethods;
-import dev.pruneserve.pruning.PruneRecipe;
+import dev.pruneserve.pruning.methods.PruneMethods;
+import dev.pruneserve.pruning.methods.PruneRecipe;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.Stories15mModels;

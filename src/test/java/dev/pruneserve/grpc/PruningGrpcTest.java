@@ -250,6 +250,8 @@ class PruningGrpcTest {
     assertEquals(36, events.stream().filter(e -> e.hasProgress() && e.getProgress().getPhase().equals("scoring"))
         .count(), "one scoring event per search forward: 6 layers x 6 candidate heads");
     assertTrue(v.getReportJson().contains("\"loss_forwards\":36"), v.getReportJson());
+    assertTrue(v.getReportJson().contains("FLAP WIFV channels)\""), "bias_compensation unset = off for the search: "
+        + v.getReportJson());
     assertTrue(gen.generateUnary(GenerateRequest.newBuilder().setModel(v.getName()).setPrompt("Once upon a time")
         .setParams(SamplingParams.newBuilder().setMaxNewTokens(8)).build()).getSummary().getGeneratedTokens() > 0);
   }

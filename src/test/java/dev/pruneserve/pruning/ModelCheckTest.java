@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.methods.PruneMethods;
+import dev.pruneserve.pruning.methods.PruneRecipe;
 import dev.pruneserve.runtime.OrtRuntime;
 import java.util.BitSet;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.pruneserve.pruning.cnn;
 
+import dev.pruneserve.graph.Slicing;
 import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;

@@ -2,13 +2,7 @@ package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.model.SessionLoader;
-import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.onnx.proto.Onnx.NodeProto;
-import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import dev.pruneserve.onnx.proto.Onnx.TensorShapeProto;
-import dev.pruneserve.onnx.proto.Onnx.TypeProto;
-import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
 import dev.pruneserve.pruning.CausalLmLoss;
 import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.tensor.DataType;
@@ -21,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -85,48 +78,7 @@ public final class LossProbe implements AutoCloseable {
       throw new IllegalArgumentException("a loss probe needs calibration sequences of at least 2 tokens and a"
           + " micro-batch >= 1");
     }
-    GraphProto.Builder g = dense.getGraph().toBuilder();
-    Set<String> asInputs = Set.copyOf(weightInputs);
-    Map<String, TensorProto> moved = new HashMap<>();
-    for (int i = g.getInitializerCount() - 1; i >= 0; i--) {
-      if (asInputs.contains(g.getInitializer(i).getName())) {
-        moved.put(g.getInitializer(i).getName(), g.getInitializer(i));
-        g.removeInitializer(i);
-      }
-    }
-    for (String w : weightInputs) {
-      TensorProto t = moved.get(w);
-      if (t == null || t.getDataType() != 1) {
-        throw new IllegalArgumentException("no FP32 initializer '" + w + "' to perturb");
-      }
-      g.addInput(fixed(w, t.getDimsList()));
-    }
-    for (Gate gate : gates) {
-      int at = -1;
-      for (int k = 0; k < g.getNodeCount() && at < 0; k++) {
-        if (g.getNode(k).getOpType().equals("MatMul") && g.getNode(k).getInput(1).equals(gate.weight())) {
-          at = k;
-        }
-      }
-      if (at < 0) {
-        throw new IllegalArgumentException("no MatMul reads " + gate.weight());
-      }
-      String gated = gate.name() + ".out";
-      String filled = gate.fill() == null ? gated : gate.name() + ".filled";
-      NodeProto mul = NodeProto.newBuilder().setOpType("Mul").setName(gated + ".node")
-          .addInput(g.getNode(at).getInput(0)).addInput(gate.name()).addOutput(gated).build();
-      g.setNode(at, g.getNode(at).toBuilder().setInput(0, filled));
-      List<NodeProto> order = new ArrayList<>(g.getNodeList());
-      order.add(at, mul); // keep topological order: in front of the MatMul
-      if (gate.fill() != null) {
-        order.add(at + 1, NodeProto.newBuilder().setOpType("Add").setName(filled + ".node").addInput(gated)
-            .addInput(gate.fill()).addOutput(filled).build());
-        g.addInput(fixed(gate.fill(), List.of((long) gate.width())));
-      }
-      g.clearNode().addAllNode(order);
-      g.addInput(fixed(gate.name(), List.of((long) gate.width())));
-    }
-    ModelProto copy = CausalLmLoss.add(dense.toBuilder().setGraph(g).build(), "logits");
+    ModelProto copy = CausalLmLoss.add(GatedCopy.of(dense, weightInputs, gates), "logits");
     AtomicFiles.write(file, copy.toByteArray());
     ModelSession session = null;
     try {
@@ -212,13 +164,6 @@ public final class LossProbe implements AutoCloseable {
     ByteBuffer buf = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
     buf.asLongBuffer().put(v);
     return Tensor.fixed(name, DataType.INT64, shape, buf);
-  }
-
-  private static ValueInfoProto fixed(String name, List<Long> dims) {
-    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-    dims.forEach(d -> shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d)));
-    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
-        TypeProto.Tensor.newBuilder().setElemType(1).setShape(shape))).build();
   }
 
   @Override

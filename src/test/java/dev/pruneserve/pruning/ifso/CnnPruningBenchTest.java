@@ -1,9 +1,9 @@
 package dev.pruneserve.pruning.ifso;
 
 import dev.pruneserve.eval.ClassifierAgreement;
-import dev.pruneserve.eval.ProcessMemory;
+import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.fixtures.FashionMnist;
-import dev.pruneserve.fixtures.FashionResNet;
+import dev.pruneserve.fixtures.trained.FashionResNet;
 import dev.pruneserve.fixtures.FixtureCache;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;

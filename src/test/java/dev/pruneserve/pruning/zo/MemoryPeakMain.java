@@ -1,6 +1,6 @@
 package dev.pruneserve.pruning.zo;
 
-import dev.pruneserve.eval.ProcessMemory;
+import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;

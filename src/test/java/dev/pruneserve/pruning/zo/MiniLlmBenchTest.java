@@ -2,7 +2,6 @@ package dev.pruneserve.pruning.zo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
@@ -12,6 +11,7 @@ import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.WandaSp;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.testing.LmBenchRows;
 import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +34,7 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 class MiniLlmBenchTest {
+  static final String HEAP = "-Xmx512m";
   static final double GRAD_NORM_SCORED = 3.0433593641302426; // reference anchor, all layers
   static final double GATE_GRAD_NORM = 0.03867458161842943;
   static final double GRAD_NORM_SCORED_MID = 2.367516653700727; // layers 1–4
@@ -55,32 +56,10 @@ class MiniLlmBenchTest {
           : new double[0]) {
         long t0 = System.nanoTime();
         Pruner.Result wanda = WandaSp.prune(dense, p, 0, -1, calib, rt, dir).result();
-        row(rt, dir, d, "Wanda-SP (sequential)", p, wanda, (System.nanoTime() - t0) / 1e9, stories, sotu);
+        LmBenchRows.print("minillm", dir, d, "Wanda-SP (sequential)", p, wanda, (System.nanoTime() - t0) / 1e9, stories, sotu);
         t0 = System.nanoTime();
         Pruner.Result flap = Flap.prune(dense, Flap.Options.defaults(p), calib, rt, dir).result();
-        row(rt, dir, d, "FLAP", p, flap, (System.nanoTime() - t0) / 1e9, stories, sotu);
-      }
-      if (Boolean.parseBoolean(System.getProperty("bench.search", "true"))) {
-        // pruneserve's forward search (issue 9): the default (FLAP channels + compensation, 8 stories per
-        // forward) and the Wanda-SP channel option without compensation on all 32 stories
-        var wsp = dev.pruneserve.pruning.search.ForwardSearch.Channels.WANDA_SP;
-        var perLayer = dev.pruneserve.pruning.search.ForwardSearch.Budget.PER_LAYER;
-        List<dev.pruneserve.pruning.search.ForwardSearch.Options> searches = Boolean.getBoolean("bench.search.global")
-            ? List.of(new dev.pruneserve.pruning.search.ForwardSearch.Options(0.5,
-                dev.pruneserve.pruning.search.ForwardSearch.Channels.FLAP,
-                dev.pruneserve.pruning.search.ForwardSearch.Budget.GLOBAL, true, 8, 8))
-            : List.of(dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.2),
-                dev.pruneserve.pruning.search.ForwardSearch.Options.defaults(0.5),
-                new dev.pruneserve.pruning.search.ForwardSearch.Options(0.2, wsp, perLayer, false, 0, 8),
-                new dev.pruneserve.pruning.search.ForwardSearch.Options(0.5, wsp, perLayer, false, 0, 8));
-        for (var so : searches) {
-          long t0 = System.nanoTime();
-          var s = dev.pruneserve.pruning.search.ForwardSearch.prune(dense, so, calib, rt, dir, Progress.NONE);
-          row(rt, dir, d, "pruneserve forward search, " + so.channels() + (so.compensation() ? " + comp" : "") + ", "
-              + so.budget() + " ("
-              + s.forwards() + " forwards x " + (so.subset() == 0 ? calib.size() : so.subset()) + " stories)",
-              so.ratio(), s.result(), (System.nanoTime() - t0) / 1e9, stories, sotu);
-        }
+        LmBenchRows.print("minillm", dir, d, "FLAP", p, flap, (System.nanoTime() - t0) / 1e9, stories, sotu);
       }
       if (!Boolean.parseBoolean(System.getProperty("bench.taylor", "true"))) {
         return;
@@ -95,7 +74,7 @@ class MiniLlmBenchTest {
           Progress.NONE);
       double taylorSeconds = (System.nanoTime() - tt) / 1e9;
       for (double p : new double[] {0.2, 0.5}) {
-        row(rt, dir, d, "LLM-Pruner Element1 (backprop)", p, MiniLlm.select(dense, taylor, p).result(),
+        LmBenchRows.print("minillm", dir, d, "LLM-Pruner Element1 (backprop)", p, MiniLlm.select(dense, taylor, p).result(),
             taylorSeconds, stories, sotu);
       }
       Map<String, double[]> trueGrad = dev.pruneserve.pruning.taylor.TaylorLlm.gradients(dense, scoredNames, calib,
@@ -121,12 +100,12 @@ class MiniLlmBenchTest {
         boolean limitRow = config.equals("weights:1");
         for (double p : new double[] {0.2, 0.5}) {
           MiniLlm.Outcome o = MiniLlm.select(dense, scored, p);
-          row(rt, dir, d, "MINI-LLM " + (mq[0].equals("weights") ? "weights" : "mask-space (ext.)") + " " + config, p,
+          LmBenchRows.print("minillm", dir, d, "MINI-LLM " + (mq[0].equals("weights") ? "weights" : "mask-space (ext.)") + " " + config, p,
               o.result(), seconds, stories, sotu);
           if (limitRow) {
             MiniLlm.Outcome limit = MiniLlm.select(dense, new MiniLlm.Outcome(null, scored.limitHeadScores(),
                 scored.limitChannelScores(), null, null, scored.c(), Map.of(), Map.of(), Map.of()), p);
-            row(rt, dir, d, "[ref] sum |W|*||X|| (q->1 limit)", p, limit.result(), 0, stories, sotu);
+            LmBenchRows.print("minillm", dir, d, "[ref] sum |W|*||X|| (q->1 limit)", p, limit.result(), 0, stories, sotu);
           }
         }
       }
@@ -154,11 +133,15 @@ class MiniLlmBenchTest {
     Files.deleteIfExists(model);
   }
 
-  /** Runs {@link MemoryPeakMain} in a fresh JVM (same flags for every phase) and returns its VmHWM. */
+  /**
+   * Runs {@link MemoryPeakMain} in a fresh JVM and returns its VmHWM. Every phase gets the same heap
+   * cap ({@value #HEAP}) so that RSS compares native memory and live heap, not how much garbage G1
+   * lets pile up before collecting in a long-running phase.
+   */
   private static long peak(String phase, Path model, Path calib) throws Exception {
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    Process proc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,
-        MemoryPeakMain.class.getName(), phase, model.toString(), calib.toString()).redirectErrorStream(true).start();
+    Process proc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), HEAP,
+        "-cp", cp, MemoryPeakMain.class.getName(), phase, model.toString(), calib.toString()).redirectErrorStream(true).start();
     String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     if (proc.waitFor() != 0) {
       throw new IllegalStateException(phase + " failed:\n" + out);
@@ -232,16 +215,6 @@ class MiniLlmBenchTest {
         + " | dense loss %.7f -> %.7f | stats %s ms, queries %s ms, sweep %s ms%s |%n", config,
         (double) d.get("rms_c") / norm, heads, mlp, (double) d.get("dense_loss"),
         (double) d.get("dense_loss_after_queries"), d.get("stats_ms"), d.get("queries_ms"), d.get("sweep_ms"), extra);
-  }
-
-  private static void row(OrtRuntime rt, Path dir, ModelSession d, String name, double p, Pruner.Result r,
-      double seconds, int[] stories, int[] sotu) throws Exception {
-    try (ModelSession s = Stories15mModels.load(dir, r.model(), "variant")) {
-      LmQuality.Result in = LmQuality.evaluate(s, d, stories, 128);
-      LmQuality.Result out = LmQuality.evaluate(s, null, sotu, 128);
-      System.out.printf("BENCH minillm | %s | %.1f | %.4g | %.4g | %.4f | %.4f | %s | %.1f |%n", name, p,
-          in.perplexity(), out.perplexity(), in.kl(), in.top1(), r.headsPerLayer(), seconds);
-    }
   }
 
   /** Discovery results of a decoder, for regenerating gate estimates. */

@@ -1,8 +1,15 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.methods;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.Calibration;
+import dev.pruneserve.pruning.Flap;
+import dev.pruneserve.pruning.HeadDiscovery;
+import dev.pruneserve.pruning.ModelCheck;
+import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.WandaSp;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
 import dev.pruneserve.pruning.taylor.TaylorLlm;

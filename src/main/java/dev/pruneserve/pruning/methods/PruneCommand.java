@@ -1,12 +1,14 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.methods;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.pruneserve.eval.LmQuality;
-import dev.pruneserve.eval.ProcessMemory;
+import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.Flap;
+import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.runtime.OrtRuntime;
 import java.io.IOException;
@@ -154,7 +156,8 @@ public final class PruneCommand {
           Long.parseLong(a.getOrDefault("seed", "0")), Integer.parseInt(layers[0]), Integer.parseInt(layers[1]),
           Flap.Metric.valueOf(a.getOrDefault("flap-metric", "wifv").toUpperCase(Locale.ROOT)),
           Flap.Structure.valueOf(a.getOrDefault("flap-structure", "al-am").toUpperCase(Locale.ROOT).replace('-', '_')),
-          parseBoolean(a.getOrDefault("bias-compensation", "true")),
+          a.containsKey("bias-compensation") ? parseBoolean(a.get("bias-compensation"))
+              : PruneRecipe.defaultCompensation(require(a, "method")),
           MiniLlm.Settings.of(a.getOrDefault("zo-mode", ""), Integer.parseInt(a.getOrDefault("queries", "0")),
               Double.parseDouble(a.getOrDefault("epsilon", "0")), a.getOrDefault("law", ""),
               a.getOrDefault("perturbed", ""), a.getOrDefault("fms", ""), a.getOrDefault("reduction", ""),
@@ -163,7 +166,7 @@ public final class PruneCommand {
               .valueOf(a.getOrDefault("search-channels", "flap").toUpperCase(Locale.ROOT).replace('-', '_')),
               dev.pruneserve.pruning.search.ForwardSearch.Budget.valueOf(a.getOrDefault("search-budget", "per-layer")
                   .toUpperCase(Locale.ROOT).replace('-', '_')),
-              Integer.parseInt(a.getOrDefault("search-subset", "8"))));
+              Integer.parseInt(a.getOrDefault("search-subset", "0"))));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("not a number: " + e.getMessage());
     }

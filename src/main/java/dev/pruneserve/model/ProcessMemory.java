@@ -1,4 +1,4 @@
-package dev.pruneserve.eval;
+package dev.pruneserve.model;
 
 import java.io.IOException;
 import java.nio.file.Files;

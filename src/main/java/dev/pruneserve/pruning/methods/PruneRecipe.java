@@ -1,5 +1,8 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.methods;
 
+import dev.pruneserve.pruning.Criterion;
+import dev.pruneserve.pruning.Flap;
+import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.pruning.search.ForwardSearch;
 import dev.pruneserve.pruning.zo.MiniLlm;
@@ -39,8 +42,16 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
 
   /** A recipe with every option at its documented default (all layers, seed 0, FLAP WIFV/AL-AM + bias). */
   public static PruneRecipe of(String method, double ratio) {
-    return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, true,
+    return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, defaultCompensation(method),
         MiniLlm.Settings.DEFAULTS, CnnSettings.DEFAULTS, ForwardSearch.Settings.DEFAULTS);
+  }
+
+  /**
+   * Bias compensation when a request leaves it unset: on (FLAP's default) except for the forward
+   * search, where it measured worse on stories15M (docs/pruning.md).
+   */
+  public static boolean defaultCompensation(String method) {
+    return !method.equals("forward-search");
   }
 
   /** Token calibration sequences needed (LLM methods; Taylor when no training images are given). */

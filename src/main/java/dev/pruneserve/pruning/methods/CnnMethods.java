@@ -1,9 +1,11 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.methods;
 
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.fixtures.FashionMnist;
 import dev.pruneserve.model.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.pruning.ifso.Ifso;

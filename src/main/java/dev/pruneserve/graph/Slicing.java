@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning.cnn;
+package dev.pruneserve.graph;
 
 import com.google.protobuf.UnsafeByteOperations;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
@@ -30,7 +30,7 @@ public final class Slicing {
   }
 
   /** {@code t} with indices {@code zero} along {@code axis} set to 0 (same shape). */
-  static TensorProto zero(TensorProto t, int axis, BitSet zero) {
+  public static TensorProto zero(TensorProto t, int axis, BitSet zero) {
     Shape s = shape(t, axis, zero);
     byte[] b = t.getRawData().toByteArray();
     for (int o = 0; o < s.outer; o++) {

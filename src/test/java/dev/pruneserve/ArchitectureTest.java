@@ -1,0 +1,52 @@
+package dev.pruneserve;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layering the folders promise, checked on the compiled main classes: one package touches ONNX
+ * Runtime, one touches Caffeine, only the gRPC adapters see gRPC and the generated API, and no two
+ * packages depend on each other (generated protobuf packages excluded).
+ */
+class ArchitectureTest {
+  private static JavaClasses main;
+
+  @BeforeAll
+  static void importMainClasses() {
+    main = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS).importPackages("dev.pruneserve");
+  }
+
+  @Test
+  void onlyTheRuntimePackageTouchesOnnxRuntime() {
+    noClasses().that().resideOutsideOfPackage("dev.pruneserve.runtime").should().dependOnClassesThat()
+        .resideInAPackage("ai.onnxruntime..").check(main);
+  }
+
+  @Test
+  void onlyTheCachePackageTouchesCaffeine() {
+    noClasses().that().resideOutsideOfPackage("dev.pruneserve.cache").should().dependOnClassesThat()
+        .resideInAPackage("com.github.benmanes.caffeine..").check(main);
+  }
+
+  @Test
+  void onlyTheGrpcAdaptersSeeGrpcAndTheWireTypes() {
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.grpc", "dev.pruneserve.api..").should()
+        .dependOnClassesThat().resideInAnyPackage("io.grpc..", "dev.pruneserve.api..").check(main);
+  }
+
+  @Test
+  void packagesAreFreeOfCycles() {
+    JavaClasses handWritten = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
+        .withImportOption(l -> !l.contains("/dev/pruneserve/api/") && !l.contains("/dev/pruneserve/onnx/proto/"))
+        .importPackages("dev.pruneserve");
+    slices().matching("dev.pruneserve.(**)").should().beFreeOfCycles().check(handWritten);
+  }
+}
