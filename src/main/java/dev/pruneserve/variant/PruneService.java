@@ -233,8 +233,7 @@ public final class PruneService {
       job.report("writing", 0.88);
       byte[] bytes = r.model().toByteArray();
       Map<String, Object> report = new LinkedHashMap<>();
-      report.put("heads_per_layer", r.headsPerLayer());
-      report.put("channels_per_layer", r.channelsPerLayer());
+      report.putAll(PruneMethods.widths(dense, r));
       report.put("prune_ms", pruneMs);
       if (!r.details().isEmpty()) {
         report.put("details", r.details());

@@ -217,6 +217,8 @@ class PruningGrpcTest {
       assertTrue(v.getRecipeJson().contains("\"mode\":\"one-shot\""), v.getRecipeJson());
       double kept = Double.parseDouble(v.getReportJson().replaceAll("(?s).*\"flops_kept\":([0-9.eE-]+).*", "$1"));
       assertTrue(kept <= 0.6, "FLOPs kept " + kept);
+      assertTrue(v.getReportJson().contains("\"channels_per_group\":[") && !v.getReportJson().contains("heads_per"),
+          "a CNN report names its widths per channel group: " + v.getReportJson());
       ModelInferResponse out = inference.modelInfer(ModelInferRequest.newBuilder().setModelName(v.getName())
           .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32")
               .addShape(2).addShape(1).addShape(28).addShape(28))

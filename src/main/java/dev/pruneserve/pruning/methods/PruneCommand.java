@@ -103,8 +103,7 @@ public final class PruneCommand {
     report.put("calibration", a.get("calibration"));
     report.put("parameters_before", r.parametersBefore());
     report.put("parameters_after", r.parametersAfter());
-    report.put("heads_per_layer", r.headsPerLayer());
-    report.put("mlp_channels_per_layer", r.channelsPerLayer());
+    report.putAll(PruneMethods.widths(dense, r));
     report.put("prune_ms", pruneMs);
     if (!r.details().isEmpty()) {
       report.put("details", r.details());

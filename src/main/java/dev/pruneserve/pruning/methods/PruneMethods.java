@@ -17,7 +17,9 @@ import dev.pruneserve.pruning.zo.MiniLlm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Runs a {@link PruneRecipe} on a dense model (weight-only methods: decoders and encoders;
@@ -52,6 +54,22 @@ public final class PruneMethods {
   /** No attention block, and convolution channel groups to prune. */
   public static boolean isCnn(ModelProto m) {
     return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups().isEmpty();
+  }
+
+  /**
+   * The widths of a result for reports: {@code channels_per_group} for a CNN (kept output channels
+   * of each channel group, in discovery order), otherwise {@code heads_per_layer} and
+   * {@code channels_per_layer} (kept heads and MLP / FFN channels of each layer).
+   */
+  public static Map<String, Object> widths(ModelProto dense, Pruner.Result r) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (isCnn(dense)) {
+      m.put("channels_per_group", r.channelsPerLayer());
+    } else {
+      m.put("heads_per_layer", r.headsPerLayer());
+      m.put("channels_per_layer", r.channelsPerLayer());
+    }
+    return m;
   }
 
   private static Pruner.Result prune(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader,

@@ -1,6 +1,5 @@
 package dev.pruneserve.pruning.search;
 
-import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Flap;
@@ -11,10 +10,7 @@ import dev.pruneserve.pruning.search.ForwardSearch.Budget;
 import dev.pruneserve.pruning.search.ForwardSearch.Channels;
 import dev.pruneserve.pruning.search.ForwardSearch.Options;
 import dev.pruneserve.runtime.OrtRuntime;
-import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.LmBenchRows;
-import dev.pruneserve.testing.Stories15mModels;
-import java.nio.file.Files;
+import dev.pruneserve.testing.LmBench;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,24 +32,21 @@ import org.junit.jupiter.api.Test;
 class ForwardSearchBenchTest {
   @Test
   void quality() throws Exception {
-    Path data = Fixtures.sharedData("eval_ids.json").getParent();
-    List<int[]> calib = TokenFiles.stories(data.resolve("calib_ids.json"));
-    int[] stories = TokenFiles.storiesStream(data.resolve("eval_ids.json"));
-    int[] sotu = TokenFiles.ids(data.resolve("sotu_ids.json"));
-    ModelProto dense = Stories15mModels.dense();
-    Path dir = Files.createTempDirectory("search-bench");
+    LmBench b = LmBench.open("search");
+    List<int[]> calib = b.calib();
+    ModelProto dense = b.dense();
+    Path dir = b.dir();
     OrtRuntime rt = OrtRuntime.cpu(2);
-    System.out.println("BENCH search | method | p | PPL stories | PPL SOTU | KL | top-1 | heads kept | seconds |");
-    try (ModelSession d = Stories15mModels.load(dir, dense, "dense")) {
+    try (ModelSession d = b.loadDense()) {
       for (String ratio : System.getProperty("bench.search.ratios", "0.2,0.5").split(",")) {
         double p = Double.parseDouble(ratio);
         if (Boolean.parseBoolean(System.getProperty("bench.baselines", "true"))) {
           long t0 = System.nanoTime();
           Pruner.Result wanda = WandaSp.prune(dense, p, 0, -1, calib, rt, dir).result();
-          LmBenchRows.print("search", dir, d, "Wanda-SP (sequential)", p, wanda, seconds(t0), stories, sotu);
+          b.row(d, "Wanda-SP (sequential)", p, wanda, seconds(t0));
           t0 = System.nanoTime();
           Pruner.Result flap = Flap.prune(dense, Flap.Options.defaults(p), calib, rt, dir).result();
-          LmBenchRows.print("search", dir, d, "FLAP", p, flap, seconds(t0), stories, sotu);
+          b.row(d, "FLAP", p, flap, seconds(t0));
         }
         for (Options o : configurations(p)) {
           long t0 = System.nanoTime();
@@ -62,7 +55,7 @@ class ForwardSearchBenchTest {
               o.channels(), o.compensation() ? " + comp" : "", o.budget(),
               o.equals(Options.defaults(p)) ? ", defaults" : "", s.forwards(),
               o.subset() == 0 ? calib.size() : Math.min(o.subset(), calib.size()));
-          LmBenchRows.print("search", dir, d, name, p, s.result(), seconds(t0), stories, sotu);
+          b.row(d, name, p, s.result(), seconds(t0));
           System.out.printf("BENCH search-details | %s | %.1f | %s |%n", name, p, s.result().details());
         }
       }

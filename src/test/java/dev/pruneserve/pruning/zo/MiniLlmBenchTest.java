@@ -2,7 +2,6 @@ package dev.pruneserve.pruning.zo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.model.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Flap;
@@ -11,7 +10,7 @@ import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.WandaSp;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
-import dev.pruneserve.testing.LmBenchRows;
+import dev.pruneserve.testing.LmBench;
 import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,24 +41,21 @@ class MiniLlmBenchTest {
 
   @Test
   void quality() throws Exception {
-    Path data = Fixtures.sharedData("eval_ids.json").getParent();
-    JsonNode ref = new ObjectMapper().readTree(data.resolve("reference-scores.json").toFile());
-    List<int[]> calib = TokenFiles.stories(data.resolve("calib_ids.json"));
-    int[] stories = TokenFiles.storiesStream(data.resolve("eval_ids.json"));
-    int[] sotu = TokenFiles.ids(data.resolve("sotu_ids.json"));
-    ModelProto dense = Stories15mModels.dense();
-    Path dir = Files.createTempDirectory("minillm-bench");
+    LmBench b = LmBench.open("minillm");
+    JsonNode ref = new ObjectMapper().readTree(b.data().resolve("reference-scores.json").toFile());
+    List<int[]> calib = b.calib();
+    ModelProto dense = b.dense();
+    Path dir = b.dir();
     OrtRuntime rt = OrtRuntime.cpu(2);
-    System.out.println("BENCH minillm | method | p | PPL stories | PPL SOTU | KL | top-1 | heads kept | scoring s |");
-    try (ModelSession d = Stories15mModels.load(dir, dense, "dense")) {
+    try (ModelSession d = b.loadDense()) {
       for (double p : Boolean.parseBoolean(System.getProperty("bench.baselines", "true")) ? new double[] {0.2, 0.5}
           : new double[0]) {
         long t0 = System.nanoTime();
         Pruner.Result wanda = WandaSp.prune(dense, p, 0, -1, calib, rt, dir).result();
-        LmBenchRows.print("minillm", dir, d, "Wanda-SP (sequential)", p, wanda, (System.nanoTime() - t0) / 1e9, stories, sotu);
+        b.row(d, "Wanda-SP (sequential)", p, wanda, (System.nanoTime() - t0) / 1e9);
         t0 = System.nanoTime();
         Pruner.Result flap = Flap.prune(dense, Flap.Options.defaults(p), calib, rt, dir).result();
-        LmBenchRows.print("minillm", dir, d, "FLAP", p, flap, (System.nanoTime() - t0) / 1e9, stories, sotu);
+        b.row(d, "FLAP", p, flap, (System.nanoTime() - t0) / 1e9);
       }
       if (!Boolean.parseBoolean(System.getProperty("bench.taylor", "true"))) {
         return;
@@ -74,8 +70,7 @@ class MiniLlmBenchTest {
           Progress.NONE);
       double taylorSeconds = (System.nanoTime() - tt) / 1e9;
       for (double p : new double[] {0.2, 0.5}) {
-        LmBenchRows.print("minillm", dir, d, "LLM-Pruner Element1 (backprop)", p, MiniLlm.select(dense, taylor, p).result(),
-            taylorSeconds, stories, sotu);
+        b.row(d, "LLM-Pruner Element1 (backprop)", p, MiniLlm.select(dense, taylor, p).result(), taylorSeconds);
       }
       Map<String, double[]> trueGrad = dev.pruneserve.pruning.taylor.TaylorLlm.gradients(dense, scoredNames, calib,
           rt, dir, Progress.NONE);
@@ -100,12 +95,12 @@ class MiniLlmBenchTest {
         boolean limitRow = config.equals("weights:1");
         for (double p : new double[] {0.2, 0.5}) {
           MiniLlm.Outcome o = MiniLlm.select(dense, scored, p);
-          LmBenchRows.print("minillm", dir, d, "MINI-LLM " + (mq[0].equals("weights") ? "weights" : "mask-space (ext.)") + " " + config, p,
-              o.result(), seconds, stories, sotu);
+          b.row(d, "MINI-LLM " + (mq[0].equals("weights") ? "weights" : "mask-space (ext.)") + " " + config, p,
+              o.result(), seconds);
           if (limitRow) {
             MiniLlm.Outcome limit = MiniLlm.select(dense, new MiniLlm.Outcome(null, scored.limitHeadScores(),
                 scored.limitChannelScores(), null, null, scored.c(), Map.of(), Map.of(), Map.of()), p);
-            LmBenchRows.print("minillm", dir, d, "[ref] sum |W|*||X|| (q->1 limit)", p, limit.result(), 0, stories, sotu);
+            b.row(d, "[ref] sum |W|*||X|| (q->1 limit)", p, limit.result(), 0);
           }
         }
       }
