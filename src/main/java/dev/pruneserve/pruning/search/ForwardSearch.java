@@ -127,8 +127,8 @@ public final class ForwardSearch {
     HeadSearch search = new HeadSearch(blocks, toRemove, o.budget(), progress);
     try (LossProbe probe = LossProbe.open(dense, List.of(), gates.gates(), subset, o.microBatch(), loader,
         work.resolve("search-probe.onnx"))) {
-      Map<Integer, BitSet> heads = search.run(h -> probe.meanLoss(gates.feeds(h, channels, o.compensation())));
-      Map<String, Tensor> feeds = gates.feeds(heads, channels, o.compensation());
+      Map<Integer, BitSet> heads = search.run(h -> probe.meanLoss(gates.feeds(h, channels)));
+      Map<String, Tensor> feeds = gates.feeds(heads, channels);
       double loss = probe.meanLoss(feeds);
       ModelProto pruned = prunedModel(g, blocks, mlps, heads, channels, o.compensation() ? stats : null);
       Map<String, Object> details = new LinkedHashMap<>();

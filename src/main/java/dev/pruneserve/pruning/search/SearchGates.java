@@ -13,24 +13,23 @@ import java.util.Map;
 
 /**
  * The gates of a decoder's search copy: per layer one gate on the o-projection input (heads ×
- * head_dim wide) and one on the down-projection input (MLP width), each with a fill input when
- * compensation is possible. Feeds put 0 on removed units and 1 elsewhere; with compensation the
- * fill is (1 − m)·x̄ (removed units carry their calibration mean: FLAP's bias b = W[:,P]·x̄[P]),
- * otherwise 0. Statistics index 2·l is layer l's o-projection input, 2·l + 1 its down-projection
+ * head_dim wide) and one on the down-projection input (MLP width), each with a fill input under
+ * compensation. Feeds put 0 on removed units and 1 elsewhere; with compensation the fill is
+ * (1 − m)·x̄ (removed units carry their calibration mean: FLAP's bias b = W[:,P]·x̄[P]). Statistics index 2·l is layer l's o-projection input, 2·l + 1 its down-projection
  * input ({@code Flap.projectionInputStats}). Immutable; thread-safe.
  */
 final class SearchGates {
   private final List<HeadGroup> blocks;
   private final List<MlpGroup> mlps;
   private final Calibration.Stats stats;
-  private final boolean fills;
+  private final boolean compensation;
 
-  /** @param fills whether the copy has fill inputs (needed by any compensated evaluation) */
-  SearchGates(List<HeadGroup> blocks, List<MlpGroup> mlps, Calibration.Stats stats, boolean fills) {
+  /** @param stats projection-input statistics; only read by {@link #feeds} under compensation */
+  SearchGates(List<HeadGroup> blocks, List<MlpGroup> mlps, Calibration.Stats stats, boolean compensation) {
     this.blocks = blocks;
     this.mlps = mlps;
     this.stats = stats;
-    this.fills = fills;
+    this.compensation = compensation;
   }
 
   /** Gate declarations for {@code LossProbe} / {@code GatedCopy}. */
@@ -39,23 +38,20 @@ final class SearchGates {
     for (int l = 0; l < blocks.size(); l++) {
       HeadGroup b = blocks.get(l);
       gates.add(new LossProbe.Gate(name("heads", l), b.oWeight(), b.heads() * b.headDim(),
-          fills ? name("heads.fill", l) : null));
+          compensation ? name("heads.fill", l) : null));
       gates.add(new LossProbe.Gate(name("channels", l), mlps.get(l).downWeight(), mlps.get(l).width(),
-          fills ? name("channels.fill", l) : null));
+          compensation ? name("channels.fill", l) : null));
     }
     return gates;
   }
 
-  /** Feeds for removed heads and channels per layer; {@code compensate} requires a copy with fills. */
-  Map<String, Tensor> feeds(Map<Integer, BitSet> heads, Map<Integer, BitSet> channels, boolean compensate) {
-    if (compensate && !fills) {
-      throw new IllegalStateException("compensation needs a search copy with fill inputs");
-    }
+  /** Feeds for removed heads and channels per layer. */
+  Map<String, Tensor> feeds(Map<Integer, BitSet> heads, Map<Integer, BitSet> channels) {
     Map<String, Tensor> in = new LinkedHashMap<>();
     for (int l = 0; l < blocks.size(); l++) {
       HeadGroup b = blocks.get(l);
-      put(in, "heads", l, headChannels(heads.get(l), b), b.heads() * b.headDim(), stats.mean(2 * l), compensate);
-      put(in, "channels", l, channels.get(l), mlps.get(l).width(), stats.mean(2 * l + 1), compensate);
+      put(in, "heads", l, headChannels(heads.get(l), b), b.heads() * b.headDim(), 2 * l);
+      put(in, "channels", l, channels.get(l), mlps.get(l).width(), 2 * l + 1);
     }
     return in;
   }
@@ -67,17 +63,17 @@ final class SearchGates {
     return c;
   }
 
-  private void put(Map<String, Tensor> in, String kind, int l, BitSet removed, int width, double[] mean,
-      boolean compensate) {
+  private void put(Map<String, Tensor> in, String kind, int l, BitSet removed, int width, int statsIndex) {
+    double[] mean = compensation ? stats.mean(statsIndex) : null;
     float[] m = new float[width];
     float[] fill = new float[width];
     for (int i = 0; i < width; i++) {
       boolean gone = removed.get(i);
       m[i] = gone ? 0f : 1f;
-      fill[i] = gone && compensate ? (float) mean[i] : 0f;
+      fill[i] = gone && compensation ? (float) mean[i] : 0f;
     }
     in.put(name(kind, l), Tensor.fp32(name(kind, l), new long[] {width}, m));
-    if (fills) {
+    if (compensation) {
       in.put(name(kind + ".fill", l), Tensor.fp32(name(kind + ".fill", l), new long[] {width}, fill));
     }
   }
