@@ -2,14 +2,14 @@ package dev.pruneserve.cache;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Policy;
 import dev.pruneserve.model.LoadObserver;
 import dev.pruneserve.model.ModelRegistry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -17,19 +17,26 @@ import java.util.function.Predicate;
 import org.jboss.logging.Logger;
 
 /**
- * Which variants ({@code <model>@<id>}) stay loaded: a Caffeine cache of loaded variants weighted by
- * their measured bytes under a byte budget, least recently served evicted first. Pinned variants
- * and alias targets weigh 0, which Caffeine never evicts for size. Eviction unloads the variant
- * through the registry on a background thread (its handle is retired: sessions close after the
- * last lease, never under a running request). A request for an unloaded variant loads it on demand
- * (a counted miss). Base models are not managed. The only package that touches Caffeine.
+ * Which variants ({@code <model>@<id>}) stay loaded: least recently served first out, under a byte
+ * budget. Each loaded variant weighs its measured bytes; pinned variants and alias targets weigh 0
+ * and are never evicted. The order is Caffeine's access order ({@code expireAfterAccess} with a
+ * horizon that never passes), so it is LRU by last request, approximate only under heavy read
+ * contention (Caffeine's read buffer is lossy). The budget is enforced here, not by Caffeine's
+ * W-TinyLFU size policy, whose admission filter may reject the variant a request just loaded.
+ * Eviction unloads the variant through the registry on a background thread (its handle is retired:
+ * sessions close after the last lease, never under a running request). A request for an unloaded
+ * variant loads it on demand (a counted miss). Base models are not managed. The only package that
+ * touches Caffeine.
  */
 public final class VariantCache implements LoadObserver {
   private static final Logger LOG = Logger.getLogger(VariantCache.class);
+  /** Longer than any server runs: entries never expire; the policy only supplies access order. */
+  private static final Duration NEVER = Duration.ofDays(365L * 100);
   private final Cache<String, Long> loaded;
-  private final Map<String, Long> bytes = new ConcurrentHashMap<>();
+  private final Policy.FixedExpiration<String, Long> accessOrder;
   private final Predicate<String> neverEvict;
   private final boolean onDemand;
+  private volatile long budget;
   private final ExecutorService unloader = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "pruneserve-evict");
     t.setDaemon(true);
@@ -47,15 +54,9 @@ public final class VariantCache implements LoadObserver {
   public VariantCache(long budgetBytes, boolean loadOnDemand, Predicate<String> neverEvict, MeterRegistry meters) {
     this.onDemand = loadOnDemand;
     this.neverEvict = neverEvict;
-    this.loaded = Caffeine.newBuilder().maximumWeight(budgetBytes)
-        .weigher((String name, Long b) -> neverEvict.test(name) ? 0 : (int) Math.min(Integer.MAX_VALUE, b))
-        .executor(Runnable::run)
-        .removalListener((String name, Long b, RemovalCause cause) -> {
-          if (cause.wasEvicted()) {
-            evicted(name);
-          }
-        })
-        .build();
+    this.budget = budgetBytes;
+    this.loaded = Caffeine.newBuilder().expireAfterAccess(NEVER).executor(Runnable::run).build();
+    this.accessOrder = loaded.policy().expireAfterAccess().orElseThrow();
     this.hits = Counter.builder("pruneserve_variant_cache_hits_total").description("requests for a loaded variant")
         .register(meters);
     this.misses = Counter.builder("pruneserve_variant_cache_misses_total")
@@ -63,8 +64,9 @@ public final class VariantCache implements LoadObserver {
     this.evictions = Counter.builder("pruneserve_variant_evicted_total").description("variants unloaded for space")
         .register(meters);
     Gauge.builder("pruneserve_variant_cache_used_bytes", this, VariantCache::usedBytes).register(meters);
-    Gauge.builder("pruneserve_variant_cache_capacity_bytes", this,
-        c -> c.loaded.policy().eviction().map(e -> (double) e.getMaximum()).orElse(0.0)).register(meters);
+    Gauge.builder("pruneserve_variant_cache_capacity_bytes", this, c -> c.budget).register(meters);
+    Gauge.builder("pruneserve_variant_lru_age_seconds", this, VariantCache::lruAgeSeconds)
+        .description("seconds since the next variant to evict was last served").register(meters);
   }
 
   /** Starts observing {@code r}; evictions unload through it. */
@@ -83,8 +85,8 @@ public final class VariantCache implements LoadObserver {
   @Override
   public void loaded(String model, long measuredBytes) {
     if (isVariant(model)) {
-      bytes.put(model, measuredBytes);
       loaded.put(model, measuredBytes);
+      enforceBudget();
     }
   }
 
@@ -102,37 +104,58 @@ public final class VariantCache implements LoadObserver {
     return false;
   }
 
-  /** Re-computes a loaded variant's weight (after it was pinned/unpinned or became/stopped being an alias target). */
+  /** Applies a change of {@code variant}'s protection (pinned/unpinned, alias target or not). */
   public void reweigh(String variant) {
-    Long b = loaded.getIfPresent(variant);
-    if (b != null) {
-      loaded.put(variant, b);
-    }
+    enforceBudget();
   }
 
   /** Changes the byte budget at run time; variants beyond it are evicted. */
   public void resize(long budgetBytes) {
-    loaded.policy().eviction().ifPresent(e -> e.setMaximum(budgetBytes));
+    budget = budgetBytes;
+    enforceBudget();
   }
 
   /** Bytes held by loaded variants that count against the budget. */
   public long usedBytes() {
-    return loaded.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
+    return loaded.asMap().entrySet().stream().filter(e -> !neverEvict.test(e.getKey()))
+        .mapToLong(Map.Entry::getValue).sum();
   }
 
   public boolean isLoaded(String variant) {
-    return loaded.getIfPresent(variant) != null;
+    return loaded.asMap().containsKey(variant); // no access recorded
   }
 
-  /** Runs pending maintenance and waits until queued evictions have unloaded their variants. */
+  /** Waits until queued evictions have unloaded their variants. */
   public void settle() throws Exception {
-    loaded.cleanUp();
     unloader.submit(() -> { }).get(60, TimeUnit.SECONDS); // single thread: runs after everything queued
   }
 
-  private void evicted(String name) {
+  /** Evicts least recently served unprotected variants until the rest fit the budget. */
+  private synchronized void enforceBudget() {
+    long used = usedBytes();
+    if (used <= budget) {
+      return;
+    }
+    for (String name : accessOrder.oldest(Integer.MAX_VALUE).keySet()) {
+      if (used <= budget) {
+        break;
+      }
+      Long bytes = neverEvict.test(name) ? null : loaded.asMap().remove(name);
+      if (bytes != null) {
+        used -= bytes;
+        evicted(name, bytes);
+      }
+    }
+  }
+
+  private double lruAgeSeconds() {
+    return accessOrder.oldest(Integer.MAX_VALUE).keySet().stream().filter(n -> !neverEvict.test(n)).findFirst()
+        .flatMap(accessOrder::ageOf).map(d -> d.toNanos() / 1e9).orElse(0.0);
+  }
+
+  private void evicted(String name, long bytes) {
     evictions.increment();
-    LOG.infof("evicting variant %s (%d bytes) to stay within the cache budget", name, bytes.getOrDefault(name, 0L));
+    LOG.infof("evicting variant %s (%d bytes) to stay within the cache budget of %d bytes", name, bytes, budget);
     unloader.execute(() -> {
       ModelRegistry r = registry;
       if (r != null) {

@@ -189,7 +189,7 @@ public final class ModelRegistry {
    */
   public Lease acquire(String name, String version) {
     for (int i = 0; i < ACQUIRE_ATTEMPTS; i++) {
-      Optional<Lease> lease = resolveOrLoad(name, version).tryAcquire();
+      Optional<Lease> lease = tryAcquireOrLoad(name, version);
       if (lease.isPresent()) {
         observer.served(lease.get().model());
         return lease.get();
@@ -199,12 +199,14 @@ public final class ModelRegistry {
   }
 
   /**
-   * Resolves, loading the model first when it is in the repository, not loaded (never loaded, or
-   * unloaded/evicted — not after a failed load) and the observer allows an on-demand load.
+   * Leases the resolved handle, loading the model first when it is in the repository, not loaded
+   * (never loaded, or unloaded/evicted — not after a failed load) and the observer allows an
+   * on-demand load. The lease on a model loaded here is taken under its lifecycle lock, before the
+   * observer sees the load, so an eviction that load triggers cannot unload it under this request.
    */
-  private ModelHandle resolveOrLoad(String requested, String version) {
+  private Optional<Lease> tryAcquireOrLoad(String requested, String version) {
     try {
-      return resolve(requested, version);
+      return resolve(requested, version).tryAcquire();
     } catch (ServingException e) {
       String name = router.apply(requested);
       ModelSlot slot = slots.get(name);
@@ -214,8 +216,20 @@ public final class ModelRegistry {
           || !observer.loadOnDemand(name)) {
         throw e;
       }
-      load(name);
-      return resolve(requested, version);
+      ModelSlot fresh = slots.computeIfAbsent(name, ModelSlot::new);
+      long bytes = -1; // stays -1 when another request loaded it first or the load failed
+      fresh.lifecycle.lock();
+      try {
+        if (fresh.served == null) {
+          bytes = loadLocked(name, fresh);
+        }
+        return resolve(requested, version).tryAcquire();
+      } finally {
+        fresh.lifecycle.unlock();
+        if (bytes >= 0) {
+          observer.loaded(name, bytes);
+        }
+      }
     }
   }
 

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The variant cache over a real registry and ONNX Runtime sessions: loaded variants stay within the
  * byte budget; a protected (pinned / alias-target) variant is never evicted; an evicted variant
  * reloads on the next request (a counted miss); a request holding a lease on an evicted variant
- * finishes on it; base models are not managed.
+ * finishes on it, also when its own on-demand load made the cache evict it; base models are not
+ * managed. The LRU order itself is checked on the cache alone, with exact weights.
  */
 class VariantCacheTest {
   @TempDir Path root;
@@ -58,7 +59,8 @@ class VariantCacheTest {
     assertTrue(registry.isReady("mlp", ""), "base models are not managed");
     assertEquals(gone.size(), meters.get("pruneserve_variant_evicted_total").counter().count(), 0.0);
 
-    // the next request loads it again (a miss) and runs
+    // the next request loads it again (a miss) and runs; room for it, so it stays
+    cache.resize(Long.MAX_VALUE / 4);
     try (Lease l = registry.acquire(evicted, "")) {
       assertEquals(4, run(l).length);
     }
@@ -80,7 +82,49 @@ class VariantCacheTest {
       assertEquals(4, run(held).length, "the in-flight request finishes on the evicted variant's session");
     }
     assertFalse(registry.isReady("mlp@c", ""));
+
+    // a variant loaded on demand that alone exceeds the budget still serves the request that loaded it
+    try (Lease l = registry.acquire("mlp@c", "")) {
+      cache.settle();
+      assertFalse(cache.isLoaded("mlp@c"), "evicted as soon as it was loaded");
+      assertEquals(4, run(l).length);
+    }
     registry.unloadAll();
+  }
+
+  @Test
+  void evictsLeastRecentlyServedFirstAndKeepsWhatWasJustLoaded() throws Exception {
+    Set<String> pinned = ConcurrentHashMap.newKeySet();
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    VariantCache cache = new VariantCache(250, true, pinned::contains, meters); // no registry: only the policy
+    cache.loaded("m@a", 100);
+    cache.loaded("m@b", 100);
+    cache.served("m@a");
+    cache.loaded("m@c", 100); // 300 > 250: b was served longest ago
+    assertLoaded(cache, "m@a", "m@c");
+    assertEquals(200, cache.usedBytes());
+
+    cache.served("m@a");
+    cache.loaded("m@b", 200); // 400: c, then a go; the variant just loaded stays
+    assertLoaded(cache, "m@b");
+
+    pinned.add("m@b");
+    cache.reweigh("m@b");
+    cache.loaded("m@a", 100);
+    assertEquals(100, cache.usedBytes(), "a pinned variant does not count");
+    cache.resize(50); // a goes; b is pinned
+    assertLoaded(cache, "m@b");
+    pinned.remove("m@b");
+    cache.reweigh("m@b"); // unpinned: 200 > 50
+    assertLoaded(cache);
+    assertEquals(5.0, meters.get("pruneserve_variant_evicted_total").counter().count(), 0.0);
+    cache.served("m@z"); // not loaded: not a hit
+    assertEquals(2.0, meters.get("pruneserve_variant_cache_hits_total").counter().count(), 0.0);
+  }
+
+  private static void assertLoaded(VariantCache cache, String... expected) {
+    List<String> all = List.of("m@a", "m@b", "m@c");
+    assertEquals(Set.of(expected), Set.copyOf(all.stream().filter(cache::isLoaded).toList()));
   }
 
   private static float[] run(Lease l) {
