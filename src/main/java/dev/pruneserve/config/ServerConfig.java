@@ -105,12 +105,18 @@ public interface ServerConfig {
    * Bearer tokens ({@code authorization: Bearer <token>}). Management calls (model load/unload, the
    * Pruning service's mutating calls) need one of {@code managementTokens} when it is set; every
    * other call except health and reflection needs one of {@code inferenceTokens} or a management
-   * token when {@code inferenceTokens} is set. Unset = open (the default).
+   * token when {@code inferenceTokens} is set. Unset = open (the default). The {@code *TokensFile}
+   * settings add tokens from a file (one per line), re-read when it changes (rotation without a
+   * restart); a configured file turns the check on even while it is empty.
    */
   interface Security {
     java.util.Optional<java.util.List<String>> managementTokens();
 
+    java.util.Optional<java.nio.file.Path> managementTokensFile();
+
     java.util.Optional<java.util.List<String>> inferenceTokens();
+
+    java.util.Optional<java.nio.file.Path> inferenceTokensFile();
   }
 
   /** ONNX Runtime session settings. */

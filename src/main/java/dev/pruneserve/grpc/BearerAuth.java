@@ -1,6 +1,7 @@
 package dev.pruneserve.grpc;
 
 import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.config.TokenSet;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -17,7 +18,8 @@ import java.util.Set;
  * Bearer-token checks in front of every service ({@link ServerConfig.Security}): a management call
  * without a token gets UNAUTHENTICATED, with a token that is not a management token
  * PERMISSION_DENIED; inference calls likewise when inference tokens are configured. Health and
- * reflection stay open. Tokens are compared in constant time and never logged. Thread-safe.
+ * reflection stay open. Tokens are compared in constant time and never logged; token files are
+ * re-read when they change ({@link TokenSet}). Thread-safe.
  */
 @ApplicationScoped
 @GlobalInterceptor
@@ -30,12 +32,15 @@ public class BearerAuth implements ServerInterceptor {
       "pruneserve.v1.Pruning/CancelPrune", "pruneserve.v1.Pruning/DeleteVariant", "pruneserve.v1.Pruning/PinVariant",
       "pruneserve.v1.Pruning/SetAlias", "pruneserve.v1.Pruning/DeleteAlias");
 
-  private final List<byte[]> management;
-  private final List<byte[]> inference;
+  private final TokenSet management;
+  private final TokenSet inference;
 
   public BearerAuth(ServerConfig config) {
-    this.management = bytes(config.security().managementTokens().orElse(List.of()));
-    this.inference = bytes(config.security().inferenceTokens().orElse(List.of()));
+    ServerConfig.Security s = config.security();
+    this.management = new TokenSet("pruneserve.security.management-tokens", s.managementTokens().orElse(List.of()),
+        s.managementTokensFile());
+    this.inference = new TokenSet("pruneserve.security.inference-tokens", s.inferenceTokens().orElse(List.of()),
+        s.inferenceTokensFile());
   }
 
   @Override
@@ -44,7 +49,7 @@ public class BearerAuth implements ServerInterceptor {
     String method = call.getMethodDescriptor().getFullMethodName();
     boolean isManagement = MANAGEMENT.contains(method);
     if (method.startsWith("grpc.health.") || method.startsWith("grpc.reflection.")
-        || (isManagement ? management.isEmpty() : inference.isEmpty())) {
+        || !(isManagement ? management : inference).enabled()) {
       return next.startCall(call, headers);
     }
     String kind = isManagement ? "management" : "inference";
@@ -54,7 +59,7 @@ public class BearerAuth implements ServerInterceptor {
           + " call: send the header `authorization: Bearer <token>`"));
     }
     byte[] token = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
-    if (matches(management, token) || (!isManagement && matches(inference, token))) {
+    if (matches(management.tokens(), token) || (!isManagement && matches(inference.tokens(), token))) {
       return next.startCall(call, headers);
     }
     return refuse(call, Status.PERMISSION_DENIED.withDescription("the bearer token is not " + (isManagement ? "a" : "an") + " " + kind + " token"
@@ -72,10 +77,5 @@ public class BearerAuth implements ServerInterceptor {
   private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
     call.close(status, new Metadata());
     return new ServerCall.Listener<>() {};
-  }
-
-  private static List<byte[]> bytes(List<String> tokens) {
-    return tokens.stream().map(String::trim).filter(t -> !t.isEmpty()).map(t -> t.getBytes(StandardCharsets.UTF_8))
-        .toList();
   }
 }

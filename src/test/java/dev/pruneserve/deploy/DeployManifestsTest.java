@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 /**
  * No cluster is available here, so the manifests are checked statically: every YAML document under
  * deploy/ parses and carries what Kubernetes and KServe need (kinds, names, the gRPC port 9000,
- * grpc probes, a GPU request, the PVC and Secret the Deployment references, a v2 gRPC runtime the
- * InferenceService names), and the Dockerfiles copy the packaged app and expose the ports.
+ * grpc probes, a GPU request, the PVC and the token Secret (mounted as a file) the Deployment
+ * references, a v2 gRPC runtime the InferenceService names), and the Dockerfiles copy the packaged
+ * app and expose the ports.
  */
 class DeployManifestsTest {
   private static final Path DEPLOY = Path.of("deploy");
@@ -63,8 +64,19 @@ class DeployManifestsTest {
     assertEquals(1, c.path("resources").path("limits").path("nvidia.com/gpu").asInt(), "a GPU resource request");
     String claim = pod.path("volumes").get(0).path("persistentVolumeClaim").path("claimName").asText();
     assertTrue(docs.containsKey("PersistentVolumeClaim/" + claim), "the PVC the Deployment mounts: " + claim);
-    String secret = c.path("env").findValues("secretKeyRef").get(0).path("name").asText();
-    assertTrue(docs.containsKey("Secret/" + secret), "the Secret the Deployment reads: " + secret);
+    // the token file the server reads is a key of the Secret mounted as a volume (rotates without restart)
+    JsonNode secretVolume = pod.path("volumes").findParents("secret").get(0);
+    JsonNode secret = docs.get("Secret/" + secretVolume.path("secret").path("secretName").asText());
+    assertTrue(secret != null, "the Secret the Deployment mounts");
+    String mount = c.path("volumeMounts").findParents("name").stream()
+        .filter(m -> m.path("name").equals(secretVolume.path("name"))).findFirst().orElseThrow()
+        .path("mountPath").asText();
+    String tokenFile = c.path("env").findParents("name").stream()
+        .filter(e -> e.path("name").asText().equals("PRUNESERVE_SECURITY_MANAGEMENT_TOKENS_FILE")).findFirst()
+        .orElseThrow().path("value").asText();
+    assertEquals(mount + "/", tokenFile.substring(0, tokenFile.lastIndexOf('/') + 1), "token file under the mount");
+    assertTrue(secret.path("stringData").has(tokenFile.substring(tokenFile.lastIndexOf('/') + 1)),
+        "the Secret has the key the token file is named after: " + tokenFile);
     JsonNode service = docs.get("Service/pruneserve");
     assertEquals(deployment.path("spec").path("selector").path("matchLabels"), service.path("spec").path("selector"));
     assertTrue(service.path("spec").path("ports").findValuesAsText("port").contains("9000"));

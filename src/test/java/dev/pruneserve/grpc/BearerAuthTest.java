@@ -20,6 +20,8 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -32,11 +34,23 @@ import org.junit.jupiter.api.Test;
 @WithTestResource(TestRepositoryResource.class)
 @TestProfile(BearerAuthTest.Tokens.class)
 class BearerAuthTest {
+  static final Path ROTATING;
+
+  static {
+    try {
+      ROTATING = Files.createTempDirectory("pruneserve-tokens").resolve("inference-tokens");
+      Files.writeString(ROTATING, "rotating-1\n");
+    } catch (java.io.IOException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   public static class Tokens implements QuarkusTestProfile {
     @Override
     public Map<String, String> getConfigOverrides() {
       return Map.of("pruneserve.security.management-tokens", "admin-1,admin-2",
-          "pruneserve.security.inference-tokens", "reader");
+          "pruneserve.security.inference-tokens", "reader",
+          "pruneserve.security.inference-tokens-file", ROTATING.toString());
     }
   }
 
@@ -86,5 +100,18 @@ class BearerAuthTest {
   void healthStaysOpen() {
     assertTrue(health.check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.getDefaultInstance()).getStatus()
         == grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING);
+  }
+
+  @Test
+  void tokenFileRotatesWithoutRestart() throws Exception {
+    ModelReadyRequest ready = ModelReadyRequest.newBuilder().setName("mlp").build();
+    assertTrue(as(stub, "rotating-1").modelReady(ready).getReady());
+    assertTrue(as(stub, "reader").modelReady(ready).getReady(), "configured tokens stay beside the file's");
+    Path next = ROTATING.resolveSibling("next");
+    Files.writeString(next, "rotating-2\n");
+    Files.move(next, ROTATING, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    assertStatus(Code.PERMISSION_DENIED, "not an inference token", () -> as(stub, "rotating-1").modelReady(ready));
+    assertTrue(as(stub, "rotating-2").modelReady(ready).getReady());
   }
 }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
 import dev.pruneserve.api.inference.ServerReadyRequest;
-import dev.pruneserve.testing.ClientRuns;
+import dev.pruneserve.testing.TestCerts;
 import dev.pruneserve.testing.TestPorts;
 import dev.pruneserve.testing.TestRepositoryResource;
 import io.grpc.ManagedChannel;
@@ -19,35 +19,24 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * TLS on the gRPC port with a certificate generated inside the test (JDK keytool, PKCS12, CN and
- * SAN localhost): a client trusting that certificate is served; a plaintext client is not.
+ * TLS on the gRPC port with a certificate generated inside the test ({@link TestCerts}): a client
+ * trusting that certificate is served; a plaintext client is not.
  */
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
 @TestProfile(TlsTest.Tls.class)
 class TlsTest {
-  static final Path DIR;
-  static final Path KEYSTORE;
-  static final Path CERT;
+  static final TestCerts.Identity SERVER;
 
   static {
     try {
-      DIR = Files.createTempDirectory("pruneserve-tls");
-      KEYSTORE = DIR.resolve("server.p12");
-      CERT = DIR.resolve("server.pem");
-      String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-      ClientRuns.run(List.of(keytool, "-genkeypair", "-alias", "server", "-keyalg", "RSA", "-keysize", "2048",
-          "-dname", "CN=localhost", "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2", "-storetype",
-          "PKCS12", "-keystore", KEYSTORE.toString(), "-storepass", "changeit", "-keypass", "changeit"), Map.of());
-      ClientRuns.run(List.of(keytool, "-exportcert", "-rfc", "-alias", "server", "-keystore", KEYSTORE.toString(),
-          "-storepass", "changeit", "-file", CERT.toString()), Map.of());
+      SERVER = TestCerts.selfSigned(Files.createTempDirectory("pruneserve-tls"), "server");
     } catch (Exception e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -56,9 +45,9 @@ class TlsTest {
   public static class Tls implements QuarkusTestProfile {
     @Override
     public Map<String, String> getConfigOverrides() {
-      return Map.of("quarkus.grpc.server.ssl.key-store", KEYSTORE.toString(),
+      return Map.of("quarkus.grpc.server.ssl.key-store", SERVER.keyStore().toString(),
           "quarkus.grpc.server.ssl.key-store-type", "PKCS12",
-          "quarkus.grpc.server.ssl.key-store-password", "changeit",
+          "quarkus.grpc.server.ssl.key-store-password", TestCerts.PASSWORD,
           "quarkus.grpc.server.plain-text", "false");
     }
   }
@@ -66,7 +55,7 @@ class TlsTest {
   @Test
   void servesTlsAndRefusesPlaintext() throws Exception {
     ManagedChannel tls = NettyChannelBuilder.forAddress("localhost", TestPorts.grpc())
-        .sslContext(GrpcSslContexts.forClient().trustManager(CERT.toFile()).build()).build();
+        .sslContext(GrpcSslContexts.forClient().trustManager(SERVER.certificate().toFile()).build()).build();
     ManagedChannel plain = ManagedChannelBuilder.forAddress("localhost", TestPorts.grpc()).usePlaintext().build();
     try {
       assertTrue(GRPCInferenceServiceGrpc.newBlockingStub(tls).serverReady(ServerReadyRequest.getDefaultInstance())
