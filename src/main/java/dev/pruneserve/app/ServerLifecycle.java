@@ -18,15 +18,29 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
-/** Start: prepare the repository and load its models. Stop: retire every session. */
+/** Start: prepare the repository and load its models. Stop: drain, then retire every session. */
 @ApplicationScoped
 public class ServerLifecycle {
   private static final Logger LOG = Logger.getLogger(ServerLifecycle.class);
   private final AtomicBoolean ready = new AtomicBoolean();
+  private final ModelRegistry registry;
+  private final dev.pruneserve.variant.AliasTable aliases;
+  private final dev.pruneserve.variant.PruneService prune;
+  private final ServerConfig config;
+  private final jakarta.enterprise.inject.Instance<io.quarkus.grpc.runtime.health.GrpcHealthStorage> health;
+  private Integer drained; // guarded by this
 
-  void onStart(@Observes StartupEvent ev, ServerConfig config, ModelRepository repo, ModelRegistry registry,
-      dev.pruneserve.variant.VariantStore variants,
+  ServerLifecycle(ModelRegistry registry, dev.pruneserve.variant.AliasTable aliases,
+      dev.pruneserve.variant.PruneService prune, ServerConfig config,
       jakarta.enterprise.inject.Instance<io.quarkus.grpc.runtime.health.GrpcHealthStorage> health) {
+    this.registry = registry;
+    this.aliases = aliases;
+    this.prune = prune;
+    this.config = config;
+    this.health = health;
+  }
+
+  void onStart(@Observes StartupEvent ev, ModelRepository repo, dev.pruneserve.variant.VariantStore variants) {
     // grpc.health.v1 answers NOT_SERVING until the start-up loading below has finished (readiness)
     health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
         grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.NOT_SERVING));
@@ -84,31 +98,44 @@ public class ServerLifecycle {
         grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING));
   }
 
+  /** Quarkus stops (after a signal's drain, that drain is already done): drain if not yet. */
+  void onStop(@Observes ShutdownEvent ev) {
+    drain();
+  }
+
   /**
-   * Graceful shutdown: not ready (ServerReady false, grpc.health NOT_SERVING) at once, running and
-   * queued prune jobs cancelled (they leave nothing), models unloaded so new requests are refused
-   * with UNAVAILABLE, then in-flight requests are given {@code pruneserve.shutdown.drain-timeout}
-   * to finish before their sessions close.
+   * Graceful shutdown, once (later calls return the first result): not ready (ServerReady false,
+   * grpc.health NOT_SERVING) at once, running and queued prune jobs cancelled (they leave nothing),
+   * models unloaded so new requests are refused with UNAVAILABLE, then in-flight requests are given
+   * {@code pruneserve.shutdown.drain-timeout} to finish before their sessions close.
+   *
+   * @return the sessions still running a request when the timeout passed (0 = fully drained;
+   *     negative: the wait was interrupted)
    */
-  void onStop(@Observes ShutdownEvent ev, ModelRegistry registry, dev.pruneserve.variant.AliasTable aliases,
-      dev.pruneserve.variant.PruneService prune, ServerConfig config,
-      jakarta.enterprise.inject.Instance<io.quarkus.grpc.runtime.health.GrpcHealthStorage> health) {
+  public synchronized int drain() {
+    if (drained != null) {
+      return drained;
+    }
     ready.set(false);
     health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
         grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.NOT_SERVING));
     int jobs = prune.cancelAll();
     aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
+    int busy = -1;
     try {
+      int running = registry.awaitDrained(java.time.Duration.ZERO);
       // cancelled jobs stop at their next progress report and remove what they staged
       boolean jobsDone = prune.awaitIdle(config.shutdown().drainTimeout());
-      int busy = registry.awaitDrained(config.shutdown().drainTimeout());
-      LOG.infof("shutdown: %d prune job(s) cancelled%s, %s", jobs, jobsDone ? "" : " (still stopping)",
-          busy == 0 ? "all in-flight requests finished" : busy + " session(s) still busy after "
-              + config.shutdown().drainTimeout());
+      busy = registry.awaitDrained(config.shutdown().drainTimeout());
+      LOG.infof("shutdown: %d prune job(s) cancelled%s, %d session(s) serving a request at the start, %s", jobs,
+          jobsDone ? "" : " (still stopping)", running, busy == 0 ? "all in-flight requests finished"
+              : busy + " session(s) still busy after " + config.shutdown().drainTimeout());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    drained = busy;
+    return busy;
   }
 
   /** True once start-up loading has finished and until shutdown begins. */

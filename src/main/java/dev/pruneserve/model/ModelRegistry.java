@@ -316,6 +316,10 @@ public final class ModelRegistry {
       if (slot == null && !repository.contains(name)) {
         throw ServingException.notFound("unknown model '" + name + "'");
       }
+      if (closing) {
+        throw ServingException.unavailable("the server is shutting down; send '" + name + "' requests to another"
+            + " replica");
+      }
       String why = slot == null ? "not loaded" : slot.state + " (" + slot.reason + ")";
       throw ServingException.unavailable(
           "model '" + name + "' is not ready: " + why + "; load it with RepositoryModelLoad");

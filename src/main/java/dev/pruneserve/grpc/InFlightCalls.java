@@ -1,0 +1,88 @@
+package dev.pruneserve.grpc;
+
+import dev.pruneserve.config.ServerConfig;
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor.MethodType;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.quarkus.grpc.GlobalInterceptor;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jboss.logging.Logger;
+
+/**
+ * Counts unary and server-streaming calls in flight (the ones the server ends) until grpc-java
+ * reports them complete (all messages sent) or cancelled, so that shutdown waits for their last
+ * messages before Quarkus stops the gRPC server, which cancels what is still open. The drain of sessions ({@code ServerLifecycle}) ends when the last request
+ * releases its model; this waits, after it, for the responses. grpc.* services and client- or
+ * bidi-streaming calls (open as long as the client likes) are not counted. Thread-safe.
+ */
+@ApplicationScoped
+@GlobalInterceptor
+public class InFlightCalls implements ServerInterceptor {
+  private static final Logger LOG = Logger.getLogger(InFlightCalls.class);
+  private final AtomicInteger open = new AtomicInteger();
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+      ServerCallHandler<Q, R> next) {
+    MethodType type = call.getMethodDescriptor().getType();
+    if (call.getMethodDescriptor().getFullMethodName().startsWith("grpc.")
+        || (type != MethodType.UNARY && type != MethodType.SERVER_STREAMING)) {
+      return next.startCall(call, headers);
+    }
+    open.incrementAndGet();
+    AtomicBoolean done = new AtomicBoolean();
+    Runnable end = () -> {
+      if (done.compareAndSet(false, true)) {
+        open.decrementAndGet();
+      }
+    };
+    ServerCall.Listener<Q> listener;
+    try {
+      listener = next.startCall(call, headers);
+    } catch (RuntimeException e) {
+      end.run();
+      throw e;
+    }
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      @Override
+      public void onCancel() {
+        try {
+          super.onCancel();
+        } finally {
+          end.run();
+        }
+      }
+
+      @Override
+      public void onComplete() {
+        try {
+          super.onComplete();
+        } finally {
+          end.run();
+        }
+      }
+    };
+  }
+
+  /** After the session drain (a later observer priority), before Quarkus stops the gRPC server. */
+  void awaitCalls(@Observes @Priority(Interceptor.Priority.APPLICATION + 600) ShutdownEvent ev, ServerConfig config)
+      throws InterruptedException {
+    long end = System.nanoTime() + config.shutdown().drainTimeout().toNanos();
+    while (open.get() > 0 && System.nanoTime() < end) {
+      Thread.sleep(10);
+    }
+    if (open.get() > 0) {
+      LOG.warnf("shutdown: %d call(s) still open after %s; the gRPC server cancels them", open.get(),
+          config.shutdown().drainTimeout());
+    }
+  }
+}
