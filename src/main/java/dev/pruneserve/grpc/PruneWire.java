@@ -79,6 +79,10 @@ final class PruneWire {
         || rec.getSteps() < 0 || rec.getBatch() < 0 || images.getCount() < 0) {
       throw new IllegalArgumentException("cnn, recover and images counts must be small positive numbers");
     }
+    if (images.getName().startsWith(CnnSettings.DIRECTORY)) {
+      throw new IllegalArgumentException("calibration.images.name: a built-in dataset " + CnnSettings.DATASETS
+          + " or " + CnnSettings.MODEL + "<folder> (datasets/<folder>/ in the model's repository folder), not a path");
+    }
     return new CnnSettings(c.getMode().isEmpty() ? d.mode() : enumValue(Ifso.Mode.class, c.getMode(), "cnn.mode"),
         or(c.getBatch(), d.batch()), or(c.getScoringBatches(), d.scoringBatches()), or(c.getInterval(), d.interval()),
         or(c.getRescoreEvery(), d.rescoreEvery()), c.getR() == 0 ? d.r() : c.getR(),

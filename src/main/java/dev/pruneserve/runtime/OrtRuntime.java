@@ -7,6 +7,7 @@ import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.model.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,9 +40,13 @@ public final class OrtRuntime implements SessionLoader {
     OrtSession session = null;
     try {
       options = options(label);
+      long rssBefore = ProcessMemory.rssBytes();
       session = env.createSession(file.toString(), options);
+      // host memory the session took (RSS growth; loads running at the same time blur it), never
+      // below the file's bytes
+      long bytes = Math.max(Files.size(file), ProcessMemory.rssBytes() - rssBefore);
       SessionCounters c = counters(modelOf(label));
-      OrtModelSession loaded = new OrtModelSession(label, env, session, options, Files.size(file), c);
+      OrtModelSession loaded = new OrtModelSession(label, env, session, options, bytes, c);
       c.opened.incrementAndGet();
       return loaded;
     } catch (OrtException | IOException | RuntimeException e) {

@@ -124,7 +124,11 @@ public final class PruneService {
     if (!spec.activateAs().isEmpty()) {
       aliases.requireAliasName(spec.activateAs());
     }
+    ModelDatasets.Resolved data = ModelDatasets.resolve(registry.repository(), spec.model(), spec.recipe());
     Map<String, Object> recipe = new LinkedHashMap<>(spec.recipe().describe());
+    if (data.sha256() != null) {
+      recipe.put("images_sha256", data.sha256());
+    }
     recipe.put("calibration", spec.recipe().needsCalibration() ? spec.calibration().describe() : "none");
     if (!spec.evaluationTexts().isEmpty()) {
       recipe.put("evaluation", new CalibrationInput(spec.evaluationTexts(), List.of()).describe());
@@ -156,7 +160,9 @@ public final class PruneService {
     job.attach(listener);
     if (start) {
       PruneJob j = job;
-      worker.execute(() -> run(j, spec, parentFile, parentSha, recipe));
+      Spec resolved = new Spec(spec.model(), spec.version(), data.recipe(), spec.calibration(), spec.evaluationTexts(),
+          spec.activateAs());
+      worker.execute(() -> run(j, resolved, parentFile, parentSha, recipe));
     }
     return job;
   }

@@ -240,6 +240,43 @@ class PruningGrpcTest {
             .newBuilder().setCnn(CnnPruneOptions.newBuilder().setMode("sometimes"))).build()));
   }
 
+  /** IFSO on the client's own labelled images, kept beside the model (datasets/<folder>/ as .npy). */
+  @Test
+  void ifsoPrunesWithTheModelsOwnDataset() throws Exception {
+    java.nio.file.Path repo = java.nio.file.Path.of(org.eclipse.microprofile.config.ConfigProvider.getConfig()
+        .getValue("pruneserve.repository.path", String.class));
+    java.nio.file.Path mine = repo.resolve("fashion-cnn/datasets/mine");
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+    byte[] pixels = new byte[64 * 28 * 28];
+    long[] labels = new long[64];
+    for (int i = 0; i < pixels.length; i++) {
+      pixels[i] = (byte) rnd.nextInt(256);
+    }
+    for (int i = 0; i < labels.length; i++) {
+      labels[i] = i % 10;
+    }
+    dev.pruneserve.testing.NpyFiles.write(mine.resolve("images.npy"), "|u1", false, new long[] {64, 1, 28, 28},
+        pixels);
+    dev.pruneserve.testing.NpyFiles.write(mine.resolve("labels.npy"), "<i8", false, new long[] {64},
+        dev.pruneserve.testing.NpyFiles.int64(labels));
+    CnnPruneOptions cnn = CnnPruneOptions.newBuilder().setMode("one-shot").setBatch(16).setScoringBatches(1)
+        .setInterval(1).setRescoreEvery(4).build();
+    PruneRequest.Builder req = PruneRequest.newBuilder().setModel("fashion-cnn").setMethod("ifso").setRatio(0.3)
+        .setCalibration(CalibrationSpec.newBuilder().setImages(ImageDataset.newBuilder().setName("model:mine")))
+        .setOptions(PruneOptions.newBuilder().setSeed(4).setCnn(cnn));
+    Variant v = last(events(req.build())).getDone();
+    assertTrue(v.getRecipeJson().contains("\"dataset\":\"model:mine\""), v.getRecipeJson());
+    assertTrue(v.getRecipeJson().matches("(?s).*\"images_sha256\":\"[0-9a-f]{64}\".*"), v.getRecipeJson());
+    assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName(v.getName()).build()).getReady());
+
+    assertStatus(Code.NOT_FOUND, "no dataset 'model:theirs'", () -> events(req.setCalibration(CalibrationSpec
+        .newBuilder().setImages(ImageDataset.newBuilder().setName("model:theirs"))).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "not a path", () -> events(req.setCalibration(CalibrationSpec.newBuilder()
+        .setImages(ImageDataset.newBuilder().setName("dir:" + mine))).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "unknown image dataset", () -> events(req.setCalibration(CalibrationSpec
+        .newBuilder().setImages(ImageDataset.newBuilder().setName("model:../stories15m"))).build()));
+  }
+
   @Test
   void forwardSearchPrunesAndServes() {
     CalibrationSpec.Builder calib = CalibrationSpec.newBuilder();

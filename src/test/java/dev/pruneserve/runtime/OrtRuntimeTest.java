@@ -27,6 +27,7 @@ class OrtRuntimeTest {
     Path file = mlp();
     OrtRuntime rt = new OrtRuntime(config(ServerConfig.Device.CPU, true));
     ModelSession s = rt.load("m/1", file);
+    assertTrue(s.sizeBytes() >= java.nio.file.Files.size(file), "measured bytes never below the file's");
     Map<String, Tensor> out = s.run(Map.of("x", Tensor.fp32("x", new long[] {1, 4}, new float[4])), Set.of("y"));
     assertEquals(2, out.get("y").elementCount());
     s.close();

@@ -11,13 +11,21 @@ import java.util.Map;
 public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int interval, int rescoreEvery, double r,
     double weightDecay, double lr, String dataset, int images, int recoverSteps, double recoverLr, int recoverBatch) {
   public static final java.util.List<String> DATASETS = java.util.List.of("fashion-mnist");
+  /** {@code model:<folder>}: {@code datasets/<folder>/} in the pruned model's repository folder. */
+  public static final String MODEL = "model:";
+  /** {@code dir:<absolute path>}: a dataset folder on this machine (command line; the server resolves model:). */
+  public static final String DIRECTORY = "dir:";
+  private static final java.util.regex.Pattern MODEL_DATASET =
+      java.util.regex.Pattern.compile("model:[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   /** The IFSO reference settings (algorithms.md §3.7), no data, no recovery. */
   public static final CnnSettings DEFAULTS = new CnnSettings(Ifso.Mode.TRAIN, 128, 2, 10, 10, 1e-2, 1e-4, 0.1, "",
       0, 0, 0.01, 128);
 
   public CnnSettings {
-    if (!dataset.isEmpty() && !DATASETS.contains(dataset)) {
-      throw new IllegalArgumentException("unknown image dataset '" + dataset + "'; built-in: " + DATASETS);
+    if (!dataset.isEmpty() && !DATASETS.contains(dataset) && !MODEL_DATASET.matcher(dataset).matches()
+        && !dataset.startsWith(DIRECTORY)) {
+      throw new IllegalArgumentException("unknown image dataset '" + dataset + "'; built-in: " + DATASETS
+          + ", or " + MODEL + "<folder> for datasets/<folder>/ (images.npy, labels.npy) in the model's folder");
     }
     if (batch < 2 || batch > 4096 || scoringBatches < 1 || scoringBatches > 1000 || interval < 1 || interval > 1000
         || rescoreEvery < 1 || images < 0 || recoverSteps < 0 || recoverSteps > 1_000_000 || recoverBatch < 2
@@ -29,6 +37,12 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
         || !(recoverLr >= 0 && recoverLr <= 10)) {
       throw new IllegalArgumentException("cnn options: r and weight_decay in (0, 1), learning rates in [0, 10]");
     }
+  }
+
+  /** These settings with another dataset. */
+  public CnnSettings withDataset(String d) {
+    return new CnnSettings(mode, batch, scoringBatches, interval, rescoreEvery, r, weightDecay, lr, d, images,
+        recoverSteps, recoverLr, recoverBatch);
   }
 
   /** The Ifso options for a target of remaining FLOPs. */

@@ -114,6 +114,19 @@ final class CnnMethods {
       throw new IllegalArgumentException("this recipe needs labelled training images: set calibration.images"
           + " (built-in: " + CnnSettings.DATASETS + ")");
     }
+    if (s.dataset().startsWith(CnnSettings.DIRECTORY)) {
+      ImageSet all;
+      try {
+        all = dev.pruneserve.train.NpyImages.load(Path.of(s.dataset().substring(CnnSettings.DIRECTORY.length())));
+      } catch (IOException e) {
+        throw ServingException.precondition("the image dataset cannot be read: " + e.getMessage());
+      }
+      return s.images() == 0 ? all : all.head(s.images());
+    }
+    if (s.dataset().startsWith(CnnSettings.MODEL)) {
+      throw new IllegalArgumentException(s.dataset() + " names a dataset in a model repository; give its folder as "
+          + CnnSettings.DIRECTORY + "<path> here");
+    }
     if (!FashionMnist.available()) {
       throw ServingException.precondition("the fashion-mnist dataset is not installed on the server"
           + " (apt-get install dataset-fashion-mnist, or set PRUNESERVE_FASHION_MNIST)");

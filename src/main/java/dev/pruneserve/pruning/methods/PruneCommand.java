@@ -37,7 +37,7 @@ public final class PruneCommand {
       + " [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]"
       + " [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]"
       + " [--eval eval_ids.json] [--eval-ood sotu_ids.json] [--threads n]"
-      + " [--images fashion-mnist[:count]] [--cnn-mode train|one-shot] [--cnn-batch n] [--scoring-batches n]"
+      + " [--images fashion-mnist|dir:<folder with images.npy, labels.npy>[:count]] [--cnn-mode train|one-shot] [--cnn-batch n] [--scoring-batches n]"
       + " [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l] [--lr lr]"
       + " [--recover-steps n] [--recover-lr lr] [--search-channels flap|wanda-sp] [--search-budget per-layer|global]"
       + " [--search-subset n (0 = all)]";
@@ -45,20 +45,27 @@ public final class PruneCommand {
   static final java.util.Set<String> OPTIONS = java.util.Set.of("model", "method", "ratio", "out", "seed", "layers",
       "calibration", "flap-metric", "flap-structure", "bias-compensation", "eval", "eval-ood", "threads", "zo-mode",
       "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch", "images", "cnn-mode", "cnn-batch",
-      "scoring-batches", "interval", "rescore-every", "fd-r", "weight-decay", "lr", "recover-steps", "recover-lr", "search-channels", "search-budget", "search-subset");
+      "scoring-batches", "interval", "rescore-every", "fd-r", "weight-decay", "lr", "recover-steps", "recover-lr",
+      "search-channels", "search-budget", "search-subset");
 
   private PruneCommand() {}
 
-  private static CnnSettings cnn(Map<String, String> a) {
+  static CnnSettings cnn(Map<String, String> a) {
     CnnSettings d = CnnSettings.DEFAULTS;
-    String[] images = a.getOrDefault("images", "").split(":");
+    String images = a.getOrDefault("images", ""); // name or dir:<path>, then an optional :count
+    int count = 0;
+    int colon = images.lastIndexOf(':');
+    if (colon > 0 && images.substring(colon + 1).matches("\\d+")) {
+      count = Integer.parseInt(images.substring(colon + 1));
+      images = images.substring(0, colon);
+    }
     return new CnnSettings(a.containsKey("cnn-mode") ? Ifso.Mode.valueOf(a.get("cnn-mode").toUpperCase(Locale.ROOT)
         .replace('-', '_')) : d.mode(), integer(a, "cnn-batch", d.batch()), integer(a, "scoring-batches",
         d.scoringBatches()), integer(a, "interval", d.interval()), integer(a, "rescore-every", d.rescoreEvery()),
         Double.parseDouble(a.getOrDefault("fd-r", String.valueOf(d.r()))),
         Double.parseDouble(a.getOrDefault("weight-decay", String.valueOf(d.weightDecay()))),
-        Double.parseDouble(a.getOrDefault("lr", String.valueOf(d.lr()))), images[0],
-        images.length > 1 ? Integer.parseInt(images[1]) : 0, integer(a, "recover-steps", 0),
+        Double.parseDouble(a.getOrDefault("lr", String.valueOf(d.lr()))), images, count,
+        integer(a, "recover-steps", 0),
         Double.parseDouble(a.getOrDefault("recover-lr", String.valueOf(d.recoverLr()))), d.recoverBatch());
   }
 

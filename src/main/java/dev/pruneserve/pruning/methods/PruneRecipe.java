@@ -40,6 +40,12 @@ public record PruneRecipe(String method, double ratio, long seed, int firstLayer
     }
   }
 
+  /** This recipe with other CNN settings. */
+  public PruneRecipe withCnn(CnnSettings c) {
+    return new PruneRecipe(method, ratio, seed, firstLayer, endLayer, flapMetric, flapStructure, biasCompensation,
+        miniLlm, c, search);
+  }
+
   /** A recipe with every option at its documented default (all layers, seed 0, FLAP WIFV/AL-AM + bias). */
   public static PruneRecipe of(String method, double ratio) {
     return new PruneRecipe(method, ratio, 0, 0, -1, Flap.Metric.WIFV, Flap.Structure.AL_AM, defaultCompensation(method),
