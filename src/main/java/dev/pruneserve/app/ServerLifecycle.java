@@ -8,10 +8,16 @@ import dev.pruneserve.llm.Stories15mImport;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.repository.DemoRepository;
 import dev.pruneserve.repository.ModelRepository;
+import dev.pruneserve.variant.AliasTable;
+import dev.pruneserve.variant.PruneService;
+import dev.pruneserve.variant.VariantStore;
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
+import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -24,15 +30,15 @@ public class ServerLifecycle {
   private static final Logger LOG = Logger.getLogger(ServerLifecycle.class);
   private final AtomicBoolean ready = new AtomicBoolean();
   private final ModelRegistry registry;
-  private final dev.pruneserve.variant.AliasTable aliases;
-  private final dev.pruneserve.variant.PruneService prune;
+  private final AliasTable aliases;
+  private final PruneService prune;
   private final ServerConfig config;
-  private final jakarta.enterprise.inject.Instance<io.quarkus.grpc.runtime.health.GrpcHealthStorage> health;
+  private final Instance<GrpcHealthStorage> health;
   private Integer drained; // guarded by this
 
-  ServerLifecycle(ModelRegistry registry, dev.pruneserve.variant.AliasTable aliases,
-      dev.pruneserve.variant.PruneService prune, ServerConfig config,
-      jakarta.enterprise.inject.Instance<io.quarkus.grpc.runtime.health.GrpcHealthStorage> health) {
+  ServerLifecycle(ModelRegistry registry, AliasTable aliases,
+      PruneService prune, ServerConfig config,
+      Instance<GrpcHealthStorage> health) {
     this.registry = registry;
     this.aliases = aliases;
     this.prune = prune;
@@ -40,10 +46,9 @@ public class ServerLifecycle {
     this.health = health;
   }
 
-  void onStart(@Observes StartupEvent ev, ModelRepository repo, dev.pruneserve.variant.VariantStore variants) {
+  void onStart(@Observes StartupEvent ev, ModelRepository repo, VariantStore variants) {
     // grpc.health.v1 answers NOT_SERVING until the start-up loading below has finished (readiness)
-    health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
-        grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.NOT_SERVING));
+    setHealth(ServingStatus.NOT_SERVING);
     try {
       if (config.repository().demoIfEmpty()) {
         DemoRepository.populateIfEmpty(repo);
@@ -94,8 +99,7 @@ public class ServerLifecycle {
     }
     LOG.infof("model repository %s: %s", repo.root(), registry.index());
     ready.set(true);
-    health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
-        grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING));
+    setHealth(ServingStatus.SERVING);
   }
 
   /** Quarkus stops (after a signal's drain, that drain is already done): drain if not yet. */
@@ -117,8 +121,7 @@ public class ServerLifecycle {
       return drained;
     }
     ready.set(false);
-    health.stream().forEach(h -> h.setStatus(io.quarkus.grpc.runtime.health.GrpcHealthStorage.DEFAULT_SERVICE_NAME,
-        grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.NOT_SERVING));
+    setHealth(ServingStatus.NOT_SERVING);
     int jobs = prune.cancelAll();
     aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
@@ -136,6 +139,10 @@ public class ServerLifecycle {
     }
     drained = busy;
     return busy;
+  }
+
+  private void setHealth(ServingStatus status) {
+    health.stream().forEach(h -> h.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, status));
   }
 
   /** True once start-up loading has finished and until shutdown begins. */
