@@ -104,7 +104,11 @@ public final class VariantCache implements LoadObserver {
     return false;
   }
 
-  /** Applies a change of {@code variant}'s protection (pinned/unpinned, alias target or not). */
+  /**
+   * Applies a change of {@code variant}'s protection (pinned/unpinned, alias target or not): weights
+   * are read live from the predicate, so this re-checks the whole budget (a variant that lost its
+   * protection may push the others over it).
+   */
   public void reweigh(String variant) {
     enforceBudget();
   }

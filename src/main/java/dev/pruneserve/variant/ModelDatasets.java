@@ -6,29 +6,34 @@ import dev.pruneserve.pruning.methods.PruneRecipe;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.train.NpyImages;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Image datasets kept beside a model: a request names {@code model:<folder>}, which is the folder
  * {@code datasets/<folder>/} of the model's repository folder, holding {@code images.npy} and
  * {@code labels.npy} ({@link NpyImages}). Resolved when a prune request arrives: the job gets the
- * absolute folder; the variant's recipe keeps the name plus the sha256 of both files, so changed
- * data makes a different variant. Stateless.
+ * absolute folder; the variant's recipe keeps the name plus the sha256 of both files
+ * ({@code images_sha256}, {@code labels_sha256}), so changed data makes a different variant.
+ * Stateless.
  */
 final class ModelDatasets {
-  /** The recipe to run (dataset as {@code dir:<path>}) and the data's sha256 ({@code null}: not a model dataset). */
-  record Resolved(PruneRecipe recipe, String sha256) {}
+  /** Hashes a file (sha256, hex). */
+  interface Hasher {
+    String sha256(Path file) throws IOException;
+  }
+
+  /** The recipe to run (dataset as {@code dir:<path>}) and the hashes for the recipe record (empty: not a model dataset). */
+  record Resolved(PruneRecipe recipe, Map<String, String> hashes) {}
 
   private ModelDatasets() {}
 
-  static Resolved resolve(ModelRepository repo, String model, PruneRecipe r) {
+  static Resolved resolve(ModelRepository repo, String model, PruneRecipe r, Hasher hasher) {
     String name = r.cnn().dataset();
     if (!name.startsWith(CnnSettings.MODEL)) {
-      return new Resolved(r, null);
+      return new Resolved(r, Map.of());
     }
     String folder = name.substring(CnnSettings.MODEL.length());
     Path dir = repo.modelDir(model).resolve("datasets").resolve(folder).toAbsolutePath().normalize();
@@ -39,18 +44,11 @@ final class ModelDatasets {
           + NpyImages.LABELS + " into datasets/" + folder + "/ of model '" + model + "' in the repository");
     }
     try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      for (Path f : new Path[] {images, labels}) {
-        try (InputStream in = Files.newInputStream(f)) {
-          byte[] buf = new byte[1 << 16];
-          for (int n; (n = in.read(buf)) > 0; ) {
-            md.update(buf, 0, n);
-          }
-        }
-      }
-      return new Resolved(r.withCnn(r.cnn().withDataset(CnnSettings.DIRECTORY + dir)),
-          HexFormat.of().formatHex(md.digest()));
-    } catch (IOException | java.security.NoSuchAlgorithmException e) {
+      Map<String, String> hashes = new LinkedHashMap<>();
+      hashes.put("images_sha256", hasher.sha256(images));
+      hashes.put("labels_sha256", hasher.sha256(labels));
+      return new Resolved(r.withCnn(r.cnn().withDataset(CnnSettings.DIRECTORY + dir)), hashes);
+    } catch (IOException e) {
       throw ServingException.precondition("the dataset '" + name + "' of model '" + model + "' cannot be read: "
           + e.getMessage());
     }

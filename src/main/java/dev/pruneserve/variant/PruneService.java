@@ -51,7 +51,7 @@ public final class PruneService {
   private final LmInputs inputs;
   private final Map<String, PruneJob> running = new ConcurrentHashMap<>();
   private final Map<String, PruneJob> jobs = new ConcurrentHashMap<>();
-  private final Map<String, String> parentHashes = new ConcurrentHashMap<>();
+  private final Map<String, String> fileHashes = new ConcurrentHashMap<>();
   private final Pins pins;
   private final io.micrometer.core.instrument.MeterRegistry meters;
   private final int maxJobs;
@@ -124,11 +124,10 @@ public final class PruneService {
     if (!spec.activateAs().isEmpty()) {
       aliases.requireAliasName(spec.activateAs());
     }
-    ModelDatasets.Resolved data = ModelDatasets.resolve(registry.repository(), spec.model(), spec.recipe());
+    ModelDatasets.Resolved data = ModelDatasets.resolve(registry.repository(), spec.model(), spec.recipe(),
+        this::sha256);
     Map<String, Object> recipe = new LinkedHashMap<>(spec.recipe().describe());
-    if (data.sha256() != null) {
-      recipe.put("images_sha256", data.sha256());
-    }
+    recipe.putAll(data.hashes());
     recipe.put("calibration", spec.recipe().needsCalibration() ? spec.calibration().describe() : "none");
     if (!spec.evaluationTexts().isEmpty()) {
       recipe.put("evaluation", new CalibrationInput(spec.evaluationTexts(), List.of()).describe());
@@ -323,19 +322,28 @@ public final class PruneService {
     return p;
   }
 
-  /** sha256 of the parent file, cached by path, size and modification time. */
+  /** sha256 of the parent file (cached: {@link #sha256}). */
   private String parentHash(Path file) {
     try {
-      String key = file.toAbsolutePath() + "#" + Files.size(file) + "#" + Files.getLastModifiedTime(file).toMillis();
-      return parentHashes.computeIfAbsent(key, k -> {
+      return sha256(file);
+    } catch (IOException e) {
+      throw ServingException.unavailable("cannot read the parent model " + file + ": " + e.getMessage());
+    }
+  }
+
+  /** sha256 of a file, cached by path, size and modification time. */
+  private String sha256(Path file) throws IOException {
+    String key = file.toAbsolutePath() + "#" + Files.size(file) + "#" + Files.getLastModifiedTime(file).toMillis();
+    try {
+      return fileHashes.computeIfAbsent(key, k -> {
         try {
           return FixtureCache.sha256(file);
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
       });
-    } catch (IOException | java.io.UncheckedIOException e) {
-      throw ServingException.unavailable("cannot read the parent model " + file + ": " + e.getMessage());
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
     }
   }
 }

@@ -266,7 +266,8 @@ class PruningGrpcTest {
         .setOptions(PruneOptions.newBuilder().setSeed(4).setCnn(cnn));
     Variant v = last(events(req.build())).getDone();
     assertTrue(v.getRecipeJson().contains("\"dataset\":\"model:mine\""), v.getRecipeJson());
-    assertTrue(v.getRecipeJson().matches("(?s).*\"images_sha256\":\"[0-9a-f]{64}\".*"), v.getRecipeJson());
+    assertTrue(v.getRecipeJson().matches(
+        "(?s).*\"images_sha256\":\"[0-9a-f]{64}\",\"labels_sha256\":\"[0-9a-f]{64}\".*"), v.getRecipeJson());
     assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName(v.getName()).build()).getReady());
 
     assertStatus(Code.NOT_FOUND, "no dataset 'model:theirs'", () -> events(req.setCalibration(CalibrationSpec
