@@ -28,6 +28,7 @@ public final class TokenSet {
   private final List<byte[]> configured;
   private final Path file;
   private volatile Snapshot current;
+  private volatile boolean unreadable;
 
   /** @param name the setting, for messages ({@code pruneserve.security.management-tokens}) */
   public TokenSet(String name, List<String> configured, Optional<Path> file) {
@@ -61,8 +62,14 @@ public final class TokenSet {
         current = s;
         LOG.infof("%s-file %s re-read: %d token(s)", name, file, s.tokens().size() - configured.size());
       }
+      if (unreadable) {
+        unreadable = false;
+      }
     } catch (IOException e) {
-      LOG.warnf("%s-file %s cannot be read (%s); the tokens read before stay in force", name, file, e.getMessage());
+      if (!unreadable) { // once per outage, not once per call
+        unreadable = true;
+        LOG.warnf("%s-file %s cannot be read (%s); the tokens read before stay in force", name, file, e.getMessage());
+      }
     }
     return s.tokens();
   }

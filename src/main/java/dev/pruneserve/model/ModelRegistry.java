@@ -87,6 +87,9 @@ public final class ModelRegistry {
     long rssBefore = ProcessMemory.rssBytes();
     slot.lifecycle.lock();
     try {
+      if (closing) { // re-checked under the lock: unloadAll may have passed this slot already
+        throw ServingException.unavailable("the server is shutting down; '" + name + "' is not loaded");
+      }
       if (slot.served == null) {
         slot.set(ModelState.LOADING, "loading");
       }

@@ -2,6 +2,7 @@ package dev.pruneserve.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.ModelBuilder;
@@ -28,7 +29,10 @@ class ShutdownDrainTest {
     registry.load("mlp");
     Lease inFlight = registry.acquire("mlp", "");
     registry.unloadAll();
-    assertThrows(ServingException.class, () -> registry.acquire("mlp", ""), "no new requests after shutdown began");
+    ServingException refused = assertThrows(ServingException.class, () -> registry.acquire("mlp", ""),
+        "no new requests after shutdown began");
+    assertTrue(refused.getMessage().contains("shutting down"), refused.getMessage());
+    assertThrows(ServingException.class, () -> registry.load("mlp"), "no loads after shutdown began");
     assertEquals(1, registry.awaitDrained(Duration.ofMillis(50)), "the in-flight request holds its session");
     CompletableFuture<Integer> drained = CompletableFuture.supplyAsync(() -> {
       try {
