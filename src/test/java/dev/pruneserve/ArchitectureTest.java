@@ -11,8 +11,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The layering the folders promise, checked on the compiled main classes: one package touches ONNX
- * Runtime, one touches Caffeine, only the gRPC adapters see gRPC and the generated API, and no two
- * packages depend on each other (generated protobuf packages excluded).
+ * Runtime, one touches Caffeine, only the gRPC adapters see gRPC (health and Quarkus gRPC included)
+ * and the generated API, dependencies point inward (nothing depends on the adapters, the command
+ * line or the application shell; only the shell constructs the runtime; domain code knows no CDI),
+ * and no two packages depend on each other (generated protobuf packages excluded).
  */
 class ArchitectureTest {
   private static JavaClasses main;
@@ -39,6 +41,33 @@ class ArchitectureTest {
   void onlyTheGrpcAdaptersSeeGrpcAndTheWireTypes() {
     noClasses().that().resideOutsideOfPackages("dev.pruneserve.grpc", "dev.pruneserve.api..").should()
         .dependOnClassesThat().resideInAnyPackage("io.grpc..", "dev.pruneserve.api..").check(main);
+  }
+
+  @Test
+  void onlyTheGrpcAdaptersSeeGrpcHealthAndQuarkusGrpc() {
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.grpc", "dev.pruneserve.api..").should()
+        .dependOnClassesThat().resideInAnyPackage("io.quarkus.grpc..", "grpc.health..").check(main);
+  }
+
+  @Test
+  void nothingDependsOnTheAdaptersOrTheApplicationShell() {
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.grpc", "dev.pruneserve.app").should()
+        .dependOnClassesThat().resideInAPackage("dev.pruneserve.grpc").check(main);
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.app", "dev.pruneserve.cli").should()
+        .dependOnClassesThat().resideInAnyPackage("dev.pruneserve.app", "dev.pruneserve.cli").check(main);
+  }
+
+  @Test
+  void onlyTheApplicationShellConstructsTheRuntime() {
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.runtime", "dev.pruneserve.app").should()
+        .dependOnClassesThat().resideInAPackage("dev.pruneserve.runtime").check(main);
+  }
+
+  @Test
+  void domainCodeKnowsNothingOfTheCommandLineOrCdi() {
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.app", "dev.pruneserve.grpc", "dev.pruneserve.config",
+        "dev.pruneserve.api..").should().dependOnClassesThat().resideInAnyPackage("jakarta.enterprise..", "jakarta.inject..", "io.quarkus..")
+        .check(main);
   }
 
   @Test

@@ -24,6 +24,12 @@ import java.nio.file.Path;
 public class ServerBeans {
 
   @Produces
+  @jakarta.inject.Singleton
+  dev.pruneserve.model.Readiness readiness(jakarta.enterprise.inject.Instance<dev.pruneserve.model.HealthReporter> r) {
+    return new dev.pruneserve.model.Readiness(r.stream().toList());
+  }
+
+  @Produces
   @ApplicationScoped
   OrtRuntime ortRuntime(ServerConfig config) {
     return new OrtRuntime(config.ort());

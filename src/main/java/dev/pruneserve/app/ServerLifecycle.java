@@ -3,52 +3,47 @@ package dev.pruneserve.app;
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.embed.MiniLmImport;
-import dev.pruneserve.fixtures.FixtureCache;
+import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.llm.Stories15mImport;
 import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.model.Readiness;
 import dev.pruneserve.repository.DemoRepository;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.variant.AliasTable;
 import dev.pruneserve.variant.PruneService;
 import dev.pruneserve.variant.VariantStore;
-import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
-import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import jakarta.enterprise.inject.Instance;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
 /** Start: prepare the repository and load its models. Stop: drain, then retire every session. */
 @ApplicationScoped
 public class ServerLifecycle {
   private static final Logger LOG = Logger.getLogger(ServerLifecycle.class);
-  private final AtomicBoolean ready = new AtomicBoolean();
   private final ModelRegistry registry;
   private final AliasTable aliases;
   private final PruneService prune;
   private final ServerConfig config;
-  private final Instance<GrpcHealthStorage> health;
+  private final Readiness readiness;
   private Integer drained; // guarded by this
 
   ServerLifecycle(ModelRegistry registry, AliasTable aliases,
-      PruneService prune, ServerConfig config,
-      Instance<GrpcHealthStorage> health) {
+      PruneService prune, ServerConfig config, Readiness readiness) {
     this.registry = registry;
     this.aliases = aliases;
     this.prune = prune;
     this.config = config;
-    this.health = health;
+    this.readiness = readiness;
   }
 
   void onStart(@Observes StartupEvent ev, ModelRepository repo, VariantStore variants) {
     // grpc.health.v1 answers NOT_SERVING until the start-up loading below has finished (readiness)
-    setHealth(ServingStatus.NOT_SERVING);
+    readiness.set(false);
     try {
       if (config.repository().demoIfEmpty()) {
         DemoRepository.populateIfEmpty(repo);
@@ -68,7 +63,7 @@ public class ServerLifecycle {
         LOG.errorf("minilm is not available: %s", e.getMessage());
       }
       try {
-        if (!dev.pruneserve.fixtures.trained.FashionResNet.installIfCached(FixtureCache.defaultCache(), repo.root())) {
+        if (!dev.pruneserve.assets.trained.FashionResNet.installIfCached(FixtureCache.defaultCache(), repo.root())) {
           LOG.infof("fashion-resnet (the trained CNN for IFSO) is not cached; train it once with"
               + " ./mvnw -B -q -Pcnn-fixture process-classes (about 20 minutes on 2 cores)");
         }
@@ -98,8 +93,7 @@ public class ServerLifecycle {
       }
     }
     LOG.infof("model repository %s: %s", repo.root(), registry.index());
-    ready.set(true);
-    setHealth(ServingStatus.SERVING);
+    readiness.set(true);
   }
 
   /** Quarkus stops (after a signal's drain, that drain is already done): drain if not yet. */
@@ -120,8 +114,7 @@ public class ServerLifecycle {
     if (drained != null) {
       return drained;
     }
-    ready.set(false);
-    setHealth(ServingStatus.NOT_SERVING);
+    readiness.set(false);
     int jobs = prune.cancelAll();
     aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
@@ -141,12 +134,8 @@ public class ServerLifecycle {
     return busy;
   }
 
-  private void setHealth(ServingStatus status) {
-    health.stream().forEach(h -> h.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, status));
-  }
-
   /** True once start-up loading has finished and until shutdown begins. */
   public boolean isReady() {
-    return ready.get();
+    return readiness.isReady();
   }
 }

@@ -76,7 +76,7 @@ public final class EmbeddingService {
   }
 
   /** Inputs INT64 [batch, seq]; a FP32 [batch, seq, dim] output to pool. */
-  private static void checkSignature(String model, dev.pruneserve.model.ModelSession s) {
+  private static void checkSignature(String model, dev.pruneserve.session.ModelSession s) {
     for (TensorSpec in : s.inputs()) {
       if (in.type() != DataType.INT64 || in.shape().length != 2) {
         throw ServingException.precondition("encoder '" + model + "' input '" + in.name()

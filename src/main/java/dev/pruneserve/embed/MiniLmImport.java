@@ -1,7 +1,7 @@
 package dev.pruneserve.embed;
 
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.MiniLm;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.MiniLm;
 import dev.pruneserve.repository.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

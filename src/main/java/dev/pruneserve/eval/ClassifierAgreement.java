@@ -1,6 +1,6 @@
 package dev.pruneserve.eval;
 
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.train.ImageSet;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.pruneserve.eval;
 
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 
 /**
  * Causal-LM quality on a token stream, per algorithms.md §1.4 / quality-reference.md: the stream is

@@ -20,8 +20,8 @@ import org.jboss.logging.Logger;
 /**
  * Counts unary and server-streaming calls in flight (the ones the server ends) until grpc-java
  * reports them complete (all messages sent) or cancelled, so that shutdown waits for their last
- * messages before Quarkus stops the gRPC server, which cancels what is still open. The drain of sessions ({@code ServerLifecycle}) ends when the last request
- * releases its model; this waits, after it, for the responses. grpc.* services and client- or
+ * messages before Quarkus stops the gRPC server, which cancels what is still open. The drain of
+ * sessions ({@code ServerLifecycle}) ends when the last request releases its model; this waits, after it, for the responses. grpc.* services and client- or
  * bidi-streaming calls (open as long as the client likes) are not counted. Thread-safe.
  */
 @ApplicationScoped
@@ -29,6 +29,7 @@ import org.jboss.logging.Logger;
 public class InFlightCalls implements ServerInterceptor {
   private static final Logger LOG = Logger.getLogger(InFlightCalls.class);
   private final AtomicInteger open = new AtomicInteger();
+  private final Object ended = new Object(); // notified whenever a counted call ends
 
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
@@ -41,8 +42,10 @@ public class InFlightCalls implements ServerInterceptor {
     open.incrementAndGet();
     AtomicBoolean done = new AtomicBoolean();
     Runnable end = () -> {
-      if (done.compareAndSet(false, true)) {
-        open.decrementAndGet();
+      if (done.compareAndSet(false, true) && open.decrementAndGet() == 0) {
+        synchronized (ended) {
+          ended.notifyAll();
+        }
       }
     };
     ServerCall.Listener<Q> listener;
@@ -77,8 +80,11 @@ public class InFlightCalls implements ServerInterceptor {
   void awaitCalls(@Observes @Priority(Interceptor.Priority.APPLICATION + 600) ShutdownEvent ev, ServerConfig config)
       throws InterruptedException {
     long end = System.nanoTime() + config.shutdown().drainTimeout().toNanos();
-    while (open.get() > 0 && System.nanoTime() < end) {
-      Thread.sleep(10);
+    synchronized (ended) {
+      long left;
+      while (open.get() > 0 && (left = end - System.nanoTime()) > 0) {
+        ended.wait(Math.max(1, left / 1_000_000));
+      }
     }
     if (open.get() > 0) {
       LOG.warnf("shutdown: %d call(s) still open after %s; the gRPC server cancels them", open.get(),

@@ -1,7 +1,6 @@
 package dev.pruneserve.grpc;
 
 import dev.pruneserve.api.inference.*;
-import dev.pruneserve.app.ServerLifecycle;
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.model.IndexEntry;
@@ -30,7 +29,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
   @Inject ModelRegistry registry;
   @Inject InferenceService inference;
-  @Inject ServerLifecycle lifecycle;
+  @Inject dev.pruneserve.model.Readiness readiness;
   @Inject ServerConfig config;
 
   @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev")
@@ -43,7 +42,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
   @Override
   public void serverReady(ServerReadyRequest req, StreamObserver<ServerReadyResponse> obs) {
-    GrpcErrors.unary(obs, () -> ServerReadyResponse.newBuilder().setReady(lifecycle.isReady()).build());
+    GrpcErrors.unary(obs, () -> ServerReadyResponse.newBuilder().setReady(readiness.isReady()).build());
   }
 
   @Override

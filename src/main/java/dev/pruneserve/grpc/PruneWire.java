@@ -14,18 +14,17 @@ import dev.pruneserve.api.v1.PruneProgress;
 import dev.pruneserve.api.v1.PruneRequest;
 import dev.pruneserve.api.v1.Variant;
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.pruning.Flap;
-import dev.pruneserve.pruning.methods.PruneRecipe;
 import dev.pruneserve.pruning.ifso.CnnSettings;
-import dev.pruneserve.pruning.ifso.Ifso;
-import dev.pruneserve.pruning.search.ForwardSearch;
-import dev.pruneserve.pruning.zo.MiniLlm;
+import dev.pruneserve.pruning.methods.PruneRecipe;
+import dev.pruneserve.pruning.methods.RecipeParser;
 import dev.pruneserve.variant.CalibrationInput;
 import dev.pruneserve.variant.PruneService;
 import dev.pruneserve.variant.VariantManifest;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** Conversions between pruneserve.v1.Pruning messages and the variant domain. */
 final class PruneWire {
@@ -33,27 +32,30 @@ final class PruneWire {
   /** Longest self-sampled calibration sequence accepted (sampling also stops at the model's context). */
   private static final int MAX_SAMPLE_LENGTH = 4096;
 
+  /** The request field each recipe option comes from, for messages. */
+  private static final Map<String, String> FIELDS = Map.ofEntries(Map.entry("seed", "options.seed"),
+      Map.entry("layers", "options.first_layer/end_layer"), Map.entry("flap-metric", "options.flap_metric"),
+      Map.entry("flap-structure", "options.flap_structure"),
+      Map.entry("bias-compensation", "options.bias_compensation"), Map.entry("zo-mode", "options.mini_llm.mode"),
+      Map.entry("queries", "options.mini_llm.queries"), Map.entry("epsilon", "options.mini_llm.epsilon"),
+      Map.entry("law", "options.mini_llm.law"), Map.entry("perturbed", "options.mini_llm.perturbed"),
+      Map.entry("fms", "options.mini_llm.fms"), Map.entry("reduction", "options.mini_llm.reduction"),
+      Map.entry("micro-batch", "options.mini_llm.micro_batch"), Map.entry("images", "calibration.images.name"),
+      Map.entry("images-count", "calibration.images.count"), Map.entry("cnn-mode", "options.cnn.mode"),
+      Map.entry("cnn-batch", "options.cnn.batch"), Map.entry("scoring-batches", "options.cnn.scoring_batches"),
+      Map.entry("interval", "options.cnn.interval"), Map.entry("rescore-every", "options.cnn.rescore_every"),
+      Map.entry("fd-r", "options.cnn.r"), Map.entry("weight-decay", "options.cnn.weight_decay"),
+      Map.entry("lr", "options.cnn.lr"), Map.entry("recover-steps", "options.recover.steps"),
+      Map.entry("recover-lr", "options.recover.lr"), Map.entry("recover-batch", "options.recover.batch"),
+      Map.entry("search-channels", "options.forward_search.channels"),
+      Map.entry("search-budget", "options.forward_search.budget"),
+      Map.entry("search-subset", "options.forward_search.subset"));
+
   private PruneWire() {}
 
   static PruneService.Spec spec(PruneRequest r) {
-    PruneOptions o = r.getOptions();
-    PruneRecipe recipe;
-    try {
-      if (o.getFirstLayer() < 0 || o.getEndLayer() < 0) { // uint32 beyond Integer.MAX_VALUE
-        throw new IllegalArgumentException("first_layer and end_layer must be layer indices, got "
-            + Integer.toUnsignedString(o.getFirstLayer()) + " and " + Integer.toUnsignedString(o.getEndLayer()));
-      }
-      recipe = new PruneRecipe(r.getMethod(), r.getRatio(), o.getSeed(), o.getFirstLayer(),
-          o.getEndLayer() == 0 ? -1 : o.getEndLayer(),
-          o.getFlapMetric().isEmpty() ? Flap.Metric.WIFV : enumValue(Flap.Metric.class, o.getFlapMetric(), "flap_metric"),
-          o.getFlapStructure().isEmpty() ? Flap.Structure.AL_AM
-              : enumValue(Flap.Structure.class, o.getFlapStructure(), "flap_structure"),
-          o.hasBiasCompensation() ? o.getBiasCompensation()
-              : PruneRecipe.defaultCompensation(r.getMethod()), miniLlm(o.getMiniLlm()),
-          cnn(o.getCnn(), o.getRecover(), r.getCalibration().getImages()), search(o.getForwardSearch()));
-    } catch (IllegalArgumentException e) {
-      throw ServingException.invalid(e.getMessage());
-    }
+    PruneRecipe recipe = RecipeParser.parse(r.getMethod(), r.getRatio(), options(r),
+        k -> FIELDS.getOrDefault(k, k));
     CalibrationInput.SelfSamples samples = selfSamples(r.getCalibration());
     int items = r.getCalibration().getTextsCount() + r.getCalibration().getSequencesCount()
         + (samples == null ? 0 : samples.count());
@@ -73,48 +75,72 @@ final class PruneWire {
         r.getActivateAs());
   }
 
-  private static CnnSettings cnn(CnnPruneOptions c, RecoverOptions rec, ImageDataset images) {
-    CnnSettings d = CnnSettings.DEFAULTS;
-    if (c.getBatch() < 0 || c.getScoringBatches() < 0 || c.getInterval() < 0 || c.getRescoreEvery() < 0
-        || rec.getSteps() < 0 || rec.getBatch() < 0 || images.getCount() < 0) {
-      throw new IllegalArgumentException("cnn, recover and images counts must be small positive numbers");
+  /** The request's options by their command-line names ({@link RecipeParser#KEYS}); unset fields are left out. */
+  static Map<String, String> options(PruneRequest r) {
+    PruneOptions o = r.getOptions();
+    Map<String, String> m = new LinkedHashMap<>();
+    put(m, "seed", o.getSeed() == 0 ? "" : Long.toString(o.getSeed()));
+    if (o.getFirstLayer() != 0 || o.getEndLayer() != 0) {
+      m.put("layers", Integer.toUnsignedString(o.getFirstLayer()) + ":"
+          + (o.getEndLayer() == 0 ? "-1" : Integer.toUnsignedString(o.getEndLayer())));
     }
+    put(m, "flap-metric", o.getFlapMetric());
+    put(m, "flap-structure", o.getFlapStructure());
+    if (o.hasBiasCompensation()) {
+      m.put("bias-compensation", Boolean.toString(o.getBiasCompensation()));
+    }
+    MiniLlmOptions z = o.getMiniLlm();
+    put(m, "zo-mode", z.getMode());
+    count(m, "queries", z.getQueries());
+    put(m, "epsilon", z.getEpsilon() == 0 ? "" : Double.toString(z.getEpsilon()));
+    put(m, "law", z.getLaw());
+    put(m, "perturbed", z.getPerturbed());
+    put(m, "fms", z.getFms());
+    put(m, "reduction", z.getReduction());
+    count(m, "micro-batch", z.getMicroBatch());
+    cnn(m, o.getCnn(), o.getRecover(), r.getCalibration().getImages());
+    ForwardSearchOptions f = o.getForwardSearch();
+    put(m, "search-channels", f.getChannels());
+    put(m, "search-budget", f.getBudget());
+    if (f.getAllSequences()) {
+      m.put("search-subset", "0");
+    } else {
+      count(m, "search-subset", f.getSubset());
+    }
+    return m;
+  }
+
+  private static void cnn(Map<String, String> m, CnnPruneOptions c, RecoverOptions rec, ImageDataset images) {
     if (images.getName().startsWith(CnnSettings.DIRECTORY)) {
-      throw new IllegalArgumentException("calibration.images.name: a built-in dataset " + CnnSettings.DATASETS
+      throw ServingException.invalid("calibration.images.name: a built-in dataset " + CnnSettings.DATASETS
           + " or " + CnnSettings.MODEL + "<folder> (datasets/<folder>/ in the model's repository folder), not a path");
     }
-    return new CnnSettings(c.getMode().isEmpty() ? d.mode() : enumValue(Ifso.Mode.class, c.getMode(), "cnn.mode"),
-        or(c.getBatch(), d.batch()), or(c.getScoringBatches(), d.scoringBatches()), or(c.getInterval(), d.interval()),
-        or(c.getRescoreEvery(), d.rescoreEvery()), c.getR() == 0 ? d.r() : c.getR(),
-        c.getWeightDecay() == 0 ? d.weightDecay() : c.getWeightDecay(), c.getLr() == 0 ? d.lr() : c.getLr(),
-        images.getName(), images.getCount(), rec.getSteps(), rec.getLr() == 0 ? d.recoverLr() : rec.getLr(),
-        or(rec.getBatch(), d.recoverBatch()));
+    put(m, "images", images.getName());
+    count(m, "images-count", images.getCount());
+    put(m, "cnn-mode", c.getMode());
+    count(m, "cnn-batch", c.getBatch());
+    count(m, "scoring-batches", c.getScoringBatches());
+    count(m, "interval", c.getInterval());
+    count(m, "rescore-every", c.getRescoreEvery());
+    put(m, "fd-r", c.getR() == 0 ? "" : Double.toString(c.getR()));
+    put(m, "weight-decay", c.getWeightDecay() == 0 ? "" : Double.toString(c.getWeightDecay()));
+    put(m, "lr", c.getLr() == 0 ? "" : Double.toString(c.getLr()));
+    count(m, "recover-steps", rec.getSteps());
+    put(m, "recover-lr", rec.getLr() == 0 ? "" : Double.toString(rec.getLr()));
+    count(m, "recover-batch", rec.getBatch());
   }
 
-  private static ForwardSearch.Settings search(ForwardSearchOptions f) {
-    if (f.getSubset() < 0) {
-      throw new IllegalArgumentException("forward_search.subset must be in [0, 1024]");
+  private static void put(Map<String, String> m, String key, String v) {
+    if (!v.isEmpty()) {
+      m.put(key, v);
     }
-    return new ForwardSearch.Settings(f.getChannels().isEmpty() ? ForwardSearch.Settings.DEFAULTS.channels()
-        : enumValue(ForwardSearch.Channels.class, f.getChannels(), "forward_search.channels"),
-        f.getBudget().isEmpty() ? ForwardSearch.Settings.DEFAULTS.budget()
-            : enumValue(ForwardSearch.Budget.class, f.getBudget(), "forward_search.budget"),
-        f.getAllSequences() ? 0 : or(f.getSubset(), ForwardSearch.Settings.DEFAULTS.subset()));
   }
 
-  private static int or(int v, int fallback) {
-    return v == 0 ? fallback : v;
-  }
-
-  private static MiniLlm.Settings miniLlm(MiniLlmOptions m) {
-    if (m.getQueries() < 0 || m.getMicroBatch() < 0) {
-      throw new IllegalArgumentException("mini_llm.queries and mini_llm.micro_batch must be small positive numbers");
+  /** A uint32 count, 0 = unset; values past 2^31 stay unsigned so the parser names them. */
+  private static void count(Map<String, String> m, String key, int v) {
+    if (v != 0) {
+      m.put(key, Integer.toUnsignedString(v));
     }
-    if (!Double.isFinite(m.getEpsilon())) {
-      throw new IllegalArgumentException("mini_llm.epsilon must be a finite number in [1e-6, 1)");
-    }
-    return MiniLlm.Settings.of(m.getMode(), m.getQueries(), m.getEpsilon(), m.getLaw(), m.getPerturbed(), m.getFms(),
-        m.getReduction(), m.getMicroBatch());
   }
 
   private static CalibrationInput.SelfSamples selfSamples(CalibrationSpec c) {
@@ -133,15 +159,6 @@ final class PruneWire {
           + Integer.toUnsignedString(s.getMaxLength()));
     }
     return new CalibrationInput.SelfSamples(count, length, s.getSeed());
-  }
-
-  private static <E extends Enum<E>> E enumValue(Class<E> type, String v, String field) {
-    try {
-      return Enum.valueOf(type, v.toUpperCase(Locale.ROOT).replace('-', '_'));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(field + " '" + v + "' is not one of "
-          + java.util.Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT).replace('_', '-'));
-    }
   }
 
   static PruneProgress progress(dev.pruneserve.variant.PruneJob j) {

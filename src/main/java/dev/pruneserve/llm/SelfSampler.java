@@ -1,6 +1,6 @@
 package dev.pruneserve.llm;
 
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;

@@ -1,7 +1,7 @@
 package dev.pruneserve.llm;
 
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.Stories15m;
 import dev.pruneserve.repository.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

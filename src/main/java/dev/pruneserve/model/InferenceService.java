@@ -1,5 +1,6 @@
 package dev.pruneserve.model;
 
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.tensor.Tensor;

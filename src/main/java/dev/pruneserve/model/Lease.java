@@ -1,5 +1,6 @@
 package dev.pruneserve.model;
 
+import dev.pruneserve.session.ModelSession;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Keeps a {@link ModelHandle}'s session open while held. Close it exactly where the work ends. */

@@ -1,6 +1,8 @@
 package dev.pruneserve.model;
 
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.repository.ModelConfigFile;
+import java.util.concurrent.CompletableFuture;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,6 +23,7 @@ public final class ModelHandle {
   private final java.nio.file.Path directory;
   private final AtomicInteger refs = new AtomicInteger(1);
   private final AtomicBoolean retired = new AtomicBoolean();
+  private final CompletableFuture<Void> closedSignal = new CompletableFuture<>();
 
   public ModelHandle(String version, ModelSession session) {
     this(version, session, ModelConfigFile.DEFAULT);
@@ -69,6 +72,11 @@ public final class ModelHandle {
     return refs.get() == 0;
   }
 
+  /** Completes when the session is closed (retired and every lease released). */
+  public CompletableFuture<Void> whenClosed() {
+    return closedSignal;
+  }
+
   /** A lease that keeps the session open until closed, or empty when the handle is retired. */
   public Optional<Lease> tryAcquire() {
     while (true) {
@@ -100,7 +108,11 @@ public final class ModelHandle {
 
   void release() {
     if (refs.decrementAndGet() == 0) {
-      session.close();
+      try {
+        session.close();
+      } finally {
+        closedSignal.complete(null);
+      }
     }
   }
 }

@@ -1,9 +1,15 @@
 package dev.pruneserve.model;
 
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelNames;
 import dev.pruneserve.repository.ModelRepository;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletableFuture;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -175,14 +181,14 @@ public final class ModelRegistry {
    * finished (their sessions closed) or {@code timeout} passed; returns the sessions still busy.
    */
   public int awaitDrained(java.time.Duration timeout) throws InterruptedException {
-    long end = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      int busy = (int) draining.stream().filter(h -> !h.closed()).count();
-      if (busy == 0 || System.nanoTime() >= end) {
-        return busy;
-      }
-      Thread.sleep(20);
+    CompletableFuture<?>[] all = draining.stream().map(ModelHandle::whenClosed)
+        .toArray(CompletableFuture[]::new);
+    try {
+      CompletableFuture.allOf(all).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      // some are still busy (or a close failed): count them below
     }
+    return (int) draining.stream().filter(h -> !h.closed()).count();
   }
 
   /**

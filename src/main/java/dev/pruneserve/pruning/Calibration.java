@@ -1,8 +1,8 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.model.ModelSession;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
 import java.io.IOException;

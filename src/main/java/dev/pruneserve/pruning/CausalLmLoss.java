@@ -2,8 +2,8 @@ package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.model.ModelSession;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;

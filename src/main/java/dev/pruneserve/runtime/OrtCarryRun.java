@@ -6,7 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.model.CarryRun;
+import dev.pruneserve.session.CarryRun;
 import dev.pruneserve.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;

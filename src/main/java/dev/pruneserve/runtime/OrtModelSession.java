@@ -9,7 +9,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.tensor.TensorSpec;
 import java.util.ArrayList;
@@ -93,7 +93,7 @@ final class OrtModelSession implements ModelSession {
   }
 
   @Override
-  public dev.pruneserve.model.CarryRun openCarryRun(Map<String, String> carry, Map<String, Tensor> initial) {
+  public dev.pruneserve.session.CarryRun openCarryRun(Map<String, String> carry, Map<String, Tensor> initial) {
     return new OrtCarryRun(label, env, session, carry, initial);
   }
 

@@ -31,7 +31,7 @@ public final class Trainer {
 
   /** Fine-tunes {@code model} for {@code o.steps()} steps of {@code batch} images; returns the result. */
   public static dev.pruneserve.onnx.proto.Onnx.ModelProto fineTune(dev.pruneserve.onnx.proto.Onnx.ModelProto model,
-      ImageSet data, Options o, int batch, dev.pruneserve.model.SessionLoader loader, java.nio.file.Path work,
+      ImageSet data, Options o, int batch, dev.pruneserve.session.SessionLoader loader, java.nio.file.Path work,
       Listener listener) throws java.io.IOException {
     try (TrainingSession s = TrainingSession.open(model, batch, loader, work)) {
       run(s, data, o, listener);

@@ -1,8 +1,8 @@
 package dev.pruneserve.train;
 
 import dev.pruneserve.grad.BackwardGraph;
-import dev.pruneserve.model.ModelSession;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;

@@ -4,7 +4,7 @@ import dev.pruneserve.error.ServingException;
 import dev.pruneserve.llm.SelfSampler;
 import dev.pruneserve.llm.TokenizerCache;
 import dev.pruneserve.model.ModelRegistry;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.tokenizer.Tokenizer;

@@ -2,7 +2,7 @@ package dev.pruneserve.variant;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.pruneserve.fixtures.FixtureCache;
+import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.repository.ModelRepository;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.pruneserve.bench;
 
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import java.util.Arrays;
 
 /** Greedy KV-cache decoding speed of stories15M-style decoders, measured side by side. */

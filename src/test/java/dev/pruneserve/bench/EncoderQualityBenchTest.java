@@ -1,9 +1,9 @@
 package dev.pruneserve.bench;
 
 import dev.pruneserve.eval.EmbeddingAgreement;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.MiniLm;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.MiniLm;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;

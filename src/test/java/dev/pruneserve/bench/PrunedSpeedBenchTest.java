@@ -1,8 +1,8 @@
 package dev.pruneserve.bench;
 
 import dev.pruneserve.config.ServerConfig;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;

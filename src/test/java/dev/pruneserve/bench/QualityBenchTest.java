@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * The issue-4 table for stories15M, range `all`, p ∈ {0.2, 0.5} × {random, magnitude-l2, wanda-sp,
  * flap} (+ magnitude-sp, magnitude-l1): each variant is made by the prune command in its own JVM
  * (so its peak RSS is its own), which also reports parameters, pruning wall time and quality on
- * the shared data (in-domain PPL, SOTU PPL, KL and top-1 vs dense); decoding tokens/s relative to
+ * the stories15M data (in-domain PPL, SOTU PPL, KL and top-1 vs dense); decoding tokens/s relative to
  * dense is measured here, interleaved with dense in the same process. Prints markdown rows.
  * Run: ./mvnw -B test -Pbench -Dtest=QualityBenchTest
  */
@@ -32,7 +32,7 @@ class QualityBenchTest {
 
   @Test
   void table() throws Exception {
-    Path data = Fixtures.sharedData("eval_ids.json").getParent();
+    Path data = Fixtures.stories15mData("eval_ids.json").getParent();
     ModelProto dense = Stories15mModels.dense();
     Path dir = Files.createTempDirectory("quality");
     Path densePath = dir.resolve("dense.onnx");
@@ -70,7 +70,7 @@ class QualityBenchTest {
   private static JsonNode prune(Path model, Path out, String method, double p, Path data) throws Exception {
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", cp, "dev.pruneserve.pruning.methods.PruneCommand", "--model", model.toString(), "--method", method,
+        "-cp", cp, "dev.pruneserve.app.Main", "prune", "--model", model.toString(), "--method", method,
         "--ratio", Double.toString(p), "--calibration", data.resolve("calib_ids.json").toString(),
         "--eval", data.resolve("eval_ids.json").toString(), "--eval-ood", data.resolve("sotu_ids.json").toString(),
         "--out", out.toString()));

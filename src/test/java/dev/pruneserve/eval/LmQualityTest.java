@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.config.ServerConfig;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;
@@ -26,8 +26,8 @@ class LmQualityTest {
 
   @Test
   void densePerplexityMatchesTheReference() throws Exception {
-    int[] stories = TokenFiles.storiesStream(Fixtures.sharedData("eval_ids.json"));
-    int[] sotu = TokenFiles.ids(Fixtures.sharedData("sotu_ids.json"));
+    int[] stories = TokenFiles.storiesStream(Fixtures.stories15mData("eval_ids.json"));
+    int[] sotu = TokenFiles.ids(Fixtures.stories15mData("sotu_ids.json"));
     ModelProto dense = Stories15mModels.dense();
     try (ModelSession d = load(dense, "dense")) {
       LmQuality.Result in = LmQuality.evaluate(d, null, stories, 128);
@@ -52,7 +52,7 @@ class LmQualityTest {
   /** quality-reference.md §2, range `all`, magnitude L2 (masks identical, see ReferenceScoresTest). */
   @Test
   void prunedQualityMatchesTheReference() throws Exception {
-    int[] stories = TokenFiles.storiesStream(Fixtures.sharedData("eval_ids.json"));
+    int[] stories = TokenFiles.storiesStream(Fixtures.stories15mData("eval_ids.json"));
     ModelProto dense = Stories15mModels.dense();
     Pruner.Result p = Pruner.prune(dense, new Pruner.Options(Criterion.MAGNITUDE_L2, 0.2, 0, 0, -1));
     assertEquals(14.062, p.parametersAfter() / 1e6, 0.001);

@@ -1,7 +1,7 @@
 package dev.pruneserve.grad;
 
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.runtime.OrtRuntime;

@@ -1,7 +1,7 @@
 package dev.pruneserve.grad;
 
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
@@ -45,7 +45,7 @@ class DecoderGradientTest {
   /** stories15M (real weights) on 4 calibration stories: a middle layer's attention and MLP weights. */
   @Test
   void stories15mGradientsMatchFiniteDifferences() throws Exception {
-    List<int[]> calib = dev.pruneserve.eval.TokenFiles.stories(dev.pruneserve.testing.Fixtures.sharedData(
+    List<int[]> calib = dev.pruneserve.eval.TokenFiles.stories(dev.pruneserve.testing.Fixtures.stories15mData(
         "calib_ids.json")).subList(0, 4);
     check(CausalLmLoss.add(dev.pruneserve.testing.Stories15mModels.dense(), "logits"), List.of(
         "model.layers.3.self_attn.q_proj.weight", "model.layers.3.self_attn.o_proj.weight",

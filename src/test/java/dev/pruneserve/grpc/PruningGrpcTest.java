@@ -180,10 +180,11 @@ class PruningGrpcTest {
     // one event per micro-batch of each evaluation: 3 queries × 2 evaluations × 1 micro-batch (2 texts)
     assertEquals(6, events.stream().filter(e -> e.getProgress().getPhase().equals("querying")).count());
     assertTrue(v.getName().startsWith("stories15m@mini-llm-p20-"), v.getName());
-    assertTrue(v.getRecipeJson().contains("pruneserve extension"), v.getRecipeJson());
+    assertTrue(v.getReportJson().contains("pruneserve extension"), "labelled in the report: " + v.getReportJson());
+    assertFalse(v.getRecipeJson().contains("extension"), "never in the hashed recipe: " + v.getRecipeJson());
     assertTrue(v.getReportJson().contains("\"spearman_vs_weight_activation\""), v.getReportJson());
     assertTrue(v.getParametersAfter() < v.getParametersBefore());
-    assertStatus(Code.INVALID_ARGUMENT, "mini-llm mode 'psychic'", () -> events(req.setOptions(PruneOptions
+    assertStatus(Code.INVALID_ARGUMENT, "options.mini_llm.mode 'psychic'", () -> events(req.setOptions(PruneOptions
         .newBuilder().setMiniLlm(dev.pruneserve.api.v1.MiniLlmOptions.newBuilder().setMode("psychic"))).build()));
   }
 
@@ -199,7 +200,7 @@ class PruningGrpcTest {
 
   @Test
   void ifsoAndTaylorPruneACnnToAFlopsTargetAndServeIt() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(dev.pruneserve.fixtures.FashionMnist.available(),
+    org.junit.jupiter.api.Assumptions.assumeTrue(dev.pruneserve.assets.FashionMnist.available(),
         "Fashion-MNIST not installed");
     CalibrationSpec images = CalibrationSpec.newBuilder().setImages(ImageDataset.newBuilder().setName("fashion-mnist")
         .setCount(256)).build();
@@ -296,6 +297,34 @@ class PruningGrpcTest {
         .setParams(SamplingParams.newBuilder().setMaxNewTokens(8)).build()).getSummary().getGeneratedTokens() > 0);
   }
 
+  /**
+   * A variant stored before ids hashed data only (prose in its recipe, an id no request maps to
+   * now) stays listed, served and deletable; an identical request makes a new variant.
+   */
+  @Test
+  void aVariantStoredBeforeStableIdsIsStillServed() throws Exception {
+    java.nio.file.Path repo = java.nio.file.Path.of(org.eclipse.microprofile.config.ConfigProvider.getConfig()
+        .getValue("pruneserve.repository.path", String.class));
+    String name = "stories15m@magnitude-l2-p40-0123456789";
+    byte[] model = java.nio.file.Files.readAllBytes(repo.resolve("stories15m/1/model.onnx"));
+    java.util.Map<String, Object> recipe = new java.util.LinkedHashMap<>();
+    recipe.put("method", "magnitude-l2");
+    recipe.put("ratio", 0.4);
+    recipe.put("ratio_semantics", "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels");
+    new dev.pruneserve.variant.VariantStore(new dev.pruneserve.repository.ModelRepository(repo)).write(
+        new dev.pruneserve.variant.VariantManifest(name, "magnitude-l2-p40-0123456789", "stories15m", "1", "legacy",
+            recipe, java.util.Map.of(), dev.pruneserve.variant.VariantIds.sha256Hex(model), 1, 1, model.length,
+            "2026-11-30T00:00:00Z"), model, repo.resolve("stories15m"));
+    assertTrue(pruning.listVariants(ListVariantsRequest.newBuilder().setModel("stories15m").build())
+        .getVariantsList().stream().anyMatch(v -> v.getName().equals(name)));
+    assertTrue(gen.generateUnary(GenerateRequest.newBuilder().setModel(name).setPrompt("Once upon a time")
+        .setParams(SamplingParams.newBuilder().setMaxNewTokens(4)).build()).getSummary().getGeneratedTokens() > 0);
+    Variant fresh = last(events(request("magnitude-l2", 0.4).build())).getDone();
+    assertFalse(fresh.getReused());
+    assertFalse(fresh.getName().equals(name));
+    pruning.deleteVariant(DeleteVariantRequest.newBuilder().setName(name).build());
+  }
+
   @Test
   void pruneJobsBeyondTheLimitAreRefused() {
     // %test.pruneserve.limits.max-prune-jobs=2: one running and one queued job fill it
@@ -324,7 +353,7 @@ class PruningGrpcTest {
     assertStatus(Code.INVALID_ARGUMENT, "outside the model's vocabulary", () -> events(request("flap", 0.3)
         .setCalibration(CalibrationSpec.newBuilder().addSequences(CalibrationSpec.TokenSequence.newBuilder()
             .addIds(1).addIds(99_999))).build()));
-    assertStatus(Code.INVALID_ARGUMENT, "flap_metric", () -> events(request("flap", 0.3)
+    assertStatus(Code.INVALID_ARGUMENT, "options.flap_metric", () -> events(request("flap", 0.3)
         .setOptions(PruneOptions.newBuilder().setFlapMetric("best")).build()));
     assertStatus(Code.INVALID_ARGUMENT, "forward_search.channels", () -> events(request("forward-search", 0.3)
         .setOptions(PruneOptions.newBuilder().setForwardSearch(dev.pruneserve.api.v1.ForwardSearchOptions.newBuilder()

@@ -3,8 +3,8 @@ package dev.pruneserve.llm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.Stories15m;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.tokenizer.Llama2cTokenizer;
 import java.util.List;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.Stories15m;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.testing.Fixtures;

@@ -20,7 +20,7 @@ class CausalLmLossTest {
   @Test
   void denseCalibrationCrossEntropyMatchesTheReference() throws Exception {
     double ce = CausalLmLoss.meanCrossEntropy(Stories15mModels.dense(),
-        TokenFiles.stories(Fixtures.sharedData("calib_ids.json")), OrtRuntime.cpu(1), dir.resolve("loss.onnx"));
+        TokenFiles.stories(Fixtures.stories15mData("calib_ids.json")), OrtRuntime.cpu(1), dir.resolve("loss.onnx"));
     assertEquals(1.1217784021316737, ce, 1e-5);
   }
 }

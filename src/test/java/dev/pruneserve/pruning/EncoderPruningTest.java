@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.eval.EmbeddingAgreement;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.MiniLm;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.MiniLm;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.testing.EncoderTexts;
 import dev.pruneserve.testing.Fixtures;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
@@ -26,8 +26,8 @@ class FlapTest {
 
   @Test
   void flapMatchesTheReference() throws Exception {
-    JsonNode ref = new ObjectMapper().readTree(Fixtures.sharedData("reference-scores.json").toFile());
-    List<int[]> calib = TokenFiles.stories(Fixtures.sharedData("calib_ids.json"));
+    JsonNode ref = new ObjectMapper().readTree(Fixtures.stories15mData("reference-scores.json").toFile());
+    List<int[]> calib = TokenFiles.stories(Fixtures.stories15mData("calib_ids.json"));
     ModelProto dense = Stories15mModels.dense();
     OrtRuntime rt = OrtRuntime.cpu(1);
     Flap.Outcome low = Flap.prune(dense, Flap.Options.defaults(0.2), calib, rt, dir);
@@ -50,7 +50,7 @@ class FlapTest {
     assertEquals(-0.0677718, mid.threshold(), 1e-5);
     assertKept(ref.get("flap_layers1-4").get("mid_p0.5_mask"), mid);
 
-    int[] stories = TokenFiles.storiesStream(Fixtures.sharedData("eval_ids.json"));
+    int[] stories = TokenFiles.storiesStream(Fixtures.stories15mData("eval_ids.json"));
     try (ModelSession d = Stories15mModels.load(dir, dense, "dense");
         ModelSession p = Stories15mModels.load(dir, half.result().model(), "flap")) {
       LmQuality.Result q = LmQuality.evaluate(p, d, stories, 128);

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * LLM-Pruner-style magnitude L2 against the independent reference of quality-reference.md
- * (shared/data/stories15m/reference-scores.json): group scores within 1e-4 relative, kept masks
+ * (data/stories15m/reference-scores.json): group scores within 1e-4 relative, kept masks
  * identical for the `all` range at p = 0.2 and 0.5.
  */
 class ReferenceScoresTest {
@@ -24,7 +24,7 @@ class ReferenceScoresTest {
 
   @BeforeAll
   static void load() throws Exception {
-    ref = new ObjectMapper().readTree(Fixtures.sharedData("reference-scores.json").toFile()).get("magnitude_l2");
+    ref = new ObjectMapper().readTree(Fixtures.stories15mData("reference-scores.json").toFile()).get("magnitude_l2");
     ModelProto dense = Stories15mModels.dense();
     graph = new OnnxGraph(dense);
   }

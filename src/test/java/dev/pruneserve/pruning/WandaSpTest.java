@@ -25,8 +25,8 @@ class WandaSpTest {
 
   @Test
   void sequentialWandaSpMatchesTheReference() throws Exception {
-    JsonNode ref = new ObjectMapper().readTree(Fixtures.sharedData("reference-scores.json").toFile());
-    List<int[]> calib = TokenFiles.stories(Fixtures.sharedData("calib_ids.json"));
+    JsonNode ref = new ObjectMapper().readTree(Fixtures.stories15mData("reference-scores.json").toFile());
+    List<int[]> calib = TokenFiles.stories(Fixtures.stories15mData("calib_ids.json"));
     ModelProto dense = Stories15mModels.dense();
     OrtRuntime rt = new OrtRuntime(OrtRuntime.settings(ServerConfig.Device.CPU, true, 1));
     WandaSp.Outcome o = WandaSp.prune(dense, 0.2, 0, -1, calib, rt, dir);

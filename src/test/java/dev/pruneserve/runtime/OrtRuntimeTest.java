@@ -8,7 +8,7 @@ import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;

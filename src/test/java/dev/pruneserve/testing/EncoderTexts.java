@@ -1,7 +1,7 @@
 package dev.pruneserve.testing;
 
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.fixtures.Stories15m;
+import dev.pruneserve.assets.Stories15m;
 import dev.pruneserve.tokenizer.Llama2cTokenizer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -18,7 +18,7 @@ public final class EncoderTexts {
   public static List<String> sentences(int n) throws IOException {
     Llama2cTokenizer tok = Llama2cTokenizer.read(Stories15m.tokenizerFile(Fixtures.stories15m()), 32_000);
     List<String> out = new ArrayList<>();
-    for (int[] story : TokenFiles.stories(Fixtures.sharedData("eval_ids.json"))) {
+    for (int[] story : TokenFiles.stories(Fixtures.stories15mData("eval_ids.json"))) {
       for (String s : tok.decode(story).split("(?<=[.!?])\\s+")) {
         if (s.strip().length() >= 20 && out.size() < n) {
           out.add(s.strip());

@@ -1,7 +1,7 @@
 package dev.pruneserve.testing;
 
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.fixtures.Stories15m;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.Stories15m;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
@@ -25,16 +25,19 @@ public final class Fixtures {
     Assumptions.assumeTrue(ready, why);
   }
 
-  /** {@code ../shared/data/stories15m/<file>} beside the checkout (CI lays shared/ there). */
-  public static java.nio.file.Path sharedData(String file) {
-    java.nio.file.Path p = java.nio.file.Path.of("..", "shared", "data", "stories15m", file);
+  /**
+   * {@code data/stories15m/<file>} in the repository (tests run with the repository root as working
+   * directory). The data is committed (see data/stories15m/README.md), so a missing file is an error,
+   * never a skip.
+   *
+   * @throws IllegalStateException when the file is not there
+   */
+  public static java.nio.file.Path stories15mData(String file) {
+    java.nio.file.Path p = java.nio.file.Path.of("data", "stories15m", file);
     if (!java.nio.file.Files.isRegularFile(p)) {
-      String why = "shared data " + p + " is not beside the checkout";
-      if (System.getenv("CI") != null) {
-        Assertions.fail(why);
-      }
-      System.err.println("SKIPPED: " + why);
-      Assumptions.abort(why);
+      throw new IllegalStateException("stories15M data file " + p.toAbsolutePath()
+          + " is missing: it is committed under data/stories15m/ of the repository, and tests must run"
+          + " with the repository root as working directory");
     }
     return p;
   }
@@ -42,8 +45,8 @@ public final class Fixtures {
   /** The MiniLM ONNX model file from the fixture cache (the build copies its jar there). */
   public static java.nio.file.Path minilm() {
     FixtureCache cache = FixtureCache.defaultCache();
-    ensureOrSkip("MiniLM", () -> dev.pruneserve.fixtures.MiniLm.ensure(cache));
-    return dev.pruneserve.fixtures.MiniLm.modelFile(cache);
+    ensureOrSkip("MiniLM", () -> dev.pruneserve.assets.MiniLm.ensure(cache));
+    return dev.pruneserve.assets.MiniLm.modelFile(cache);
   }
 
   public static FixtureCache stories15m() {

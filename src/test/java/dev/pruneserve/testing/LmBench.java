@@ -2,7 +2,7 @@ package dev.pruneserve.testing;
 
 import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Pruner;
 import java.io.IOException;
@@ -18,9 +18,9 @@ import java.util.List;
  */
 public record LmBench(String tag, Path data, List<int[]> calib, int[] stories, int[] sotu, ModelProto dense,
     Path dir) {
-  /** Loads the shared data and the dense model and prints the table header. */
+  /** Loads the stories15M data (data/stories15m/) and the dense model and prints the table header. */
   public static LmBench open(String tag) throws IOException {
-    Path data = Fixtures.sharedData("eval_ids.json").getParent();
+    Path data = Fixtures.stories15mData("eval_ids.json").getParent();
     LmBench b = new LmBench(tag, data, TokenFiles.stories(data.resolve("calib_ids.json")),
         TokenFiles.storiesStream(data.resolve("eval_ids.json")), TokenFiles.ids(data.resolve("sotu_ids.json")),
         Stories15mModels.dense(), Files.createTempDirectory(tag + "-bench"));

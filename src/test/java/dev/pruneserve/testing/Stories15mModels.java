@@ -1,9 +1,9 @@
 package dev.pruneserve.testing;
 
-import dev.pruneserve.fixtures.Stories15m;
+import dev.pruneserve.assets.Stories15m;
 import dev.pruneserve.llm.Llama2cCheckpoint;
 import dev.pruneserve.llm.LlamaOnnxExporter;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.runtime.OrtRuntime;
 import java.io.IOException;

@@ -51,7 +51,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
   /** stories15m, converted once per JVM from the fixture cache; tests that need it check readiness. */
   private static void installStories15m(Path root) {
     try {
-      dev.pruneserve.llm.Stories15mImport.installIfAbsent(dev.pruneserve.fixtures.FixtureCache.defaultCache(), root);
+      dev.pruneserve.llm.Stories15mImport.installIfAbsent(dev.pruneserve.assets.FixtureCache.defaultCache(), root);
     } catch (IOException | RuntimeException e) {
       System.err.println("stories15m not installed in the test repository: " + e.getMessage());
     }
@@ -76,7 +76,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
   /** minilm from the fixture cache (the build copies its jar there); tests check readiness. */
   private static void installMiniLm(Path root) {
     try {
-      dev.pruneserve.embed.MiniLmImport.installIfAbsent(dev.pruneserve.fixtures.FixtureCache.defaultCache(), root);
+      dev.pruneserve.embed.MiniLmImport.installIfAbsent(dev.pruneserve.assets.FixtureCache.defaultCache(), root);
     } catch (IOException | RuntimeException e) {
       System.err.println("minilm not installed in the test repository: " + e.getMessage());
     }

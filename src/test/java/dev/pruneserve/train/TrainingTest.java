@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.pruneserve.eval.ClassifierAgreement;
-import dev.pruneserve.fixtures.FashionMnist;
+import dev.pruneserve.assets.FashionMnist;
 import dev.pruneserve.grad.Directional;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.tensor.Tensor;

@@ -24,18 +24,18 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
   public CnnSettings {
     if (!dataset.isEmpty() && !DATASETS.contains(dataset) && !MODEL_DATASET.matcher(dataset).matches()
         && !dataset.startsWith(DIRECTORY)) {
-      throw new IllegalArgumentException("unknown image dataset '" + dataset + "'; built-in: " + DATASETS
+      throw dev.pruneserve.error.ServingException.invalid("unknown image dataset '" + dataset + "'; built-in: " + DATASETS
           + ", or " + MODEL + "<folder> for datasets/<folder>/ (images.npy, labels.npy) in the model's folder");
     }
     if (batch < 2 || batch > 4096 || scoringBatches < 1 || scoringBatches > 1000 || interval < 1 || interval > 1000
         || rescoreEvery < 1 || images < 0 || recoverSteps < 0 || recoverSteps > 1_000_000 || recoverBatch < 2
         || recoverBatch > 4096) {
-      throw new IllegalArgumentException("cnn options: batch in [2, 4096], scoring_batches and interval in"
+      throw dev.pruneserve.error.ServingException.invalid("cnn options: batch in [2, 4096], scoring_batches and interval in"
           + " [1, 1000], rescore_every >= 1, recover.steps <= 1e6, recover.batch in [2, 4096]");
     }
     if (!(r > 0 && r < 1) || !(weightDecay > 0 && weightDecay < 1) || !(lr >= 0 && lr <= 10)
         || !(recoverLr >= 0 && recoverLr <= 10)) {
-      throw new IllegalArgumentException("cnn options: r and weight_decay in (0, 1), learning rates in [0, 10]");
+      throw dev.pruneserve.error.ServingException.invalid("cnn options: r and weight_decay in (0, 1), learning rates in [0, 10]");
     }
   }
 
@@ -51,7 +51,8 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
         seed);
   }
 
-  public Map<String, Object> describe(boolean scoring) {
+  /** Data that determines the output (the schedule only when {@code scoring}); part of variant ids. */
+  public Map<String, Object> identity(boolean scoring) {
     Map<String, Object> m = new LinkedHashMap<>();
     if (scoring) {
       m.put("mode", mode.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));

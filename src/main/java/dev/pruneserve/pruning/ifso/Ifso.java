@@ -1,6 +1,6 @@
 package dev.pruneserve.pruning.ifso;
 
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;

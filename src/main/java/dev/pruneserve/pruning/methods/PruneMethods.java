@@ -1,19 +1,14 @@
 package dev.pruneserve.pruning.methods;
 
+import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Calibration;
-import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.HeadDiscovery;
 import dev.pruneserve.pruning.ModelCheck;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.Pruner;
-import dev.pruneserve.pruning.WandaSp;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
-import dev.pruneserve.pruning.cnn.ChannelPruner;
-import dev.pruneserve.pruning.taylor.TaylorLlm;
-import dev.pruneserve.pruning.zo.MiniLlm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,38 +17,58 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs a {@link PruneRecipe} on a dense model (weight-only methods: decoders and encoders;
- * calibration methods: decoders). Calibration-based methods (Wanda-SP, FLAP, MINI-LLM) load
- * temporary tapped copies of the model through {@code loader} in a private temporary directory that
- * is removed afterwards. Every result is validated by {@link ModelCheck} (loads and runs in ONNX
- * Runtime) before it is returned. Single-threaded; the input model is not changed.
+ * Runs a {@link PruneRecipe} on a dense model: detects the model family once (transformer or
+ * CNN), hands the recipe's {@link PruneMethod} a {@link PruneContext} with a private temporary
+ * folder (removed afterwards), and validates every result with {@link ModelCheck} (loads and runs
+ * in ONNX Runtime) before returning it. Single-threaded; the input model is not changed.
  */
 public final class PruneMethods {
+  /** What a model is, for dispatch and reports. */
+  public enum Family { TRANSFORMER, CNN }
+
   private PruneMethods() {}
 
   /**
-   * @param calibration token-id sequences (each with its BOS); required when
-   *     {@link PruneRecipe#needsCalibration()}, ignored otherwise
+   * @param tokens token-id sequences (each with its BOS); required when the recipe needs tokens
+   *     on a transformer, ignored otherwise
    */
-  public static Pruner.Result apply(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader)
+  public static Pruner.Result apply(ModelProto dense, PruneRecipe r, List<int[]> tokens, SessionLoader loader)
       throws IOException {
-    return apply(dense, r, calibration, loader, Progress.NONE);
+    return apply(dense, family(dense), r, tokens, loader, Progress.NONE);
   }
 
-  /** As above, reporting phases calibrating → scoring → validating. */
-  public static Pruner.Result apply(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader,
-      Progress progress) throws IOException {
-    progress.report(r.needsCalibration() ? "calibrating" : "scoring", 0);
-    Pruner.Result out = prune(dense, r, calibration, loader, progress);
+  /** As above for a model of a known family, reporting the method's phases, then validating. */
+  public static Pruner.Result apply(ModelProto dense, Family family, PruneRecipe r, List<int[]> tokens,
+      SessionLoader loader, Progress progress) throws IOException {
+    progress.report(r.needsTokens() && family == Family.TRANSFORMER ? "calibrating" : "scoring", 0);
+    Path work = Files.createTempDirectory("pruneserve-prune");
+    Pruner.Result out;
+    try {
+      if (family == Family.CNN) {
+        out = CnnMethods.apply(dense, r, loader, work, progress);
+      } else {
+        if (r.needsImages()) {
+          throw ServingException.invalid(!r.method().prunesTransformers()
+              ? r.method().name() + " prunes CNN channels; this model has no prunable convolution channel group"
+              : "calibration.images and recover apply to CNNs only; this model has no prunable convolution"
+                  + " channel group");
+        }
+        r.requireData(tokens != null && !tokens.isEmpty());
+        out = r.method().pruneTransformer(new PruneContext(dense, r, tokens, null, loader, work, progress));
+      }
+    } finally {
+      deleteTree(work);
+    }
     progress.report("validating", 0);
     ModelCheck.validate(out.model(), loader);
     progress.report("validating", 1);
     return out;
   }
 
-  /** No attention block, and convolution channel groups to prune. */
-  public static boolean isCnn(ModelProto m) {
-    return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups().isEmpty();
+  /** CNN when the graph has no attention block and has convolution channel groups to prune. */
+  public static Family family(ModelProto m) {
+    return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups()
+        .isEmpty() ? Family.CNN : Family.TRANSFORMER;
   }
 
   /**
@@ -61,9 +76,9 @@ public final class PruneMethods {
    * of each channel group, in discovery order), otherwise {@code heads_per_layer} and
    * {@code channels_per_layer} (kept heads and MLP / FFN channels of each layer).
    */
-  public static Map<String, Object> widths(ModelProto dense, Pruner.Result r) {
+  public static Map<String, Object> widths(Family family, Pruner.Result r) {
     Map<String, Object> m = new LinkedHashMap<>();
-    if (isCnn(dense)) {
+    if (family == Family.CNN) {
       m.put("channels_per_group", r.channelsPerLayer());
     } else {
       m.put("heads_per_layer", r.headsPerLayer());
@@ -72,52 +87,30 @@ public final class PruneMethods {
     return m;
   }
 
-  private static Pruner.Result prune(ModelProto dense, PruneRecipe r, List<int[]> calibration, SessionLoader loader,
-      Progress progress) throws IOException {
-    if (isCnn(dense)) {
-      return CnnMethods.apply(dense, r, loader, progress);
+  /**
+   * Fraction of the pruning step done when {@code phase} is {@code f} done, with the method's
+   * phase shares ({@link PruneMethod#PHASES}); 0 for phases outside the pruning step.
+   */
+  public static double overall(PruneMethod method, String phase, double f) {
+    double[] share = method.phaseShares();
+    double start = 0;
+    for (int i = 0; i < PruneMethod.PHASES.length; i++) {
+      if (PruneMethod.PHASES[i].equals(phase)) {
+        return start + share[i] * f;
+      }
+      start += share[i];
     }
-    if (r.method().equals("ifso") || r.needsImages()) {
-      throw new IllegalArgumentException(r.method().equals("ifso") ? "ifso prunes CNN channels; this model has no"
-          + " prunable convolution channel group" : "calibration.images and recover apply to CNNs only; this model"
-          + " has no prunable convolution channel group");
+    return 0;
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
     }
-    if (!r.needsCalibration()) {
-      return Pruner.prune(dense, new Pruner.Options(r.criterion(), r.ratio(), r.seed(), r.firstLayer(), r.endLayer()));
-    }
-    if (calibration == null || calibration.isEmpty()) {
-      throw new IllegalArgumentException(r.method() + " needs calibration sequences");
-    }
-    Path work = Files.createTempDirectory("pruneserve-calib");
-    try {
-      if (r.method().equals("mini-llm")) {
-        return MiniLlm.prune(dense, new MiniLlm.Options(r.ratio(), r.firstLayer(), r.endLayer(), r.seed(),
-            r.miniLlm()), calibration, loader, work, progress).result();
+    try (var files = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
       }
-      if (r.method().equals("forward-search")) {
-        return dev.pruneserve.pruning.search.ForwardSearch.prune(dense, new dev.pruneserve.pruning.search.ForwardSearch
-            .Options(r.ratio(), r.search().channels(), r.search().budget(), r.biasCompensation(), r.search().subset(),
-            8),
-            calibration, loader, work, progress).result();
-      }
-      if (r.method().equals("taylor")) {
-        return TaylorLlm.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work, progress)
-            .result();
-      }
-      if (r.method().equals("wanda-sp")) {
-        return WandaSp.prune(dense, r.ratio(), r.firstLayer(), r.endLayer(), calibration, loader, work, progress)
-            .result();
-      }
-      Flap.Options o = new Flap.Options(r.ratio(), r.flapMetric(), r.flapStructure(), r.biasCompensation(),
-          r.firstLayer(), r.endLayer());
-      return Flap.prune(dense, o, calibration, loader, work, progress).result();
-    } finally {
-      try (var files = Files.list(work)) {
-        for (Path f : (Iterable<Path>) files::iterator) {
-          Files.deleteIfExists(f);
-        }
-      }
-      Files.deleteIfExists(work);
     }
   }
 }

@@ -1,7 +1,7 @@
 package dev.pruneserve.pruning.search;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Calibration;
 import dev.pruneserve.pruning.Criterion;
@@ -73,17 +73,9 @@ public final class ForwardSearch {
 
     public Settings {
       if (subset < 0 || subset > 1024) {
-        throw new IllegalArgumentException("forward_search.subset must be in [0, 1024] (0 = all), got " + subset);
+        throw dev.pruneserve.error.ServingException.invalid("forward_search.subset must be in [0, 1024] (0 = all),"
+            + " got " + subset);
       }
-    }
-
-    public Map<String, Object> describe(boolean compensation) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("channels", lower(channels));
-      m.put("budget", lower(budget));
-      m.put("compensation", compensation);
-      m.put("sequences_per_forward", subset == 0 ? "all" : subset);
-      return m;
     }
   }
 
@@ -170,9 +162,5 @@ public final class ForwardSearch {
       pruned = Flap.compensate(pruned, g, mlps.get(l).downWeight(), channels.get(l), stats.mean(2 * l + 1));
     }
     return pruned;
-  }
-
-  private static String lower(Enum<?> e) {
-    return e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
   }
 }

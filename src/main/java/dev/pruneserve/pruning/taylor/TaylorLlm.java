@@ -2,8 +2,8 @@ package dev.pruneserve.pruning.taylor;
 
 import dev.pruneserve.grad.BackwardGraph;
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.model.ModelSession;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.CausalLmLoss;
 import dev.pruneserve.pruning.DependencyDiscovery;

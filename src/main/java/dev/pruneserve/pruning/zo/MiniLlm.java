@@ -1,7 +1,7 @@
 package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.model.SessionLoader;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Calibration;
 import dev.pruneserve.pruning.Criterion;
@@ -51,13 +51,13 @@ public final class MiniLlm {
 
     public Settings {
       if (queries < 1 || queries > 4096) {
-        throw new IllegalArgumentException("queries must be in [1, 4096], got " + queries);
+        throw dev.pruneserve.error.ServingException.invalid("queries must be in [1, 4096], got " + queries);
       }
       if (!(epsilon >= 1e-6 && epsilon < 1)) { // below ~1e-6, W ± εz rounds back to W in float32
-        throw new IllegalArgumentException("epsilon must be in [1e-6, 1), got " + epsilon);
+        throw dev.pruneserve.error.ServingException.invalid("epsilon must be in [1e-6, 1), got " + epsilon);
       }
       if (microBatch < 1 || microBatch > 256) {
-        throw new IllegalArgumentException("micro_batch must be in [1, 256], got " + microBatch);
+        throw dev.pruneserve.error.ServingException.invalid("micro_batch must be in [1, 256], got " + microBatch);
       }
     }
 
@@ -84,29 +84,11 @@ public final class MiniLlm {
       try {
         return Enum.valueOf(type, v.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("mini-llm " + what + " '" + v + "' is not one of "
+        throw dev.pruneserve.error.ServingException.invalid("mini-llm " + what + " '" + v + "' is not one of "
             + java.util.Arrays.toString(type.getEnumConstants()).toLowerCase(java.util.Locale.ROOT));
       }
     }
 
-    /** Canonical form for recipes (and so variant ids). */
-    public Map<String, Object> describe() {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("mode", mode == Mode.WEIGHTS ? "weights (paper, faithful)"
-          : "masks (pruneserve extension, not the paper's method)");
-      m.put("queries", queries);
-      m.put("epsilon", epsilon);
-      m.put("law", law.name().toLowerCase(java.util.Locale.ROOT));
-      if (mode == Mode.WEIGHTS) {
-        m.put("perturbed", perturbed.name().toLowerCase(java.util.Locale.ROOT));
-        m.put("fms", fms.name());
-        m.put("reduction", reduction.name().toLowerCase(java.util.Locale.ROOT));
-      } else {
-        m.put("score", "|dL/dgate| (first-order Taylor of removing the group)");
-      }
-      m.put("micro_batch", microBatch);
-      return m;
-    }
   }
 
   /** One run: local ratio, layer range [firstLayer, endLayer) (−1 = all), direction seed, settings. */

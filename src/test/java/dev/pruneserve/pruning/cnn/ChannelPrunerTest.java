@@ -37,7 +37,7 @@ class ChannelPrunerTest {
     Pruner.Result b = PruneMethods.apply(cnn, PruneRecipe.of("random", 0.5), null, OrtRuntime.cpu(1));
     assertArrayEquals(a.model().toByteArray(), b.model().toByteArray(), "same seed, same result");
     assertNotEquals(r.model(), a.model());
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+    dev.pruneserve.error.ServingException e = assertThrows(dev.pruneserve.error.ServingException.class,
         () -> PruneMethods.apply(cnn, PruneRecipe.of("magnitude-sp", 0.5), null, OrtRuntime.cpu(1)));
     assertTrue(e.getMessage().contains("CNNs take"), e.getMessage());
   }

@@ -2,10 +2,10 @@ package dev.pruneserve.pruning.ifso;
 
 import dev.pruneserve.eval.ClassifierAgreement;
 import dev.pruneserve.model.ProcessMemory;
-import dev.pruneserve.fixtures.FashionMnist;
-import dev.pruneserve.fixtures.trained.FashionResNet;
-import dev.pruneserve.fixtures.FixtureCache;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.assets.FashionMnist;
+import dev.pruneserve.assets.trained.FashionResNet;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.cnn.ChannelPruner;

@@ -1,6 +1,6 @@
 package dev.pruneserve.pruning.search;
 
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.Progress;

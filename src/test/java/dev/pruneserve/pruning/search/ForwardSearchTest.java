@@ -3,7 +3,7 @@ package dev.pruneserve.pruning.search;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.CausalLmLoss;
 import dev.pruneserve.pruning.Progress;

@@ -2,7 +2,7 @@ package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.runtime.OrtRuntime;

@@ -2,7 +2,7 @@ package dev.pruneserve.pruning.zo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pruneserve.model.ModelSession;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.Progress;
@@ -109,7 +109,7 @@ class MiniLlmBenchTest {
 
   @Test
   void memory() throws Exception {
-    Path data = Fixtures.sharedData("calib_ids.json");
+    Path data = Fixtures.stories15mData("calib_ids.json");
     Path dir = Files.createTempDirectory("minillm-mem");
     Path model = dir.resolve("dense.onnx");
     Files.write(model, Stories15mModels.dense().toByteArray());

@@ -30,8 +30,8 @@ class MiniLlmTest {
 
   @Test
   void faithfulScoresOnStories15m() throws Exception {
-    JsonNode ref = new ObjectMapper().readTree(Fixtures.sharedData("reference-scores.json").toFile());
-    List<int[]> calib = TokenFiles.stories(Fixtures.sharedData("calib_ids.json"));
+    JsonNode ref = new ObjectMapper().readTree(Fixtures.stories15mData("reference-scores.json").toFile());
+    List<int[]> calib = TokenFiles.stories(Fixtures.stories15mData("calib_ids.json"));
     ModelProto dense = Stories15mModels.dense();
     List<String> phases = new ArrayList<>();
     Progress progress = (phase, f) -> {

@@ -1,0 +1,83 @@
+package dev.pruneserve.pruning.methods;
+
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.pruning.ifso.Ifso;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The one recipe parser: request options by their command-line names → {@link PruneRecipe}, with
+ * the documented defaults (algorithms.md; docs/pruning.md). The Prune RPC converts its message into
+ * these options; the CLI passes its flags. Bad values → INVALID_ARGUMENT naming the option.
+ */
+public final class RecipeParser {
+  /** Every recipe option (the CLI's flags without the leading dashes). */
+  public static final Set<String> KEYS = Set.of("seed", "layers", "flap-metric", "flap-structure",
+      "bias-compensation", "zo-mode", "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch",
+      "images", "images-count", "cnn-mode", "cnn-batch", "scoring-batches", "interval", "rescore-every", "fd-r",
+      "weight-decay", "lr", "recover-steps", "recover-lr", "recover-batch", "search-channels", "search-budget",
+      "search-subset");
+
+  /** Usage text of the recipe options, for the CLI's --help. */
+  public static final String USAGE = String.join("\n",
+      "  --method " + String.join("|", MethodRegistry.names()) + "  --ratio p in (0, 1)",
+      "  [--seed n] [--layers from:to (to exclusive, -1 = all)]",
+      "  FLAP: [--flap-metric wifv|ifv|wifn] [--flap-structure al-am|ul-um] [--bias-compensation true|false]",
+      "  MINI-LLM: [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]",
+      "    [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]",
+      "  CNN: [--images fashion-mnist|dir:<folder with images.npy, labels.npy>[:count]] [--cnn-mode train|one-shot]",
+      "    [--cnn-batch n] [--scoring-batches n] [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l]",
+      "    [--lr lr] [--recover-steps n] [--recover-lr lr] [--recover-batch n]",
+      "  forward search: [--search-channels flap|wanda-sp] [--search-budget per-layer|global]",
+      "    [--search-subset n (0 = all)] [--bias-compensation true|false]");
+
+  private RecipeParser() {}
+
+  /** As below, messages naming options by their command-line flags. */
+  public static PruneRecipe parse(String method, double ratio, Map<String, String> options) {
+    return parse(method, ratio, options, k -> "--" + k);
+  }
+
+  /**
+   * @param names how messages name an option ({@code --key} on the CLI, the field path in the RPC)
+   * @throws ServingException INVALID_ARGUMENT for an unknown method, option or value
+   */
+  public static PruneRecipe parse(String method, double ratio, Map<String, String> options,
+      java.util.function.UnaryOperator<String> names) {
+    for (String k : options.keySet()) {
+      if (!KEYS.contains(k)) {
+        throw ServingException.invalid("unknown option '" + k + "'");
+      }
+    }
+    RecipeOptions o = new RecipeOptions(options, names);
+    PruneMethod m = MethodRegistry.byName(method);
+    int[] layers = layers(o.text("layers", "0:-1"), o.name("layers"));
+    return new PruneRecipe(m, ratio, o.longValue("seed", 0), layers[0], layers[1], m.settings(o), cnn(o));
+  }
+
+  private static int[] layers(String v, String name) {
+    List<String> parts = List.of(v.split(":", -1));
+    try {
+      if (parts.size() == 2) {
+        return new int[] {Integer.parseInt(parts.get(0)), Integer.parseInt(parts.get(1))};
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    throw ServingException.invalid(name + " must be layer indices from:to (to exclusive, -1 = all), got '" + v
+        + "'");
+  }
+
+  /** The CNN data, IFSO/Taylor schedule and recover fine-tune; defaults {@link CnnSettings#DEFAULTS}. */
+  static CnnSettings cnn(RecipeOptions o) {
+    CnnSettings d = CnnSettings.DEFAULTS;
+    return new CnnSettings(o.choice("cnn-mode", Ifso.Mode.class, d.mode()), o.integer("cnn-batch", d.batch()),
+        o.integer("scoring-batches", d.scoringBatches()), o.integer("interval", d.interval()),
+        o.integer("rescore-every", d.rescoreEvery()), o.decimal("fd-r", d.r()),
+        o.decimal("weight-decay", d.weightDecay()), o.decimal("lr", d.lr()), o.text("images", ""),
+        o.integer("images-count", 0), o.integer("recover-steps", 0), o.decimal("recover-lr", d.recoverLr()),
+        o.integer("recover-batch", d.recoverBatch()));
+  }
+}

@@ -1,0 +1,41 @@
+package dev.pruneserve.pruning.methods;
+
+import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.WandaSp;
+import java.io.IOException;
+import java.util.Map;
+
+/** Wanda-SP (sequential, FLAP repository counts) on token calibration. */
+final class WandaSpMethod implements PruneMethod {
+  @Override
+  public String name() {
+    return "wanda-sp";
+  }
+
+  @Override
+  public int revision() {
+    return 1;
+  }
+
+  @Override
+  public boolean needsTokens(PruneRecipe r) {
+    return true;
+  }
+
+  @Override
+  public String ratioSemantics(PruneRecipe r) {
+    return FLAP_COUNTS;
+  }
+
+  @Override
+  public void identity(PruneRecipe r, Map<String, Object> m) {
+    m.put("sequential", true);
+  }
+
+  @Override
+  public Pruner.Result pruneTransformer(PruneContext c) throws IOException {
+    PruneRecipe r = c.recipe();
+    return WandaSp.prune(c.dense(), r.ratio(), r.firstLayer(), r.endLayer(), c.tokens(), c.loader(), c.work(),
+        c.progress()).result();
+  }
+}

@@ -1,0 +1,102 @@
+package dev.pruneserve.variant;
+
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * Admission and deduplication of prune jobs: at most one running job per variant name (identical
+ * requests join it), at most {@code maxJobs} running or queued, every job findable by id. Ends of
+ * jobs are signalled to {@link #awaitIdle} waiters. Thread-safe: one monitor guards the running set.
+ */
+final class JobBoard {
+  /** What {@link #admit} did: joined or created a job, and whether the caller must start it. */
+  record Admission(PruneJob job, boolean start) {}
+
+  private final Map<String, PruneJob> running = new java.util.HashMap<>();
+  private final Map<String, PruneJob> jobs = new ConcurrentHashMap<>();
+  private final int maxJobs;
+  private final MeterRegistry meters;
+
+  JobBoard(int maxJobs, MeterRegistry meters) {
+    this.maxJobs = maxJobs;
+    this.meters = meters;
+  }
+
+  /**
+   * Joins the running job for {@code name}, or creates one: {@code finished} may complete it at once
+   * (a stored variant, returns true); otherwise it is admitted as running, within the job limit.
+   *
+   * @throws ServingException RESOURCE_EXHAUSTED when the limit is reached
+   */
+  synchronized Admission admit(String name, Function<PruneJob, Boolean> finished) {
+    PruneJob job = running.get(name);
+    if (job != null) {
+      return new Admission(job, false);
+    }
+    job = new PruneJob(UUID.randomUUID().toString().substring(0, 8), name);
+    if (finished.apply(job)) {
+      jobs.put(job.id(), job);
+      return new Admission(job, false);
+    }
+    if (running.size() >= maxJobs) {
+      throw new ServingException(ErrorKind.RESOURCE_EXHAUSTED, running.size() + " prune jobs are running or queued,"
+          + " the limit (pruneserve.limits.max-prune-jobs = " + maxJobs + "); retry when one finishes or cancel one");
+    }
+    jobs.put(job.id(), job);
+    running.put(name, job);
+    return new Admission(job, true);
+  }
+
+  Optional<PruneJob> job(String id) {
+    return Optional.ofNullable(jobs.get(id));
+  }
+
+  synchronized boolean isRunning(String name) {
+    return running.containsKey(name);
+  }
+
+  /** Runs {@code action} while no job can start or end (variant administration). */
+  synchronized <T> T locked(java.util.function.Supplier<T> action) {
+    return action.get();
+  }
+
+  /** Worker side: removes the job from the running set, applies its terminal state, records metrics. */
+  void end(PruneJob job, Runnable terminal) {
+    synchronized (this) {
+      running.remove(job.variantName());
+      terminal.run();
+      notifyAll();
+    }
+    String outcome = job.state().name().toLowerCase(Locale.ROOT);
+    meters.counter("pruneserve_prune_jobs_total", "outcome", outcome).increment();
+    meters.timer("pruneserve_prune_job_seconds", "outcome", outcome)
+        .record(Duration.ofNanos((long) (job.elapsedSeconds() * 1e9)));
+  }
+
+  /** Asks every running or queued job to stop; returns how many. */
+  synchronized int cancelAll() {
+    running.values().forEach(PruneJob::cancel);
+    return running.size();
+  }
+
+  /** Waits until no job runs or is queued, or {@code timeout} passed; true when idle. */
+  synchronized boolean awaitIdle(Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (!running.isEmpty()) {
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      wait(Math.max(1, left / 1_000_000));
+    }
+    return true;
+  }
+}

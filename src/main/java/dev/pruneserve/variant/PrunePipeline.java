@@ -1,0 +1,103 @@
+package dev.pruneserve.variant;
+
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.session.SessionLoader;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.methods.PruneMethods;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import org.jboss.logging.Logger;
+
+/**
+ * One job's steps on the pruning worker: calibration data → prune (method, validation) → report and
+ * optional evaluation → atomic write → load and warm → optional alias. Progress: sampling (self
+ * samples) 0–0.1, the pruning step to 0.85, evaluating, writing, loading. A failed or cancelled job
+ * leaves nothing stored. Runs on one worker thread at a time.
+ */
+final class PrunePipeline {
+  private static final Logger LOG = Logger.getLogger(PrunePipeline.class);
+
+  private final ModelRegistry registry;
+  private final VariantStore store;
+  private final AliasService aliases;
+  private final SessionLoader loader;
+  private final LmInputs inputs;
+  private final JobBoard board;
+
+  PrunePipeline(ModelRegistry registry, VariantStore store, AliasService aliases, SessionLoader loader,
+      JobBoard board) {
+    this.registry = registry;
+    this.store = store;
+    this.aliases = aliases;
+    this.loader = loader;
+    this.board = board;
+    this.inputs = new LmInputs(registry, loader);
+  }
+
+  /** @param recipe the recipe record of the manifest (identity, data hashes, calibration digest) */
+  void run(PruneJob job, PruneService.Spec spec, Path parentFile, String parentSha, Map<String, Object> recipe) {
+    long t0 = System.nanoTime();
+    try {
+      ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(parentFile));
+      PruneMethods.Family family = PruneMethods.family(dense);
+      List<int[]> calibration = spec.recipe().needsTokens() && family == PruneMethods.Family.TRANSFORMER
+          ? inputs.calibration(spec, dense, parentFile, f -> job.report("sampling", 0.1 * f)) : null;
+      double base = spec.calibration().samples() == null ? 0 : 0.1;
+      Pruner.Result r = PruneMethods.apply(dense, family, spec.recipe(), calibration, loader, (phase, f) -> job.report(
+          phase, base + (0.85 - base) * PruneMethods.overall(spec.recipe().method(), phase, f)));
+      long pruneMs = (System.nanoTime() - t0) / 1_000_000;
+      job.report("writing", 0.88);
+      byte[] bytes = r.model().toByteArray();
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.putAll(PruneMethods.widths(family, r));
+      report.put("labels", spec.recipe().labels());
+      report.put("prune_ms", pruneMs);
+      if (!r.details().isEmpty()) {
+        report.put("details", r.details());
+      }
+      if (!spec.evaluationTexts().isEmpty()) {
+        job.report("evaluating", 0.86);
+        report.put("quality", inputs.evaluate(spec, dense, parentFile, bytes));
+      }
+      VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
+          spec.model(), parentFile.getParent().getFileName().toString(), parentSha, recipe, report,
+          VariantIds.sha256Hex(bytes), r.parametersBefore(), r.parametersAfter(), bytes.length, Instant.now().toString());
+      if (job.cancelRequested()) {
+        throw new CancellationException("cancelled before writing");
+      }
+      store.write(m, bytes, parentFile.getParent().getParent());
+      job.report("loading", 0.93);
+      registry.load(m.name());
+      if (!spec.activateAs().isEmpty()) {
+        aliases.set(spec.activateAs(), m.name(), Optional.empty());
+      }
+      LOG.infof("variant %s ready in %d ms (%d -> %d parameters)", m.name(), (System.nanoTime() - t0) / 1_000_000,
+          m.parametersBefore(), m.parametersAfter());
+      board.end(job, () -> job.succeed(m, false));
+    } catch (CancellationException e) {
+      LOG.infof("prune job %s (%s) cancelled", job.id(), job.variantName());
+      board.end(job, () -> job.fail(new ServingException(ErrorKind.CANCELLED, "prune job " + job.id()
+          + " was cancelled"), true));
+    } catch (ServingException e) {
+      board.end(job, () -> job.fail(e, false));
+    } catch (IllegalArgumentException e) { // a model structure or option the algorithms refuse, named by them
+      board.end(job, () -> job.fail(ServingException.invalid(e.getMessage()), false));
+    } catch (UnsupportedOperationException e) { // e.g. an op without a gradient rule in this model
+      board.end(job, () -> job.fail(ServingException.precondition(e.getMessage()), false));
+    } catch (IOException | RuntimeException e) {
+      LOG.errorf(e, "prune job %s (%s) failed", job.id(), job.variantName());
+      board.end(job, () -> job.fail(new ServingException(ErrorKind.INTERNAL, "pruning failed: " + e.getMessage()),
+          false));
+    }
+  }
+}
