@@ -6,7 +6,6 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
-import sun.misc.Signal;
 
 /**
  * SIGTERM and SIGINT drain the server before the JVM starts its shutdown hooks. The JVM runs its
@@ -27,8 +26,8 @@ public class ShutdownSignals {
     }
     ClassLoader app = Thread.currentThread().getContextClassLoader(); // the signal thread has the system one
     for (String name : new String[] {"TERM", "INT"}) {
-      Signal.handle(new Signal(name), sig -> {
-        Thread t = new Thread(() -> drainAndExit(lifecycle, sig.getName()), "pruneserve-sig" + sig.getName());
+      OsSignals.handle(name, () -> {
+        Thread t = new Thread(() -> drainAndExit(lifecycle, name), "pruneserve-sig" + name);
         t.setContextClassLoader(app);
         t.start(); // a signal handler must return at once
       });

@@ -5,6 +5,8 @@ package dev.pruneserve.error;
  * and never carries a class name or stack trace.
  */
 public final class ServingException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
   private final ErrorKind kind;
 
   public ServingException(ErrorKind kind, String message) {

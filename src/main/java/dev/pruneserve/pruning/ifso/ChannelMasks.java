@@ -40,7 +40,7 @@ public final class ChannelMasks {
       }
     }
     for (ChannelGroup g : groups) {
-      @SuppressWarnings("unchecked")
+      @SuppressWarnings({"unchecked", "rawtypes"})
       List<Entry>[] per = new List[g.channels()];
       for (int c = 0; c < per.length; c++) {
         per[c] = new ArrayList<>();
