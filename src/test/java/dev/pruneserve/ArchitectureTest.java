@@ -66,7 +66,8 @@ class ArchitectureTest {
   @Test
   void domainCodeKnowsNothingOfTheCommandLineOrCdi() {
     noClasses().that().resideOutsideOfPackages("dev.pruneserve.app", "dev.pruneserve.grpc", "dev.pruneserve.config",
-        "dev.pruneserve.api..").should().dependOnClassesThat().resideInAnyPackage("jakarta.enterprise..", "jakarta.inject..", "io.quarkus..")
+        "dev.pruneserve.api..").should().dependOnClassesThat()
+        .resideInAnyPackage("jakarta.enterprise..", "jakarta.inject..", "io.quarkus..")
         .check(main);
   }
 

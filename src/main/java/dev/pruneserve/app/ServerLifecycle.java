@@ -1,9 +1,9 @@
 package dev.pruneserve.app;
 
-import dev.pruneserve.config.ServerConfig;
-import dev.pruneserve.error.ServingException;
-import dev.pruneserve.embed.MiniLmImport;
 import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.embed.MiniLmImport;
+import dev.pruneserve.error.ServingException;
 import dev.pruneserve.llm.Stories15mImport;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.model.Readiness;

@@ -45,7 +45,8 @@ public class ShutdownSignals {
     }
     if (busy != 0) {
       LOG.errorf("SIG%s: %s; halting without running shutdown hooks", signal,
-          busy < 0 ? "the drain did not complete" : busy + " session(s) still running a request after the drain timeout");
+          busy < 0 ? "the drain did not complete"
+              : busy + " session(s) still running a request after the drain timeout");
       Runtime.getRuntime().halt(1);
     }
     Quarkus.asyncExit(0);

@@ -36,8 +36,9 @@ public final class FashionMnist {
   /** True when the four files are present (checksums are checked on load). */
   public static boolean available() {
     return java.util.stream.Stream.of("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz").allMatch(f -> Files.isRegularFile(directory()
-        .resolve(f)));
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz").allMatch(
+            f -> Files.isRegularFile(directory()
+                .resolve(f)));
   }
 
   /** The 60,000 training images. */

@@ -78,7 +78,7 @@ public final class FixtureCache {
     MessageDigest md = sha();
     try (InputStream in = Files.newInputStream(file)) {
       byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
+      for (int n; (n = in.read(buf)) > 0;) {
         md.update(buf, 0, n);
       }
     }

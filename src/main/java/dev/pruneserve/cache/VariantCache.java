@@ -131,7 +131,7 @@ public final class VariantCache implements LoadObserver {
 
   /** Waits until queued evictions have unloaded their variants. */
   public void settle() throws Exception {
-    unloader.submit(() -> { }).get(60, TimeUnit.SECONDS); // single thread: runs after everything queued
+    unloader.submit(() -> {}).get(60, TimeUnit.SECONDS); // single thread: runs after everything queued
   }
 
   /** Evicts least recently served unprotected variants until the rest fit the budget. */

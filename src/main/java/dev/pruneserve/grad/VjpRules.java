@@ -31,7 +31,8 @@ final class VjpRules {
   }
 
   /** Ops with a rule (Conv and BatchNormalization are in {@link ConvRules}). */
-  static final Set<String> OPS = Set.of("Split", "AveragePool", "Identity", "Neg", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log",
+  static final Set<String> OPS = Set.of("Split", "AveragePool", "Identity", "Neg", "Add", "Sub", "Mul", "Div", "Pow",
+      "Sqrt", "Exp", "Log",
       "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax", "MatMul", "Gemm", "Reshape", "Flatten",
       "Squeeze", "Unsqueeze", "Transpose", "ReduceSum", "ReduceMean", "GlobalAveragePool", "Conv",
       "BatchNormalization", "Cast", "Expand", "Where", "Concat", "Slice", "Gather", "MaxPool", "ReduceLogSumExp",

@@ -45,7 +45,7 @@ final class ShapeMath {
             return null;
           }
         }
-        default -> { }
+        default -> {}
       }
     }
     if (x == null || k == null || x.length != k.length + 2) {
@@ -110,7 +110,8 @@ final class ShapeMath {
     if (t.getInt64DataCount() > 0) {
       return t.getInt64DataList().stream().mapToLong(Long::longValue).toArray();
     }
-    java.nio.LongBuffer b = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+    java.nio.LongBuffer b = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .asLongBuffer();
     long[] out = new long[b.remaining()];
     b.get(out);
     return out;

@@ -67,7 +67,8 @@ public final class Slicing {
       throw new IllegalArgumentException("initializer " + t.getName() + ": only FP32 with raw_data can be sliced");
     }
     if (axis >= t.getDimsCount()) {
-      throw new IllegalArgumentException("initializer " + t.getName() + ": no axis " + axis + " in rank " + t.getDimsCount());
+      throw new IllegalArgumentException(
+          "initializer " + t.getName() + ": no axis " + axis + " in rank " + t.getDimsCount());
     }
     int outer = 1;
     int inner = 1;

@@ -62,8 +62,10 @@ public class BearerAuth implements ServerInterceptor {
     if (matches(management.tokens(), token) || (!isManagement && matches(inference.tokens(), token))) {
       return next.startCall(call, headers);
     }
-    return refuse(call, Status.PERMISSION_DENIED.withDescription("the bearer token is not " + (isManagement ? "a" : "an") + " " + kind + " token"
-        + " (pruneserve.security." + kind + "-tokens" + (isManagement ? "" : " or management-tokens") + ")"));
+    return refuse(call,
+        Status.PERMISSION_DENIED
+            .withDescription("the bearer token is not " + (isManagement ? "a" : "an") + " " + kind + " token"
+                + " (pruneserve.security." + kind + "-tokens" + (isManagement ? "" : " or management-tokens") + ")"));
   }
 
   private static boolean matches(List<byte[]> tokens, byte[] token) {

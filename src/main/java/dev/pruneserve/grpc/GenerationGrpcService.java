@@ -28,7 +28,7 @@ public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   @Override
   public void generate(GenerateRequest req, StreamObserver<GenerateResponse> obs) {
     ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) obs;
-    call.setOnCancelHandler(() -> { }); // the loop polls isCancelled() before every step
+    call.setOnCancelHandler(() -> {}); // the loop polls isCancelled() before every step
     GrpcErrors.stream(obs, () -> {
       GenerationResult r = run(req, call::isCancelled, t -> {
         if (!call.isCancelled()) {
@@ -46,7 +46,7 @@ public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   public void generateUnary(GenerateRequest req, StreamObserver<GenerateResult> obs) {
     ServerCallStreamObserver<GenerateResult> call = (ServerCallStreamObserver<GenerateResult>) obs;
     GrpcErrors.unary(obs, () -> {
-      GenerationResult r = run(req, call::isCancelled, t -> { });
+      GenerationResult r = run(req, call::isCancelled, t -> {});
       GenerateResult.Builder b = GenerateResult.newBuilder().setText(r.text()).setSummary(summary(r));
       for (int id : r.tokenIds()) {
         b.addTokenIds(id);

@@ -32,8 +32,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
   @Inject dev.pruneserve.model.Readiness readiness;
   @Inject ServerConfig config;
 
-  @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev")
-  String version;
+  @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version;
 
   @Override
   public void serverLive(ServerLiveRequest req, StreamObserver<ServerLiveResponse> obs) {

@@ -56,7 +56,7 @@ final class TypedContents {
       case FP64 -> {
         c.getFp64ContentsList().forEach(b::putDouble);
       }
-      case FP16, BF16 -> { } // zero elements (checked above)
+      case FP16, BF16 -> {} // zero elements (checked above)
       default -> throw new IllegalStateException(type.toString());
     }
     b.flip();

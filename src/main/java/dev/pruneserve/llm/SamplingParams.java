@@ -25,7 +25,8 @@ public record SamplingParams(int maxNewTokens, float temperature, int topK, floa
   public static SamplingParams of(long maxNewTokens, float temperature, long topK, float topP,
       float repetitionPenalty, Long seed, List<String> stops) {
     if (maxNewTokens < 0 || maxNewTokens > MAX_NEW_TOKENS_LIMIT) {
-      throw ServingException.invalid("max_new_tokens must be in [0, " + MAX_NEW_TOKENS_LIMIT + "], got " + maxNewTokens);
+      throw ServingException
+          .invalid("max_new_tokens must be in [0, " + MAX_NEW_TOKENS_LIMIT + "], got " + maxNewTokens);
     }
     if (!(temperature >= 0) || Float.isInfinite(temperature)) {
       throw ServingException.invalid("temperature must be a finite number >= 0 (0 = greedy), got " + temperature);

@@ -1,8 +1,8 @@
 package dev.pruneserve.model;
 
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.tensor.TensorSpec;
 import io.micrometer.core.instrument.Counter;
@@ -39,10 +39,8 @@ public final class InferenceService {
       ModelStats stats = registry.statsFor(request.model(), lease.version());
       try {
         ModelSession session = lease.session();
-        Map<String, Tensor> inputs =
-            InputValidator.inputs(request.model(), session.inputs(), request.inputs());
-        Set<String> outputs =
-            InputValidator.outputs(request.model(), session.outputs(), request.outputs());
+        Map<String, Tensor> inputs = InputValidator.inputs(request.model(), session.inputs(), request.inputs());
+        Set<String> outputs = InputValidator.outputs(request.model(), session.outputs(), request.outputs());
         long t0 = System.nanoTime();
         Map<String, Tensor> result = session.run(inputs, outputs);
         long inferNs = System.nanoTime() - t0;

@@ -1,9 +1,9 @@
 package dev.pruneserve.model;
 
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.repository.ModelConfigFile;
-import java.util.concurrent.CompletableFuture;
+import dev.pruneserve.session.ModelSession;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 

@@ -1,15 +1,11 @@
 package dev.pruneserve.model;
 
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelNames;
 import dev.pruneserve.repository.ModelRepository;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.CompletableFuture;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +14,11 @@ import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 

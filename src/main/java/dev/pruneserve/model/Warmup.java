@@ -1,8 +1,8 @@
 package dev.pruneserve.model;
 
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Shapes;
 import dev.pruneserve.tensor.Tensor;

@@ -1,10 +1,10 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,14 +2,14 @@ package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.llm.KvDecoder;
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Tensor;
 import java.io.IOException;

@@ -42,7 +42,8 @@ public final class DependencyDiscovery {
       return Optional.empty();
     }
     List<NodeProto> users = g.consumers(mul.getOutput(0));
-    if (users.size() != 1 || !users.get(0).getOpType().equals("MatMul") || !users.get(0).getInput(0).equals(mul.getOutput(0))) {
+    if (users.size() != 1 || !users.get(0).getOpType().equals("MatMul")
+        || !users.get(0).getInput(0).equals(mul.getOutput(0))) {
       return Optional.empty();
     }
     String wg = gate.get().getInput(1);

@@ -37,7 +37,8 @@ public final class FfnDiscovery {
   }
 
   private static Optional<FfnGroup> match(OnnxGraph g, NodeProto fc2, int index) {
-    Optional<TensorProto> w2 = g.initializer(fc2.getInput(1)).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1);
+    Optional<TensorProto> w2 = g.initializer(fc2.getInput(1))
+        .filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1);
     if (w2.isEmpty()) {
       return Optional.empty();
     }
@@ -104,7 +105,8 @@ public final class FfnDiscovery {
       if (mm == null || g.consumers(mm).size() != 1) {
         return false;
       }
-      boolean bias = g.initializer(other(n, mm)).filter(t -> t.getDimsCount() == 1 && t.getDims(0) == width).isPresent();
+      boolean bias = g.initializer(other(n, mm)).filter(t -> t.getDimsCount() == 1 && t.getDims(0) == width)
+          .isPresent();
       return bias && isEntry(g, g.producer(mm).get(), width);
     }
     return false;

@@ -1,8 +1,8 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,10 +21,14 @@ import java.util.Map;
  */
 public final class Flap {
   /** WIFV_j = Var_j·‖W_:,j‖²; IFV_j = Var_j; WIFN_j = mean_i|W_ij|·sqrt(mean_n x_j²). */
-  public enum Metric { WIFV, IFV, WIFN }
+  public enum Metric {
+    WIFV, IFV, WIFN
+  }
 
   /** AL_AM: one global threshold on standardised scores; UL_UM: int(p·H) heads, int(p·F) channels per layer. */
-  public enum Structure { AL_AM, UL_UM }
+  public enum Structure {
+    AL_AM, UL_UM
+  }
 
   /** Layer range [firstLayer, endLayer), endLayer −1 = all; only those layers' units are eligible. */
   public record Options(double ratio, Metric metric, Structure structure, boolean biasCompensation,

@@ -1,9 +1,9 @@
 package dev.pruneserve.pruning;
 
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.tensor.TensorSpec;

@@ -48,7 +48,8 @@ public record ShapeSlot(String tensor, int index) {
         return Optional.empty();
       }
     }
-    return Optional.of(new Vector(values.stream().mapToLong(Long::longValue).toArray(), slots.toArray(new ShapeSlot[0])));
+    return Optional
+        .of(new Vector(values.stream().mapToLong(Long::longValue).toArray(), slots.toArray(new ShapeSlot[0])));
   }
 
   /** The values of a constant int64 tensor (initializer or Constant node). */

@@ -2,10 +2,10 @@ package dev.pruneserve.pruning;
 
 import com.google.protobuf.UnsafeByteOperations;
 import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.graph.Slicing;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import dev.pruneserve.graph.Slicing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.BitSet;

@@ -1,10 +1,10 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;

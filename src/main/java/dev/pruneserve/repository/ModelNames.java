@@ -5,8 +5,8 @@ import java.util.regex.Pattern;
 
 /** Validation of model names and versions as they arrive from clients. */
 public final class ModelNames {
-  private static final Pattern NAME =
-      Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?");
+  private static final Pattern NAME = Pattern
+      .compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?");
   private static final Pattern VERSION = Pattern.compile("[0-9]{1,18}");
 
   private ModelNames() {}

@@ -49,8 +49,8 @@ final class TensorConverter {
       case FP64 -> OnnxTensor.createTensor(env, direct.asDoubleBuffer(), shape);
       case INT32 -> OnnxTensor.createTensor(env, direct.asIntBuffer(), shape);
       case INT64 -> OnnxTensor.createTensor(env, direct.asLongBuffer(), shape);
-      case INT16, FP16, BF16 ->
-          OnnxTensor.createTensor(env, direct.asShortBuffer(), shape, javaType(t.type(), t.name()));
+      case INT16, FP16, BF16 -> OnnxTensor.createTensor(env, direct.asShortBuffer(), shape,
+          javaType(t.type(), t.name()));
       default -> OnnxTensor.createTensor(env, direct, shape, javaType(t.type(), t.name()));
     };
   }

@@ -175,7 +175,8 @@ public record TrainingGraph(ModelProto model, String images, int batch, List<Par
   /** y = (x − mean) / √(var + ε) · γ + β with the batch's mean and biased variance over N, H, W. */
   private static Norm batchNorm(GraphProto.Builder out, NodeProto n, String name, long[] shape) {
     if (shape == null || shape.length != 4) {
-      throw new IllegalArgumentException("BatchNormalization " + name + ": training needs a rank-4 input of known shape");
+      throw new IllegalArgumentException(
+          "BatchNormalization " + name + ": training needs a rank-4 input of known shape");
     }
     float eps = n.getAttributeList().stream().filter(a -> a.getName().equals("epsilon")).map(a -> a.getF())
         .findFirst().orElse(1e-5f);

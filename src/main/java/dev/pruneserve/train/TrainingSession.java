@@ -1,12 +1,12 @@
 package dev.pruneserve.train;
 
 import dev.pruneserve.grad.BackwardGraph;
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Tensor;
 import java.io.IOException;

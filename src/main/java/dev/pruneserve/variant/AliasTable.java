@@ -109,7 +109,7 @@ public final class AliasTable implements AutoCloseable {
   /** Waits until every change made so far is on disk. */
   public void flush() {
     try {
-      writer.submit(() -> { }).get();
+      writer.submit(() -> {}).get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (java.util.concurrent.ExecutionException e) {

@@ -1,7 +1,7 @@
 package dev.pruneserve.variant;
 
-import dev.pruneserve.error.ServingException;
 import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.error.ServingException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

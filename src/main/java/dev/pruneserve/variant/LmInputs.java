@@ -4,9 +4,9 @@ import dev.pruneserve.error.ServingException;
 import dev.pruneserve.llm.SelfSampler;
 import dev.pruneserve.llm.TokenizerCache;
 import dev.pruneserve.model.ModelRegistry;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.ModelConfigFile;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,8 +33,10 @@ final class LmInputs {
   }
 
   /** PPL (128-token windows), KL and top-1 of the variant against the parent on the evaluation texts. */
-  Map<String, Object> evaluate(PruneService.Spec spec, ModelProto dense, Path parentFile, byte[] pruned) throws IOException {
-    int[] stream = encode(spec, dense, spec.evaluationTexts()).stream().flatMapToInt(java.util.Arrays::stream).toArray();
+  Map<String, Object> evaluate(PruneService.Spec spec, ModelProto dense, Path parentFile, byte[] pruned)
+      throws IOException {
+    int[] stream = encode(spec, dense, spec.evaluationTexts()).stream().flatMapToInt(java.util.Arrays::stream)
+        .toArray();
     if (stream.length < 128) {
       throw ServingException.invalid("evaluation texts give " + stream.length + " tokens; perplexity needs at least"
           + " one 128-token window");

@@ -3,10 +3,10 @@ package dev.pruneserve.variant;
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.model.ModelRegistry;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
+import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,7 +71,8 @@ final class PrunePipeline {
       }
       VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
           spec.model(), parentFile.getParent().getFileName().toString(), parentSha, recipe, report,
-          VariantIds.sha256Hex(bytes), r.parametersBefore(), r.parametersAfter(), bytes.length, Instant.now().toString());
+          VariantIds.sha256Hex(bytes), r.parametersBefore(), r.parametersAfter(), bytes.length,
+          Instant.now().toString());
       if (job.cancelRequested()) {
         throw new CancellationException("cancelled before writing");
       }

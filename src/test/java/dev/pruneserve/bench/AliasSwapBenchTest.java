@@ -37,7 +37,7 @@ class AliasSwapBenchTest {
     Arrays.sort(sync);
     Arrays.sort(behind);
     System.out.printf("BENCH alias-switch %d swaps: sync p50 %.3f ms p99 %.3f ms | write-behind p50 %.4f ms p99 %.4f ms"
-            + " | p99 ratio %.0f×%n", n, sync[n / 2] / 1e6, sync[n * 99 / 100] / 1e6, behind[n / 2] / 1e6,
+        + " | p99 ratio %.0f×%n", n, sync[n / 2] / 1e6, sync[n * 99 / 100] / 1e6, behind[n / 2] / 1e6,
         behind[n * 99 / 100] / 1e6, (double) sync[n * 99 / 100] / behind[n * 99 / 100]);
   }
 }

@@ -1,12 +1,12 @@
 package dev.pruneserve.bench;
 
-import dev.pruneserve.eval.EmbeddingAgreement;
 import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.assets.MiniLm;
-import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.eval.EmbeddingAgreement;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.EncoderTexts;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.testing.Stories15mModels;

@@ -2,7 +2,6 @@ package dev.pruneserve.bench;
 
 import dev.pruneserve.api.v1.GenerateRequest;
 import dev.pruneserve.api.v1.GenerateResponse;
-import dev.pruneserve.api.v1.GenerateSummary;
 import dev.pruneserve.api.v1.GenerationGrpc;
 import dev.pruneserve.api.v1.SamplingParams;
 import dev.pruneserve.llm.GenerationResult;
@@ -53,20 +52,21 @@ class GenerationBenchTest {
       GenerateRequest req = GenerateRequest.newBuilder().setModel("stories15m").setPrompt("Once upon a time")
           .setParams(SamplingParams.newBuilder().setMaxNewTokens(256)).build();
       dev.pruneserve.llm.SamplingParams local = dev.pruneserve.llm.SamplingParams.of(256, 0, 0, 0, 0, 0L, List.of());
-      double[] gTps = new double[ROUNDS], gTtft = new double[ROUNDS], lTps = new double[ROUNDS], lTtft = new double[ROUNDS];
+      double[] gTps = new double[ROUNDS], gTtft = new double[ROUNDS], lTps = new double[ROUNDS],
+          lTtft = new double[ROUNDS];
       int tokens = 0;
       for (int i = -1; i < ROUNDS; i++) {
         long t0 = System.nanoTime();
         long first = 0;
         int n = 0;
-        for (Iterator<GenerateResponse> it = stub.generate(req); it.hasNext(); ) {
+        for (Iterator<GenerateResponse> it = stub.generate(req); it.hasNext();) {
           GenerateResponse r = it.next();
           if (r.hasToken() && n++ == 0) {
             first = System.nanoTime();
           }
         }
         long end = System.nanoTime();
-        GenerationResult l = generation.generate("stories15m", "", "Once upon a time", local, () -> false, t -> { });
+        GenerationResult l = generation.generate("stories15m", "", "Once upon a time", local, () -> false, t -> {});
         if (i >= 0) {
           gTtft[i] = (first - t0) / 1e6;
           gTps[i] = (n - 1) / ((end - first) / 1e9);
@@ -77,7 +77,7 @@ class GenerationBenchTest {
       }
       double g = median(gTps), lo = median(lTps);
       System.out.printf("BENCH generation stories15m greedy tokens=%d rounds=%d: grpc %.1f tok/s ttft %.2f ms | "
-              + "in-process %.1f tok/s ttft %.2f ms | ratio tok/s %.3f%n",
+          + "in-process %.1f tok/s ttft %.2f ms | ratio tok/s %.3f%n",
           tokens, ROUNDS, g, median(gTtft), lo, median(lTtft), g / lo);
     } finally {
       ch.shutdownNow();

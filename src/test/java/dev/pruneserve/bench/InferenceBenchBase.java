@@ -107,7 +107,8 @@ abstract class InferenceBenchBase {
           echo[i] = System.nanoTime() - t0;
         }
         Arrays.sort(echo);
-        System.out.printf("BENCH transport floor: ServerLive p50=%.3f ms; Identity on the same %d KiB input p50=%.3f ms%n",
+        System.out.printf(
+            "BENCH transport floor: ServerLive p50=%.3f ms; Identity on the same %d KiB input p50=%.3f ms%n",
             ms(live, 0.5), BATCH * WIDTH * 4 / 1024, ms(echo, 0.5));
         var stats = stub.modelStatistics(dev.pruneserve.api.inference.ModelStatisticsRequest.newBuilder()
             .setName("bench-mlp").build()).getModelStats(0).getInferenceStats();
@@ -133,8 +134,8 @@ abstract class InferenceBenchBase {
     Arrays.sort(local);
     double g50 = ms(grpc, 0.50), g99 = ms(grpc, 0.99), l50 = ms(local, 0.50), l99 = ms(local, 0.99);
     System.out.printf("BENCH inference mode=%s model=mlp4x%d batch=%d rounds=%d: "
-            + "grpc p50=%.3f ms p99=%.3f ms | in-process p50=%.3f ms p99=%.3f ms | "
-            + "ratio p50=%.3f p99=%.3f%n",
+        + "grpc p50=%.3f ms p99=%.3f ms | in-process p50=%.3f ms p99=%.3f ms | "
+        + "ratio p50=%.3f p99=%.3f%n",
         mode(), WIDTH, BATCH, ROUNDS, g50, g99, l50, l99, g50 / l50, g99 / l99);
   }
 

@@ -1,12 +1,12 @@
 package dev.pruneserve.bench;
 
-import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.assets.FixtureCache;
-import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Files;
@@ -37,7 +37,7 @@ class PrunedSpeedBenchTest {
     try (ModelSession ds = rt.load("dense/1", d); ModelSession ps = rt.load("pruned/1", p)) {
       double[] tps = DecodeSpeed.medians(ds, ps, TOKENS, ROUNDS);
       System.out.printf("BENCH pruned-speed stories15m greedy %d tokens, median of %d: dense %.1f tok/s (%d params) |"
-              + " pruned p=0.5 %.1f tok/s (%d params) | ratio %.3f%n", TOKENS, ROUNDS, tps[0],
+          + " pruned p=0.5 %.1f tok/s (%d params) | ratio %.3f%n", TOKENS, ROUNDS, tps[0],
           pruned.parametersBefore(), tps[1], pruned.parametersAfter(), tps[1] / tps[0]);
     } finally {
       Files.deleteIfExists(d);

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,7 +70,8 @@ class BackwardGraphTest {
     check(new Case(inputs("x", s(2, 3, 4), "w", s(4, 5)), s(2, 3, 5), List.of(n("MatMul", "y", in("x", "w")))));
     check(new Case(inputs("a", s(4, 3), "b", s(5, 4), "c", s(5)), s(3, 5), List.of(n("Gemm", "y", in("a", "b", "c"),
         i("transA", 1), i("transB", 1), ModelBuilder.floatAttr("alpha", 0.7f), ModelBuilder.floatAttr("beta", 0.3f)))));
-    check(new Case(inputs("a", s(3, 4), "b", s(4, 5), "c", s(3, 1)), s(3, 5), List.of(n("Gemm", "y", in("a", "b", "c")))));
+    check(new Case(inputs("a", s(3, 4), "b", s(4, 5), "c", s(3, 1)), s(3, 5),
+        List.of(n("Gemm", "y", in("a", "b", "c")))));
   }
 
   @Test
@@ -104,10 +105,12 @@ class BackwardGraphTest {
         n("ReduceSum", "y", in("pq", "axes1"), i("keepdims", 0)))), Map.of("axes1", new long[] {1}));
     check(new Case(inputs("x", s(2, 3, 4, 4)), s(2, 3), List.of(n("GlobalAveragePool", "g", in("x")),
         n("Transpose", "t", in("x"), is("perm", 0, 2, 3, 1)), n("ReduceMean", "m", in("t"), is("axes", 1, 2),
-            i("keepdims", 1)), n("Flatten", "f", in("m")), n("Reshape", "gr", in("g", "shape231")),
+            i("keepdims", 1)),
+        n("Flatten", "f", in("m")), n("Reshape", "gr", in("g", "shape231")),
         n("Squeeze", "gs", in("gr", "ax2")), n("Unsqueeze", "gu", in("gs", "ax2")), n("Reshape", "gf", in("gu",
-            "shape23")), n("Mul", "y", in("f", "gf")))), Map.of("shape231", new long[] {2, 3, 1}, "ax2",
-        new long[] {2}, "shape23", new long[] {2, 3}));
+            "shape23")),
+        n("Mul", "y", in("f", "gf")))), Map.of("shape231", new long[] {2, 3, 1}, "ax2",
+            new long[] {2}, "shape23", new long[] {2, 3}));
   }
 
   @Test
@@ -120,7 +123,7 @@ class BackwardGraphTest {
         in("x", "w"), i("group", 2), is("strides", 2, 2), is("pads", 1, 0, 0, 1)))));
     check(new Case(inputs("x", s(2, 3, 4, 4), "g", s(3), "b", s(3)), s(2, 3, 4, 4), List.of(n("BatchNormalization",
         "y", in("x", "g", "b", "mean", "var")))), Map.of(), Map.of("mean", new float[] {0.1f, -0.2f, 0.3f}, "var",
-        new float[] {0.5f, 1.5f, 2f}));
+            new float[] {0.5f, 1.5f, 2f}));
   }
 
   @Test
@@ -132,7 +135,7 @@ class BackwardGraphTest {
         n("Expand", "m3x", in("m3", "shape235")),
         n("Greater", "pos", in("rows", "zero")), n("Where", "w", in("pos", "m3x", "rows")),
         n("Mul", "y", in("w", "rows")))), Map.of("st", new long[] {1}, "en", new long[] {4}, "ax", new long[] {1},
-        "ax2", new long[] {2}, "ids", new long[] {0, 5, 2, 2, 1, 4}, "shape235", new long[] {2, 3, 5}),
+            "ax2", new long[] {2}, "ids", new long[] {0, 5, 2, 2, 1, 4}, "shape235", new long[] {2, 3, 5}),
         Map.of("zero", new float[] {0f}));
   }
 

@@ -1,10 +1,10 @@
 package dev.pruneserve.grad;
 
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.TestCnns;
 import java.nio.file.Files;

@@ -1,13 +1,13 @@
 package dev.pruneserve.grad;
 
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.pruning.CausalLmLoss;
 import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.GeneratedDecoder;
 import java.nio.ByteOrder;

@@ -47,14 +47,11 @@ class AliasSwapLoadTest {
   static final int CLIENTS = 8;
   static final int SWAPS = 100;
 
-  @GrpcClient("inference")
-  PruningGrpc.PruningBlockingStub pruning;
+  @GrpcClient("inference") PruningGrpc.PruningBlockingStub pruning;
 
-  @GrpcClient("inference")
-  GenerationGrpc.GenerationBlockingStub gen;
+  @GrpcClient("inference") GenerationGrpc.GenerationBlockingStub gen;
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
 
   @Inject VariantCache cache;
 
@@ -139,8 +136,9 @@ class AliasSwapLoadTest {
     long[] c = cachedNanos.stream().mapToLong(Long::longValue).sorted().toArray();
     var sw = meters.get("pruneserve_alias_swap_seconds").timer().takeSnapshot();
     System.out.printf("BENCH swap: %d SetAlias over gRPC under %d clients (%d answers, %d forced-eviction reloads);"
-            + " target cached: client-side p50 %.2f ms, p99 %.2f ms; server-side switch (persist + atomic map"
-            + " update, all %d incl. reloads): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n", SWAPS, CLIENTS, answered.get(), reloads,
+        + " target cached: client-side p50 %.2f ms, p99 %.2f ms; server-side switch (persist + atomic map"
+        + " update, all %d incl. reloads): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n", SWAPS, CLIENTS, answered.get(),
+        reloads,
         c[c.length / 2] / 1e6, c[c.length * 99 / 100] / 1e6, sw.count(), percentile(sw, 0.5) * 1e3,
         percentile(sw, 0.99) * 1e3, sw.max(TimeUnit.SECONDS) * 1e3);
     pruning.deleteAlias(dev.pruneserve.api.v1.DeleteAliasRequest.newBuilder().setAlias("swapped").build());

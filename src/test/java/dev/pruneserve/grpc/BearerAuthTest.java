@@ -54,14 +54,11 @@ class BearerAuthTest {
     }
   }
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
 
-  @GrpcClient("inference")
-  PruningGrpc.PruningBlockingStub pruning;
+  @GrpcClient("inference") PruningGrpc.PruningBlockingStub pruning;
 
-  @GrpcClient("inference")
-  grpc.health.v1.HealthGrpc.HealthBlockingStub health;
+  @GrpcClient("inference") grpc.health.v1.HealthGrpc.HealthBlockingStub health;
 
   private static <S extends io.grpc.stub.AbstractStub<S>> S as(S s, String token) {
     Metadata h = new Metadata();
@@ -98,8 +95,8 @@ class BearerAuthTest {
 
   @Test
   void healthStaysOpen() {
-    assertTrue(health.check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.getDefaultInstance()).getStatus()
-        == grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING);
+    assertTrue(health.check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.getDefaultInstance())
+        .getStatus() == grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING);
   }
 
   @Test

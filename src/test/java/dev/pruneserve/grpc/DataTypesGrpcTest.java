@@ -31,8 +31,7 @@ class DataTypesGrpcTest {
   /** IEEE half-precision bits of 0, 0.5, 1, 1.5, 2, 2.5. */
   private static final short[] FP16_BITS = {0x0000, 0x3800, 0x3C00, 0x3E00, 0x4000, 0x4100};
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
 
   @Test
   void rawRoundTripForEveryType() {
@@ -56,7 +55,8 @@ class DataTypesGrpcTest {
       String type = in.getDatatype();
       // FP16/BF16 have no typed field; a zero-element tensor needs no values, so it can ride along.
       req.addInputs(HALF.contains(type)
-          ? in.toBuilder().clearShape().addShape(0).addShape(3).setContents(InferTensorContents.getDefaultInstance()).build()
+          ? in.toBuilder().clearShape().addShape(0).addShape(3).setContents(InferTensorContents.getDefaultInstance())
+              .build()
           : in.toBuilder().setContents(typed(type)).build());
     }
     ModelInferResponse r = stub.modelInfer(req.build());
@@ -67,7 +67,8 @@ class DataTypesGrpcTest {
     GrpcAssertions.assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT, "FP16 has no typed contents field",
         () -> stub.modelInfer(ModelInferRequest.newBuilder().setModelName("identity")
             .addInputs(InferenceGrpcServiceTest.input("in_FP16", "FP16", SHAPE).toBuilder()
-                .setContents(InferTensorContents.getDefaultInstance())).build()));
+                .setContents(InferTensorContents.getDefaultInstance()))
+            .build()));
   }
 
   static List<ModelInferRequest.InferInputTensor> allTypesInputs() {

@@ -24,11 +24,9 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
 class EmbeddingGrpcTest {
-  @GrpcClient("inference")
-  EmbeddingGrpc.EmbeddingBlockingStub embed;
+  @GrpcClient("inference") EmbeddingGrpc.EmbeddingBlockingStub embed;
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
 
   @BeforeEach
   void requireModel() {
@@ -56,9 +54,11 @@ class EmbeddingGrpcTest {
 
   @Test
   void batchingDoesNotChangeEmbeddings() {
-    EmbedResponse alone = embed.embed(EmbedRequest.newBuilder().setModel("minilm").addTexts("A man is playing a guitar.").build());
+    EmbedResponse alone = embed
+        .embed(EmbedRequest.newBuilder().setModel("minilm").addTexts("A man is playing a guitar.").build());
     EmbedResponse padded = embed.embed(EmbedRequest.newBuilder().setModel("minilm")
-        .addTexts("A man is playing a guitar.").addTexts("a much longer sentence that forces padding of the first one").build());
+        .addTexts("A man is playing a guitar.").addTexts("a much longer sentence that forces padding of the first one")
+        .build());
     assertEquals(1.0, dot(alone.getEmbeddings(0), padded.getEmbeddings(0)), 1e-5);
   }
 

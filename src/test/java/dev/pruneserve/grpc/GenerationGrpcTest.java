@@ -33,11 +33,9 @@ class GenerationGrpcTest {
   static final List<Integer> GOLDEN = List.of(29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296,
       18012, 304, 1708, 5377, 297, 278, 6575, 845, 457);
 
-  @GrpcClient("inference")
-  GenerationGrpc.GenerationBlockingStub gen;
+  @GrpcClient("inference") GenerationGrpc.GenerationBlockingStub gen;
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
 
   @BeforeEach
   void requireModel() {
@@ -51,7 +49,7 @@ class GenerationGrpcTest {
     List<Integer> ids = new ArrayList<>();
     StringBuilder text = new StringBuilder();
     GenerateResponse last = null;
-    for (Iterator<GenerateResponse> it = gen.generate(req); it.hasNext(); ) {
+    for (Iterator<GenerateResponse> it = gen.generate(req); it.hasNext();) {
       last = it.next();
       if (last.hasToken()) {
         ids.add(last.getToken().getId());
@@ -65,7 +63,8 @@ class GenerationGrpcTest {
     assertEquals(20, summary.getGeneratedTokens());
     assertTrue(summary.getTimeToFirstTokenMs() > 0 && summary.getTokensPerSecond() > 0);
     text.append(summary.getTrailingText());
-    assertTrue(text.toString().startsWith(", there was a little girl named Lily. She loved to play outside"), text.toString());
+    assertTrue(text.toString().startsWith(", there was a little girl named Lily. She loved to play outside"),
+        text.toString());
     GenerateResult unary = gen.generateUnary(req);
     assertEquals(text.toString(), unary.getText());
     assertEquals(GOLDEN, unary.getTokenIdsList());
@@ -118,7 +117,7 @@ class GenerationGrpcTest {
         .addStop("Lily").build());
     StringBuilder streamed = new StringBuilder();
     GenerateResponse last = null;
-    for (Iterator<GenerateResponse> it = gen.generate(req); it.hasNext(); ) {
+    for (Iterator<GenerateResponse> it = gen.generate(req); it.hasNext();) {
       last = it.next();
       if (last.hasToken()) {
         streamed.append(last.getToken().getText());

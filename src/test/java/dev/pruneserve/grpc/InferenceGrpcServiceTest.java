@@ -23,8 +23,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
 class InferenceGrpcServiceTest {
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
 
   @Test
   void serverLiveReadyAndMetadata() {
@@ -92,7 +91,8 @@ class InferenceGrpcServiceTest {
     }
     ModelInferRequest typed = ModelInferRequest.newBuilder().setModelName("mlp")
         .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32")
-            .addShape(2).addShape(16).setContents(c)).build();
+            .addShape(2).addShape(16).setContents(c))
+        .build();
     assertEquals(stub.modelInfer(Requests.mlp("mlp", 2, 16).build()).getRawOutputContents(0),
         stub.modelInfer(typed).getRawOutputContents(0));
   }
@@ -164,7 +164,8 @@ class InferenceGrpcServiceTest {
         ModelInferRequest.newBuilder().setModelName("identity").addAllInputs(DataTypesGrpcTest.allTypesInputs())
             .addAllRawInputContents(DataTypesGrpcTest.allTypesRaw().subList(0, 10))
             .addRawInputContents(ByteString.copyFrom(new byte[] {1, 0, 0, 0, (byte) 0xFF, 1, 0, 0, 0, 65, 1, 0, 0, 0,
-                66, 1, 0, 0, 0, 67, 1, 0, 0, 0, 68, 1, 0, 0, 0, 69})).build()));
+                66, 1, 0, 0, 0, 67, 1, 0, 0, 0, 68, 1, 0, 0, 0, 69}))
+            .build()));
   }
 
   @Test
@@ -191,7 +192,8 @@ class InferenceGrpcServiceTest {
     ModelStatistics after = stats("mlp", "1");
     assertEquals(before.getInferenceCount() + 4, after.getInferenceCount());
     assertEquals(before.getExecutionCount() + 1, after.getExecutionCount());
-    assertEquals(before.getInferenceStats().getSuccess().getCount() + 1, after.getInferenceStats().getSuccess().getCount());
+    assertEquals(before.getInferenceStats().getSuccess().getCount() + 1,
+        after.getInferenceStats().getSuccess().getCount());
     assertEquals(before.getInferenceStats().getFail().getCount() + 1, after.getInferenceStats().getFail().getCount());
     assertTrue(after.getLastInference() > 0);
     assertTrue(after.getInferenceStats().getComputeInfer().getNs() > 0);
@@ -210,8 +212,8 @@ class InferenceGrpcServiceTest {
   }
 
   static ModelInferRequest.InferInputTensor input(String name, String type, long... shape) {
-    ModelInferRequest.InferInputTensor.Builder b =
-        ModelInferRequest.InferInputTensor.newBuilder().setName(name).setDatatype(type);
+    ModelInferRequest.InferInputTensor.Builder b = ModelInferRequest.InferInputTensor.newBuilder().setName(name)
+        .setDatatype(type);
     for (long d : shape) {
       b.addShape(d);
     }

@@ -39,8 +39,7 @@ class LoadUnloadConcurrencyTest {
   private static final int CYCLES = 200;
   private static final int CLIENTS = 8;
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
 
   @Inject OrtRuntime runtime;
 

@@ -6,15 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
+import dev.pruneserve.api.inference.ModelInferRequest;
+import dev.pruneserve.api.inference.ModelInferResponse;
 import dev.pruneserve.api.inference.ModelReadyRequest;
 import dev.pruneserve.api.inference.RepositoryIndexRequest;
 import dev.pruneserve.api.v1.CalibrationSpec;
 import dev.pruneserve.api.v1.CancelPruneRequest;
 import dev.pruneserve.api.v1.CnnPruneOptions;
-import dev.pruneserve.api.v1.ImageDataset;
-import dev.pruneserve.api.v1.RecoverOptions;
-import dev.pruneserve.api.inference.ModelInferRequest;
-import dev.pruneserve.api.inference.ModelInferResponse;
 import dev.pruneserve.api.v1.DeleteAliasRequest;
 import dev.pruneserve.api.v1.DeleteVariantRequest;
 import dev.pruneserve.api.v1.EvaluationSpec;
@@ -22,11 +20,13 @@ import dev.pruneserve.api.v1.GenerateRequest;
 import dev.pruneserve.api.v1.GenerationGrpc;
 import dev.pruneserve.api.v1.GetAliasRequest;
 import dev.pruneserve.api.v1.GetVariantRequest;
+import dev.pruneserve.api.v1.ImageDataset;
 import dev.pruneserve.api.v1.ListVariantsRequest;
 import dev.pruneserve.api.v1.PruneEvent;
 import dev.pruneserve.api.v1.PruneOptions;
 import dev.pruneserve.api.v1.PruneRequest;
 import dev.pruneserve.api.v1.PruningGrpc;
+import dev.pruneserve.api.v1.RecoverOptions;
 import dev.pruneserve.api.v1.SamplingParams;
 import dev.pruneserve.api.v1.SetAliasRequest;
 import dev.pruneserve.api.v1.Variant;
@@ -53,14 +53,11 @@ import org.junit.jupiter.api.Test;
 class PruningGrpcTest {
   static final String STORY = "Once upon a time, there was a little girl named Lily. She loved to play outside.";
 
-  @GrpcClient("inference")
-  PruningGrpc.PruningBlockingStub pruning;
+  @GrpcClient("inference") PruningGrpc.PruningBlockingStub pruning;
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
 
-  @GrpcClient("inference")
-  GenerationGrpc.GenerationBlockingStub gen;
+  @GrpcClient("inference") GenerationGrpc.GenerationBlockingStub gen;
 
   @BeforeEach
   void requireModel() {
@@ -167,7 +164,8 @@ class PruningGrpcTest {
     assertFalse(v8.equals(v.getName()), "another seed is another calibration set, so another variant");
     assertStatus(Code.INVALID_ARGUMENT, "self_samples.max_length", () -> events(request("wanda-sp", 0.2)
         .setCalibration(CalibrationSpec.newBuilder().setSelfSamples(CalibrationSpec.SelfSamples.newBuilder()
-            .setMaxLength(1))).build()));
+            .setMaxLength(1)))
+        .build()));
   }
 
   @Test
@@ -209,7 +207,8 @@ class PruningGrpcTest {
     for (String method : List.of("ifso", "taylor")) {
       List<PruneEvent> events = events(PruneRequest.newBuilder().setModel("fashion-cnn").setMethod(method)
           .setRatio(0.4).setCalibration(images).setOptions(PruneOptions.newBuilder().setSeed(3).setCnn(cnn)
-              .setRecover(RecoverOptions.newBuilder().setSteps(4).setBatch(16))).build());
+              .setRecover(RecoverOptions.newBuilder().setSteps(4).setBatch(16)))
+          .build());
       Variant v = last(events).getDone();
       assertTrue(v.getName().startsWith("fashion-cnn@" + method + "-"), v.getName());
       List<String> phases = events.stream().filter(PruneEvent::hasProgress).map(e -> e.getProgress().getPhase())
@@ -230,15 +229,18 @@ class PruningGrpcTest {
         .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).build()));
     assertStatus(Code.INVALID_ARGUMENT, "unknown image dataset", () -> events(PruneRequest.newBuilder()
         .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).setCalibration(CalibrationSpec.newBuilder()
-            .setImages(ImageDataset.newBuilder().setName("cifar-10"))).build()));
+            .setImages(ImageDataset.newBuilder().setName("cifar-10")))
+        .build()));
     assertStatus(Code.INVALID_ARGUMENT, "needs labelled training images", () -> events(PruneRequest.newBuilder()
         .setModel("fashion-cnn").setMethod("taylor").setRatio(0.4).setCalibration(CalibrationSpec.newBuilder()
-            .addTexts(STORY)).build()));
+            .addTexts(STORY))
+        .build()));
     assertStatus(Code.INVALID_ARGUMENT, "apply to CNNs only", () -> events(request("taylor", 0.2)
         .setCalibration(images).build()));
     assertStatus(Code.INVALID_ARGUMENT, "cnn.mode", () -> events(PruneRequest.newBuilder()
         .setModel("fashion-cnn").setMethod("ifso").setRatio(0.4).setCalibration(images).setOptions(PruneOptions
-            .newBuilder().setCnn(CnnPruneOptions.newBuilder().setMode("sometimes"))).build()));
+            .newBuilder().setCnn(CnnPruneOptions.newBuilder().setMode("sometimes")))
+        .build()));
   }
 
   /** IFSO on the client's own labelled images, kept beside the model (datasets/<folder>/ as .npy). */
@@ -314,7 +316,8 @@ class PruningGrpcTest {
     new dev.pruneserve.variant.VariantStore(new dev.pruneserve.repository.ModelRepository(repo)).write(
         new dev.pruneserve.variant.VariantManifest(name, "magnitude-l2-p40-0123456789", "stories15m", "1", "legacy",
             recipe, java.util.Map.of(), dev.pruneserve.variant.VariantIds.sha256Hex(model), 1, 1, model.length,
-            "2026-11-30T00:00:00Z"), model, repo.resolve("stories15m"));
+            "2026-11-30T00:00:00Z"),
+        model, repo.resolve("stories15m"));
     assertTrue(pruning.listVariants(ListVariantsRequest.newBuilder().setModel("stories15m").build())
         .getVariantsList().stream().anyMatch(v -> v.getName().equals(name)));
     assertTrue(gen.generateUnary(GenerateRequest.newBuilder().setModel(name).setPrompt("Once upon a time")
@@ -352,12 +355,14 @@ class PruningGrpcTest {
         .setModel("stories15m@x").build()));
     assertStatus(Code.INVALID_ARGUMENT, "outside the model's vocabulary", () -> events(request("flap", 0.3)
         .setCalibration(CalibrationSpec.newBuilder().addSequences(CalibrationSpec.TokenSequence.newBuilder()
-            .addIds(1).addIds(99_999))).build()));
+            .addIds(1).addIds(99_999)))
+        .build()));
     assertStatus(Code.INVALID_ARGUMENT, "options.flap_metric", () -> events(request("flap", 0.3)
         .setOptions(PruneOptions.newBuilder().setFlapMetric("best")).build()));
     assertStatus(Code.INVALID_ARGUMENT, "forward_search.channels", () -> events(request("forward-search", 0.3)
         .setOptions(PruneOptions.newBuilder().setForwardSearch(dev.pruneserve.api.v1.ForwardSearchOptions.newBuilder()
-            .setChannels("magic"))).setCalibration(CalibrationSpec.newBuilder().addTexts(STORY)).build()));
+            .setChannels("magic")))
+        .setCalibration(CalibrationSpec.newBuilder().addTexts(STORY)).build()));
   }
 
   /** 64 stories: Wanda-SP runs long enough on them to be cancelled or to fill the job limit. */

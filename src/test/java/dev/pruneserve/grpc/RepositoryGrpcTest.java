@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.api.inference.*;
 import dev.pruneserve.testing.Requests;
 import dev.pruneserve.testing.TestRepositoryResource;
-import io.grpc.Status.Code;
+import grpc.health.v1.HealthGrpc;
 import grpc.health.v1.HealthOuterClass.HealthCheckRequest;
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse;
-import grpc.health.v1.HealthGrpc;
+import io.grpc.Status.Code;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -24,16 +24,13 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
 class RepositoryGrpcTest {
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
 
-  @GrpcClient("inference")
-  HealthGrpc.HealthBlockingStub health;
+  @GrpcClient("inference") HealthGrpc.HealthBlockingStub health;
 
   @jakarta.inject.Inject dev.pruneserve.repository.ModelRepository repository;
 
-  @GrpcClient("inference")
-  io.grpc.Channel channel;
+  @GrpcClient("inference") io.grpc.Channel channel;
 
   @Test
   void indexReportsEveryVersionWithStateAndReason() {
@@ -117,22 +114,22 @@ class RepositoryGrpcTest {
 
   @Test
   void reflectionListsOurServices() throws Exception {
-    java.util.concurrent.CompletableFuture<io.grpc.reflection.v1.ServerReflectionResponse> answer =
-        new java.util.concurrent.CompletableFuture<>();
-    var call = io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel).serverReflectionInfo(new io.grpc.stub.StreamObserver<>() {
-      @Override
-      public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
-        answer.complete(r);
-      }
+    java.util.concurrent.CompletableFuture<io.grpc.reflection.v1.ServerReflectionResponse> answer = new java.util.concurrent.CompletableFuture<>();
+    var call = io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel)
+        .serverReflectionInfo(new io.grpc.stub.StreamObserver<>() {
+          @Override
+          public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+            answer.complete(r);
+          }
 
-      @Override
-      public void onError(Throwable t) {
-        answer.completeExceptionally(t);
-      }
+          @Override
+          public void onError(Throwable t) {
+            answer.completeExceptionally(t);
+          }
 
-      @Override
-      public void onCompleted() {}
-    });
+          @Override
+          public void onCompleted() {}
+        });
     call.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build());
     List<String> services = answer.get(10, java.util.concurrent.TimeUnit.SECONDS).getListServicesResponse()
         .getServiceList().stream().map(io.grpc.reflection.v1.ServiceResponse::getName).toList();
@@ -146,8 +143,8 @@ class RepositoryGrpcTest {
   }
 
   private Map<String, RepositoryIndexResponse.ModelIndex> index(boolean readyOnly) {
-    List<RepositoryIndexResponse.ModelIndex> rows =
-        stub.repositoryIndex(RepositoryIndexRequest.newBuilder().setReady(readyOnly).build()).getModelsList();
+    List<RepositoryIndexResponse.ModelIndex> rows = stub
+        .repositoryIndex(RepositoryIndexRequest.newBuilder().setReady(readyOnly).build()).getModelsList();
     return rows.stream().collect(Collectors.toMap(r -> r.getName() + "/" + r.getVersion(), r -> r));
   }
 }

@@ -22,29 +22,29 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
 class StreamInferTest {
-  @GrpcClient("inference")
-  io.grpc.Channel channel;
+  @GrpcClient("inference") io.grpc.Channel channel;
 
   @Test
   void answersEachRequestWithInBandErrors() throws Exception {
     List<ModelStreamInferResponse> got = new CopyOnWriteArrayList<>();
     CompletableFuture<Void> done = new CompletableFuture<>();
-    StreamObserver<ModelInferRequest> req = GRPCInferenceServiceGrpc.newStub(channel).modelStreamInfer(new StreamObserver<>() {
-      @Override
-      public void onNext(ModelStreamInferResponse r) {
-        got.add(r);
-      }
+    StreamObserver<ModelInferRequest> req = GRPCInferenceServiceGrpc.newStub(channel)
+        .modelStreamInfer(new StreamObserver<>() {
+          @Override
+          public void onNext(ModelStreamInferResponse r) {
+            got.add(r);
+          }
 
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
+          @Override
+          public void onError(Throwable t) {
+            done.completeExceptionally(t);
+          }
 
-      @Override
-      public void onCompleted() {
-        done.complete(null);
-      }
-    });
+          @Override
+          public void onCompleted() {
+            done.complete(null);
+          }
+        });
     req.onNext(Requests.mlp("mlp", 1, 16).setId("a").build());
     req.onNext(Requests.mlp("ghost", 1, 16).setId("b").build());
     req.onNext(Requests.mlp("mlp", 2, 16).setId("c").build());

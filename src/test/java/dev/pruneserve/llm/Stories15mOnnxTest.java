@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.assets.Stories15m;
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.config.ServerConfig;
+import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.tokenizer.Llama2cTokenizer;
 import java.nio.file.Files;
@@ -82,21 +82,21 @@ class Stories15mOnnxTest {
   @Test
   void greedyContinuationWithKvCache() {
     try (KvDecoder r = new KvDecoder(session)) {
-    int[] prompt = tok.encode("Once upon a time", true);
-    float[] logits = r.step(prompt);
-    int next = argmax(logits, prompt.length - 1, VOCAB);
-    int[] got = new int[20];
-    for (int i = 0; i < 20; i++) {
-      got[i] = next;
-      next = argmax(r.step(new int[] {next}), 0, VOCAB);
-    }
-    assertArrayEquals(new int[] {29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296, 18012, 304,
-        1708, 5377, 297, 278, 6575, 845, 457}, got);
-    int[] all = new int[prompt.length + got.length];
-    System.arraycopy(prompt, 0, all, 0, prompt.length);
-    System.arraycopy(got, 0, all, prompt.length, got.length);
-    assertTrue(tok.decode(all).startsWith("Once upon a time, there was a little girl named Lily. She loved to play"
-        + " outside in the sunshine"), tok.decode(all));
+      int[] prompt = tok.encode("Once upon a time", true);
+      float[] logits = r.step(prompt);
+      int next = argmax(logits, prompt.length - 1, VOCAB);
+      int[] got = new int[20];
+      for (int i = 0; i < 20; i++) {
+        got[i] = next;
+        next = argmax(r.step(new int[] {next}), 0, VOCAB);
+      }
+      assertArrayEquals(new int[] {29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296, 18012, 304,
+          1708, 5377, 297, 278, 6575, 845, 457}, got);
+      int[] all = new int[prompt.length + got.length];
+      System.arraycopy(prompt, 0, all, 0, prompt.length);
+      System.arraycopy(got, 0, all, prompt.length, got.length);
+      assertTrue(tok.decode(all).startsWith("Once upon a time, there was a little girl named Lily. She loved to play"
+          + " outside in the sunshine"), tok.decode(all));
     }
   }
 
@@ -139,7 +139,7 @@ class Stories15mOnnxTest {
     for (int i = 1; i < s0.length; i++) {
       text.writeBytes(tok.piece(s0[i - 1], s0[i]));
     }
-    assertTrue(text.toString(java.nio.charset.StandardCharsets.UTF_8).chars().filter(Character::isLetter).count()
-        > 20, "samples are text");
+    assertTrue(text.toString(java.nio.charset.StandardCharsets.UTF_8).chars().filter(Character::isLetter).count() > 20,
+        "samples are text");
   }
 }

@@ -1,7 +1,7 @@
 package dev.pruneserve.model;
 
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.CarryRun;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.tensor.TensorSpec;

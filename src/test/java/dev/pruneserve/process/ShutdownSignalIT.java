@@ -67,18 +67,21 @@ class ShutdownSignalIT {
     GenerationGrpc.newStub(channel).generate(GenerateRequest.newBuilder().setModel("stories15m")
         .setPrompt("Once upon a time").setParams(SamplingParams.newBuilder().setMaxNewTokens(240).setSeed(1)).build(),
         new StreamObserver<>() {
-          @Override public void onNext(GenerateResponse r) {
+          @Override
+          public void onNext(GenerateResponse r) {
             synchronized (stream) {
               stream.add(r);
             }
             started.countDown();
           }
 
-          @Override public void onError(Throwable t) {
+          @Override
+          public void onError(Throwable t) {
             ended.complete(t);
           }
 
-          @Override public void onCompleted() {
+          @Override
+          public void onCompleted() {
             ended.complete(null);
           }
         });

@@ -3,11 +3,11 @@ package dev.pruneserve.pruning;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.eval.EmbeddingAgreement;
 import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.assets.MiniLm;
-import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.eval.EmbeddingAgreement;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.EncoderTexts;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.testing.Stories15mModels;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.Fixtures;

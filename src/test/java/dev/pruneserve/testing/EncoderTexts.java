@@ -1,7 +1,7 @@
 package dev.pruneserve.testing;
 
-import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.assets.Stories15m;
+import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.tokenizer.Llama2cTokenizer;
 import java.io.IOException;
 import java.util.ArrayList;

@@ -65,7 +65,8 @@ public final class TestCnns {
       pw = "pw.norm";
     }
     // per-channel affine, HardSwish
-    b.initializer("aff.gamma", uniform(rng, 12, 1.0), 1, 12, 1, 1).initializer("aff.beta", uniform(rng, 12, 0.2), 1, 12, 1, 1);
+    b.initializer("aff.gamma", uniform(rng, 12, 1.0), 1, 12, 1, 1).initializer("aff.beta", uniform(rng, 12, 0.2), 1, 12,
+        1, 1);
     b.node("Mul", in(pw, "aff.gamma"), out("aff.m"));
     b.node("Add", in("aff.beta", "aff.m"), out("aff.y"));
     b.node("HardSwish", in("aff.y"), out("a2"));
@@ -88,7 +89,8 @@ public final class TestCnns {
     // head
     b.node("GlobalAveragePool", in("a4"), out("pool"));
     b.node("Flatten", in("pool"), out("flat"));
-    b.initializer("fc.w", uniform(rng, 5 * 16, Math.sqrt(6.0 / 16)), 5, 16).initializer("fc.b", uniform(rng, 5, 0.1), 5);
+    b.initializer("fc.w", uniform(rng, 5 * 16, Math.sqrt(6.0 / 16)), 5, 16).initializer("fc.b", uniform(rng, 5, 0.1),
+        5);
     b.node("Gemm", in("flat", "fc.w", "fc.b"), out("logits"), intAttr("transB", 1));
     return b.output("logits", 1, "N", 5L).build();
   }

@@ -12,8 +12,8 @@ import java.util.List;
 /** Generated models of the test repository (see {@link TestRepositoryResource}). */
 public final class TestModels {
   /** ONNX type codes served by the all-types identity model, keyed by v2 datatype. */
-  public static final List<String> IDENTITY_TYPES =
-      List.of("BOOL", "UINT8", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BF16", "BYTES");
+  public static final List<String> IDENTITY_TYPES = List.of("BOOL", "UINT8", "INT8", "INT16", "INT32", "INT64", "FP16",
+      "FP32", "FP64", "BF16", "BYTES");
 
   private TestModels() {}
 

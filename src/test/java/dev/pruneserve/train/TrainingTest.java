@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.pruneserve.eval.ClassifierAgreement;
 import dev.pruneserve.assets.FashionMnist;
+import dev.pruneserve.eval.ClassifierAgreement;
 import dev.pruneserve.grad.Directional;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;

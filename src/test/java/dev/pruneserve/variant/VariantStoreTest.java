@@ -91,7 +91,8 @@ class VariantStoreTest {
   }
 
   private static VariantManifest manifest(String name, byte[] model) {
-    return new VariantManifest(name, name.substring(name.indexOf('@') + 1), "mlp", "1", "00", Map.of("method", "random"),
+    return new VariantManifest(name, name.substring(name.indexOf('@') + 1), "mlp", "1", "00",
+        Map.of("method", "random"),
         Map.of(), VariantIds.sha256Hex(model), 100, 50, model.length, "2026-11-25T00:00:00Z");
   }
 }

@@ -18,7 +18,7 @@ public final class VariantWriterMain {
     byte[] model = Files.readAllBytes(root.resolve("mlp/1/model.onnx"));
     byte[] big = new byte[16 << 20];
     System.arraycopy(model, 0, big, 0, model.length); // content only matters for the sha256 check
-    for (int i = 0; ; i++) {
+    for (int i = 0;; i++) {
       big[big.length - 1] = (byte) i;
       String name = "mlp@crash-" + i;
       store.write(new VariantManifest(name, "crash-" + i, "mlp", "1", "00", Map.of("method", "random"), Map.of(),

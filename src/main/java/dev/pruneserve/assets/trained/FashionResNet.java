@@ -2,13 +2,13 @@ package dev.pruneserve.assets.trained;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.pruneserve.eval.ClassifierAgreement;
 import dev.pruneserve.assets.FashionMnist;
 import dev.pruneserve.assets.FixtureCache;
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.session.SessionLoader;
+import dev.pruneserve.eval.ClassifierAgreement;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.train.ImageSet;
 import dev.pruneserve.train.ResNet;
 import dev.pruneserve.train.Trainer;
@@ -87,7 +87,8 @@ public final class FashionResNet {
       acc = ClassifierAgreement.accuracy(m, test, 500);
     }
     Map<String, Object> report = new LinkedHashMap<>();
-    report.put("architecture", "ResNet widths " + java.util.Arrays.toString(WIDTHS) + ", " + BLOCKS + " block(s)/stage");
+    report.put("architecture",
+        "ResNet widths " + java.util.Arrays.toString(WIDTHS) + ", " + BLOCKS + " block(s)/stage");
     report.put("seed", SEED);
     report.put("epochs", epochs);
     report.put("batch", BATCH);

@@ -61,8 +61,8 @@ public final class ChannelDiscovery {
       d.graphInput(in);
     }
     d.g.nodes().forEach(d::visit);
-    Subgraphs.captured(model.getGraph()).forEach((value, holder) ->
-        d.block(d.layouts.get(value), holder.getOpType(), holder.getName(), "captured by a subgraph"));
+    Subgraphs.captured(model.getGraph()).forEach((value, holder) -> d.block(d.layouts.get(value), holder.getOpType(),
+        holder.getName(), "captured by a subgraph"));
     for (ValueInfoProto out : model.getGraph().getOutputList()) {
       d.block(d.layouts.get(out.getName()), "(output)", out.getName(), "graph output channels are fixed");
     }
@@ -82,7 +82,8 @@ public final class ChannelDiscovery {
   }
 
   private void visit(NodeProto n) {
-    String op = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx") ? n.getOpType() : n.getDomain() + ":" + n.getOpType();
+    String op = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx") ? n.getOpType()
+        : n.getDomain() + ":" + n.getOpType();
     if (op.equals("Conv")) {
       conv(n);
     } else if (op.equals("BatchNormalization")) {
@@ -242,7 +243,9 @@ public final class ChannelDiscovery {
     boolean transB = n.getOpType().equals("Gemm") && attr(n, "transB", 0) == 1;
     Optional<TensorProto> w = sliceable(n.getInput(1), 2);
     int axis = transB ? 1 : 0;
-    if (x == null || !x.flat() || attr(n, "transA", 0) != 0 || (n.getInputCount() > 2 && layouts.containsKey(n.getInput(2))) || w.isEmpty() || w.get().getDims(axis) % x.channels() != 0) {
+    if (x == null || !x.flat() || attr(n, "transA", 0) != 0
+        || (n.getInputCount() > 2 && layouts.containsKey(n.getInput(2))) || w.isEmpty()
+        || w.get().getDims(axis) % x.channels() != 0) {
       unknown(n, n.getOpType() + " other than of a flattened map with a 2-D weight of C·k rows");
       return;
     }
@@ -287,7 +290,8 @@ public final class ChannelDiscovery {
   }
 
   private static long attr(NodeProto n, String name, long dflt) {
-    return n.getAttributeList().stream().filter(a -> a.getName().equals(name) && a.getType() == AttributeProto.AttributeType.INT)
+    return n.getAttributeList().stream()
+        .filter(a -> a.getName().equals(name) && a.getType() == AttributeProto.AttributeType.INT)
         .mapToLong(AttributeProto::getI).findFirst().orElse(dflt);
   }
 

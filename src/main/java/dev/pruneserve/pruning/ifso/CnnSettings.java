@@ -15,8 +15,8 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
   public static final String MODEL = "model:";
   /** {@code dir:<absolute path>}: a dataset folder on this machine (command line; the server resolves model:). */
   public static final String DIRECTORY = "dir:";
-  private static final java.util.regex.Pattern MODEL_DATASET =
-      java.util.regex.Pattern.compile("model:[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+  private static final java.util.regex.Pattern MODEL_DATASET = java.util.regex.Pattern
+      .compile("model:[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   /** The IFSO reference settings (algorithms.md §3.7), no data, no recovery. */
   public static final CnnSettings DEFAULTS = new CnnSettings(Ifso.Mode.TRAIN, 128, 2, 10, 10, 1e-2, 1e-4, 0.1, "",
       0, 0, 0.01, 128);
@@ -24,18 +24,21 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
   public CnnSettings {
     if (!dataset.isEmpty() && !DATASETS.contains(dataset) && !MODEL_DATASET.matcher(dataset).matches()
         && !dataset.startsWith(DIRECTORY)) {
-      throw dev.pruneserve.error.ServingException.invalid("unknown image dataset '" + dataset + "'; built-in: " + DATASETS
-          + ", or " + MODEL + "<folder> for datasets/<folder>/ (images.npy, labels.npy) in the model's folder");
+      throw dev.pruneserve.error.ServingException
+          .invalid("unknown image dataset '" + dataset + "'; built-in: " + DATASETS
+              + ", or " + MODEL + "<folder> for datasets/<folder>/ (images.npy, labels.npy) in the model's folder");
     }
     if (batch < 2 || batch > 4096 || scoringBatches < 1 || scoringBatches > 1000 || interval < 1 || interval > 1000
         || rescoreEvery < 1 || images < 0 || recoverSteps < 0 || recoverSteps > 1_000_000 || recoverBatch < 2
         || recoverBatch > 4096) {
-      throw dev.pruneserve.error.ServingException.invalid("cnn options: batch in [2, 4096], scoring_batches and interval in"
-          + " [1, 1000], rescore_every >= 1, recover.steps <= 1e6, recover.batch in [2, 4096]");
+      throw dev.pruneserve.error.ServingException
+          .invalid("cnn options: batch in [2, 4096], scoring_batches and interval in"
+              + " [1, 1000], rescore_every >= 1, recover.steps <= 1e6, recover.batch in [2, 4096]");
     }
     if (!(r > 0 && r < 1) || !(weightDecay > 0 && weightDecay < 1) || !(lr >= 0 && lr <= 10)
         || !(recoverLr >= 0 && recoverLr <= 10)) {
-      throw dev.pruneserve.error.ServingException.invalid("cnn options: r and weight_decay in (0, 1), learning rates in [0, 10]");
+      throw dev.pruneserve.error.ServingException
+          .invalid("cnn options: r and weight_decay in (0, 1), learning rates in [0, 10]");
     }
   }
 

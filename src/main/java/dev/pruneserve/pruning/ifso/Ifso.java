@@ -1,11 +1,11 @@
 package dev.pruneserve.pruning.ifso;
 
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelGroup;
 import dev.pruneserve.pruning.cnn.ChannelSurgery;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.train.ImageSet;
 import dev.pruneserve.train.TrainingSession;
 import java.io.IOException;
@@ -152,7 +152,7 @@ public final class Ifso {
     }
     int[] pick = new int[batch];
     BitSet used = new BitSet();
-    for (int i = 0; i < batch; ) {
+    for (int i = 0; i < batch;) {
       int k = r.nextInt(data.size());
       if (!used.get(k)) {
         used.set(k);

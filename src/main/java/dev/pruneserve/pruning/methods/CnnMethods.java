@@ -1,12 +1,12 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.error.ServingException;
 import dev.pruneserve.assets.FashionMnist;
-import dev.pruneserve.session.SessionLoader;
+import dev.pruneserve.error.ServingException;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.train.ImageSet;
 import dev.pruneserve.train.NpyImages;
 import dev.pruneserve.train.Trainer;

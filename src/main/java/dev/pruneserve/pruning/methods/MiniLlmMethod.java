@@ -46,7 +46,8 @@ final class MiniLlmMethod implements PruneMethod {
         o.integer("queries", d.queries()), o.decimal("epsilon", d.epsilon()),
         o.choice("law", CounterRng.Law.class, d.law()), o.choice("perturbed", MiniLlm.Perturbed.class, d.perturbed()),
         o.choice("fms", FmsScores.Variant.class, d.fms()), o.choice("reduction", FmsScores.Reduction.class,
-            d.reduction()), o.integer("micro-batch", d.microBatch())));
+            d.reduction()),
+        o.integer("micro-batch", d.microBatch())));
   }
 
   @Override

@@ -1,8 +1,8 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.train.ImageSet;
 import java.nio.file.Path;
 import java.util.List;

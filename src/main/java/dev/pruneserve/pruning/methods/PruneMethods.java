@@ -2,13 +2,13 @@ package dev.pruneserve.pruning.methods;
 
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.HeadDiscovery;
 import dev.pruneserve.pruning.ModelCheck;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
+import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

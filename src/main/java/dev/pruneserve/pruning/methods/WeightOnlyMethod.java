@@ -10,7 +10,8 @@ import java.util.List;
  * uniform channel counts scored by {@code cnnScore} (null: not defined for CNNs). No data needed.
  */
 record WeightOnlyMethod(String name, int revision, Criterion criterion, ChannelPruner.Score cnnScore)
-    implements PruneMethod {
+    implements
+      PruneMethod {
   @Override
   public boolean usesSeed(PruneRecipe r) {
     return criterion == Criterion.RANDOM || needsImages(r);

@@ -1,7 +1,6 @@
 package dev.pruneserve.pruning.search;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Calibration;
 import dev.pruneserve.pruning.Criterion;
@@ -16,6 +15,7 @@ import dev.pruneserve.pruning.Surgery;
 import dev.pruneserve.pruning.WandaSp;
 import dev.pruneserve.pruning.zo.GatedCopy;
 import dev.pruneserve.pruning.zo.LossProbe;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,7 +39,9 @@ import java.util.Map;
  */
 public final class ForwardSearch {
   /** How MLP channels are ranked: FLAP's fluctuation metric (WIFV) or sequential Wanda-SP scores. */
-  public enum Channels { FLAP, WANDA_SP }
+  public enum Channels {
+    FLAP, WANDA_SP
+  }
 
   /**
    * Head budget: LLM-Pruner's count in every layer (layers searched in order), or the same total

@@ -2,8 +2,6 @@ package dev.pruneserve.pruning.taylor;
 
 import dev.pruneserve.grad.BackwardGraph;
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.session.ModelSession;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.CausalLmLoss;
 import dev.pruneserve.pruning.DependencyDiscovery;
@@ -16,6 +14,8 @@ import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import dev.pruneserve.pruning.zo.ScoredTensor;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;

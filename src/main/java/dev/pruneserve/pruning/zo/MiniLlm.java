@@ -1,7 +1,6 @@
 package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.graph.OnnxGraph;
-import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Calibration;
 import dev.pruneserve.pruning.Criterion;
@@ -13,6 +12,7 @@ import dev.pruneserve.pruning.MlpGroup;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.Surgery;
+import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,10 +34,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class MiniLlm {
   /** WEIGHTS = the paper's estimator over weights (faithful); MASKS = pruneserve's gate-space extension. */
-  public enum Mode { WEIGHTS, MASKS }
+  public enum Mode {
+    WEIGHTS, MASKS
+  }
 
   /** Which weights SPSA perturbs: the scored matrices of the eligible layers, or of every layer. */
-  public enum Perturbed { ELIGIBLE, ALL }
+  public enum Perturbed {
+    ELIGIBLE, ALL
+  }
 
   /**
    * The estimator's settings, defaults of algorithms.md §2.5 ({@link #DEFAULTS}); [RECON]/[UNKNOWN]

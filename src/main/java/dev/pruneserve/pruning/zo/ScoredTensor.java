@@ -1,10 +1,10 @@
 package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.pruning.HeadGroup;
 import dev.pruneserve.pruning.MlpGroup;
 import dev.pruneserve.pruning.WandaSp;
-import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;

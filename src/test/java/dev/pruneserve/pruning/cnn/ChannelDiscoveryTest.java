@@ -44,7 +44,8 @@ class ChannelDiscoveryTest {
   void anUnknownOpBlocksOnlyTheChannelsItReads() {
     ChannelDependencies d = ChannelDiscovery.discover(TestCnns.cnn(1, true));
     assertEquals(List.of(8, 8, 6, 10, 16, 4), d.groups().stream().map(ChannelGroup::channels).toList());
-    NotPrunable lp = d.notPrunable().stream().filter(n -> n.opType().equals("LpNormalization")).findFirst().orElseThrow();
+    NotPrunable lp = d.notPrunable().stream().filter(n -> n.opType().equals("LpNormalization")).findFirst()
+        .orElseThrow();
     assertTrue(lp.nodeName().startsWith("LpNormalization_"), lp.nodeName());
     assertEquals(1, lp.producers().size());
     assertTrue(d.groups().stream().noneMatch(g -> slices(g).contains("pw.w/0+0x1")));
@@ -66,8 +67,8 @@ class ChannelDiscoveryTest {
   /** The group that produces channels into {@code weight} (its axis-0 slice). */
   static ChannelGroup owner(ChannelDependencies d, String weight) {
     return d.groups().stream().filter(g -> g.slices().stream()
-        .anyMatch(s -> s.initializer().equals(weight) && s.axis() == 0)).findFirst().orElseThrow(() ->
-        new AssertionError("no group produces " + weight + " in " + d));
+        .anyMatch(s -> s.initializer().equals(weight) && s.axis() == 0)).findFirst()
+        .orElseThrow(() -> new AssertionError("no group produces " + weight + " in " + d));
   }
 
   /** "name/axis+offsetxmultiplicity" per slice. */

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
 import dev.pruneserve.pruning.methods.PruneRecipe;
-import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.TestCnns;
 import java.util.HashMap;

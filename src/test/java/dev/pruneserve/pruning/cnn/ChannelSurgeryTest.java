@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.graph.ModelBuilder;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.TestCnns;
 import java.nio.file.Files;
@@ -61,8 +61,10 @@ class ChannelSurgeryTest {
     Map<ChannelGroup, BitSet> drop = subsets(d, new SplittableRandom(6));
     ModelProto pruned = assertEquivalent(m, drop, 16);
     int dwLeft = 8 - drop.get(ChannelDiscoveryTest.owner(d, "stem.w")).cardinality();
-    NodeProto dw = pruned.getGraph().getNodeList().stream().filter(n -> n.getInputCount() > 1 && n.getInput(1).equals("dw.w")).findFirst().orElseThrow();
-    assertEquals(dwLeft, dw.getAttributeList().stream().filter(a -> a.getName().equals("group")).findFirst().orElseThrow().getI());
+    NodeProto dw = pruned.getGraph().getNodeList().stream()
+        .filter(n -> n.getInputCount() > 1 && n.getInput(1).equals("dw.w")).findFirst().orElseThrow();
+    assertEquals(dwLeft,
+        dw.getAttributeList().stream().filter(a -> a.getName().equals("group")).findFirst().orElseThrow().getI());
   }
 
   @Test
@@ -77,7 +79,8 @@ class ChannelSurgeryTest {
   void otherGroupsStillPruneAroundAnUnknownOp() throws Exception {
     ModelProto m = TestCnns.cnn(8, true);
     ChannelDependencies d = ChannelDiscovery.discover(m);
-    assertTrue(d.notPrunable().stream().anyMatch(n -> n.opType().equals("LpNormalization")), d.notPrunable().toString());
+    assertTrue(d.notPrunable().stream().anyMatch(n -> n.opType().equals("LpNormalization")),
+        d.notPrunable().toString());
     assertEquals(6, d.groups().size());
     assertEquivalent(m, subsets(d, new SplittableRandom(9)), 16);
   }
@@ -105,7 +108,8 @@ class ChannelSurgeryTest {
     ChannelGroup g = ChannelDiscovery.discover(m).groups().get(2);
     BitSet all = new BitSet();
     all.set(0, g.channels());
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChannelSurgery.remove(m, Map.of(g, all)));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ChannelSurgery.remove(m, Map.of(g, all)));
     assertTrue(e.getMessage().startsWith(g.label() + ": refusing to remove all"), e.getMessage());
     BitSet out = new BitSet();
     out.set(g.channels());
@@ -160,7 +164,8 @@ class ChannelSurgeryTest {
     float[] x = ModelBuilder.uniform(new SplittableRandom(42), 2 * 3 * side * side, 1.0);
     String out = m.getGraph().getOutput(0).getName();
     try (ModelSession s = OrtRuntime.cpu(1).load("cnn/1", f)) {
-      return s.run(Map.of("x", Tensor.fp32("x", new long[] {2, 3, side, side}, x)), Set.of(out)).get(out).toFloatArray();
+      return s.run(Map.of("x", Tensor.fp32("x", new long[] {2, 3, side, side}, x)), Set.of(out)).get(out)
+          .toFloatArray();
     }
   }
 }

@@ -1,20 +1,19 @@
 package dev.pruneserve.pruning.ifso;
 
+import dev.pruneserve.assets.FashionMnist;
+import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.assets.trained.FashionResNet;
 import dev.pruneserve.eval.ClassifierAgreement;
 import dev.pruneserve.model.ProcessMemory;
-import dev.pruneserve.assets.FashionMnist;
-import dev.pruneserve.assets.trained.FashionResNet;
-import dev.pruneserve.assets.FixtureCache;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.train.ImageSet;
 import dev.pruneserve.train.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -82,7 +81,8 @@ class CnnPruningBenchTest {
         ModelProto tuned = Trainer.fineTune(pruned, train, Trainer.Options.of(ft, 0.01, 1), 128, rt, dir,
             (s, l, r) -> {});
         double after = accuracy(rt, dir, tuned, test);
-        System.out.printf("BENCH cnn | %s | %.0f %% | %.3f | %.4f | %.4f | %.1f | %.0f |%n", method, removed * 100, kept,
+        System.out.printf("BENCH cnn | %s | %.0f %% | %.3f | %.4f | %.4f | %.1f | %.0f |%n", method, removed * 100,
+            kept,
             before, after, seconds, ProcessMemory.peakRssBytes() / 1048576.0);
       }
     }

@@ -3,13 +3,13 @@ package dev.pruneserve.pruning.ifso;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelGroup;
 import dev.pruneserve.pruning.cnn.ChannelSurgery;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.TestCnns;
 import dev.pruneserve.train.ImageSet;

@@ -37,7 +37,8 @@ class RecipeParserTest {
     assertInvalid("flap-metric 'x' is not one of", () -> RecipeParser.parse("flap", 0.2, Map.of("flap-metric", "x")));
     assertInvalid("queries must be an integer", () -> RecipeParser.parse("mini-llm", 0.2, Map.of("queries", "q")));
     assertInvalid("ratio must be in (0, 1)", () -> RecipeParser.parse("flap", 1.5, Map.of()));
-    assertInvalid("--layers must be layer indices from:to", () -> RecipeParser.parse("flap", 0.2, Map.of("layers", "3")));
+    assertInvalid("--layers must be layer indices from:to",
+        () -> RecipeParser.parse("flap", 0.2, Map.of("layers", "3")));
     assertInvalid("needs labelled training images", () -> RecipeParser.parse("ifso", 0.5, Map.of())
         .requireData(true));
     assertInvalid("flap needs calibration data", () -> RecipeParser.parse("flap", 0.5, Map.of()).requireData(false));

@@ -1,6 +1,5 @@
 package dev.pruneserve.pruning.search;
 
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.Progress;
@@ -10,6 +9,7 @@ import dev.pruneserve.pruning.search.ForwardSearch.Budget;
 import dev.pruneserve.pruning.search.ForwardSearch.Channels;
 import dev.pruneserve.pruning.search.ForwardSearch.Options;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.LmBench;
 import java.nio.file.Path;
 import java.util.ArrayList;

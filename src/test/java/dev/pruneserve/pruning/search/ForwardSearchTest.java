@@ -3,7 +3,6 @@ package dev.pruneserve.pruning.search;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.CausalLmLoss;
 import dev.pruneserve.pruning.Progress;
@@ -12,6 +11,7 @@ import dev.pruneserve.pruning.search.ForwardSearch.Channels;
 import dev.pruneserve.pruning.search.ForwardSearch.Options;
 import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.GeneratedDecoder;
 import java.nio.file.Files;

@@ -1,11 +1,11 @@
 package dev.pruneserve.pruning.zo;
 
-import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.eval.TokenFiles;
-import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,13 +2,13 @@ package dev.pruneserve.pruning.zo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.WandaSp;
 import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.testing.LmBench;
 import dev.pruneserve.testing.Stories15mModels;
@@ -136,7 +136,8 @@ class MiniLlmBenchTest {
   private static long peak(String phase, Path model, Path calib) throws Exception {
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     Process proc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), HEAP,
-        "-cp", cp, MemoryPeakMain.class.getName(), phase, model.toString(), calib.toString()).redirectErrorStream(true).start();
+        "-cp", cp, MemoryPeakMain.class.getName(), phase, model.toString(), calib.toString()).redirectErrorStream(true)
+        .start();
     String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     if (proc.waitFor() != 0) {
       throw new IllegalStateException(phase + " failed:\n" + out);
