@@ -76,8 +76,10 @@ public class ServerBeans {
   /** The cache observes the registry from the start, so variants loaded at start-up are tracked. */
   @Produces
   @ApplicationScoped
-  ModelRegistry modelRegistry(ModelRepository repository, OrtRuntime runtime, AliasTable aliases, VariantCache cache) {
+  ModelRegistry modelRegistry(ModelRepository repository, OrtRuntime runtime, AliasTable aliases, VariantCache cache,
+      ServerConfig config) {
     ModelRegistry registry = new ModelRegistry(repository, runtime, Warmup::run, aliases::route);
+    registry.setLoadWait(config.limits().loadWait());
     cache.attach(registry);
     return registry;
   }

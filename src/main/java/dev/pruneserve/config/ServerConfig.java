@@ -68,10 +68,8 @@ public interface ServerConfig {
     String aliasDurability();
   }
 
-  enum ControlMode {
-    NONE,
-    EXPLICIT
-  }
+  enum ControlMode { NONE,
+    EXPLICIT }
 
   Security security();
 
@@ -99,6 +97,13 @@ public interface ServerConfig {
     /** Largest prompt in UTF-8 bytes (INVALID_ARGUMENT beyond; the model's context applies too). */
     @WithDefault("262144")
     int maxPromptBytes();
+
+    /**
+     * How long a request waits for its model while another caller loads it (an evicted variant
+     * reloading on demand, a RepositoryModelLoad); UNAVAILABLE after that.
+     */
+    @WithDefault("120s")
+    java.time.Duration loadWait();
   }
 
   /**
@@ -152,15 +157,11 @@ public interface ServerConfig {
     OptLevel optimizationLevel();
   }
 
-  enum Device {
-    CPU,
-    CUDA
-  }
+  enum Device { CPU,
+    CUDA }
 
-  enum OptLevel {
-    NONE,
+  enum OptLevel { NONE,
     BASIC,
     EXTENDED,
-    ALL
-  }
+    ALL }
 }

@@ -42,6 +42,8 @@ public final class ModelRegistry {
   private final Map<String, ModelSlot> slots = new ConcurrentHashMap<>();
   private final Map<String, ModelStats> stats = new ConcurrentHashMap<>();
   private volatile LoadObserver observer = LoadObserver.NONE;
+  /** How long a request waits for a load of its model that another caller is running. */
+  private volatile java.time.Duration loadWait = java.time.Duration.ofSeconds(120);
 
   /** @param warmup runs one inference on a fresh session; throws to fail the load */
   public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup) {
@@ -67,6 +69,11 @@ public final class ModelRegistry {
 
   public ModelRepository repository() {
     return repository;
+  }
+
+  /** How long a request for a model that is LOADING waits for that load (pruneserve.limits.load-wait). */
+  public void setLoadWait(java.time.Duration wait) {
+    this.loadWait = wait;
   }
 
   /** Installs the observer (the variant cache); set once at start, before requests arrive. */
@@ -221,15 +228,22 @@ public final class ModelRegistry {
       ModelSlot slot = slots.get(name);
       boolean unloaded = slot == null ? repository.contains(name)
           : slot.served == null && slot.state == ModelState.UNAVAILABLE && UNLOADED.equals(slot.reason);
-      if (closing || e.kind() != dev.pruneserve.error.ErrorKind.UNAVAILABLE || !unloaded
-          || !observer.loadOnDemand(name)) {
+      boolean loading = slot != null && slot.served == null && slot.state == ModelState.LOADING;
+      if (closing || e.kind() != dev.pruneserve.error.ErrorKind.UNAVAILABLE || !(unloaded || loading)) {
+        throw e;
+      }
+      boolean mayLoad = observer.loadOnDemand(name);
+      if (!mayLoad && !loading) {
         throw e;
       }
       ModelSlot fresh = slots.computeIfAbsent(name, ModelSlot::new);
       long bytes = -1; // stays -1 when another request loaded it first or the load failed
-      fresh.lifecycle.lock();
+      if (!lockWithin(fresh, loadWait)) { // another caller's load is still running
+        throw ServingException.unavailable("model '" + requested + "' is still loading after " + loadWait
+            + " (pruneserve.limits.load-wait); retry");
+      }
       try {
-        if (fresh.served == null) {
+        if (fresh.served == null && mayLoad && !closing) {
           bytes = loadLocked(name, fresh);
         }
         return resolve(requested, version).tryAcquire();
@@ -239,6 +253,15 @@ public final class ModelRegistry {
           observer.loaded(name, bytes);
         }
       }
+    }
+  }
+
+  private static boolean lockWithin(ModelSlot slot, java.time.Duration wait) {
+    try {
+      return slot.lifecycle.tryLock(wait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      throw ServingException.unavailable("interrupted while waiting for a model to load");
     }
   }
 

@@ -41,9 +41,9 @@ public final class Surgery {
         throw new IllegalArgumentException("MLP group " + grp.index() + ": refusing to remove all "
             + grp.width() + " channels");
       }
-      replaced.put(grp.gateWeight(), keepColumns(DependencyDiscovery.require(g, grp.gateWeight()), drop));
-      replaced.put(grp.upWeight(), keepColumns(DependencyDiscovery.require(g, grp.upWeight()), drop));
-      replaced.put(grp.downWeight(), keepRows(DependencyDiscovery.require(g, grp.downWeight()), drop));
+      slice(g, replaced, grp.gateWeight(), 1, drop);
+      slice(g, replaced, grp.upWeight(), 1, drop);
+      slice(g, replaced, grp.downWeight(), 0, drop);
     }
     return g.model().toBuilder().setGraph(replace(g.model().getGraph().toBuilder(), replaced)).build();
   }
@@ -61,11 +61,11 @@ public final class Surgery {
         throw new IllegalArgumentException("FFN group " + grp.index() + ": can remove up to " + (grp.width() - 1)
             + " of channels [0, " + grp.width() + "), got " + drop);
       }
-      replaced.put(grp.weight1(), keepColumns(DependencyDiscovery.require(g, grp.weight1()), drop));
+      slice(g, replaced, grp.weight1(), 1, drop);
       if (grp.bias1() != null) {
-        replaced.put(grp.bias1(), keepEntries(DependencyDiscovery.require(g, grp.bias1()), drop));
+        slice(g, replaced, grp.bias1(), 0, drop);
       }
-      replaced.put(grp.weight2(), keepRows(DependencyDiscovery.require(g, grp.weight2()), drop));
+      slice(g, replaced, grp.weight2(), 0, drop);
     }
     return g.model().toBuilder().setGraph(replace(g.model().getGraph().toBuilder(), replaced)).build();
   }
@@ -96,12 +96,12 @@ public final class Surgery {
         cols.set(h * grp.headDim(), (h + 1) * grp.headDim());
       }
       for (String w : java.util.List.of(grp.qWeight(), grp.kWeight(), grp.vWeight())) {
-        replaced.put(w, keepColumns(DependencyDiscovery.require(g, w), cols));
+        slice(g, replaced, w, 1, cols);
       }
       for (String b : grp.qkvBiases()) {
-        replaced.put(b, keepEntries(DependencyDiscovery.require(g, b), cols));
+        slice(g, replaced, b, 0, cols);
       }
-      replaced.put(grp.oWeight(), keepRows(DependencyDiscovery.require(g, grp.oWeight()), cols));
+      slice(g, replaced, grp.oWeight(), 0, cols);
       for (ShapeSlot s : grp.splitShapes()) {
         setShape(g, replaced, s, kept);
       }
@@ -125,6 +125,23 @@ public final class Surgery {
     if (h != null && info.getType().getTensorType().getShape().getDimCount() == 4) {
       info.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(1).setDimValue(h);
     }
+  }
+
+  /**
+   * Drops indices {@code drop} along {@code axis} of initializer {@code name}, starting from what the
+   * groups before already made of it in this edit: one weight can belong to two groups on different
+   * axes (in a stacked MLP the fc2 [F1, F2] of one block is the fc1 of the next: rows for the first,
+   * columns for the second), and both slices must stay. Indices are the original ones, which holds
+   * because each group slices its own axis. The same tensor on the same axis twice is refused (the
+   * second set of indices would no longer address the original positions).
+   */
+  private static void slice(OnnxGraph g, Map<String, TensorProto> replaced, String name, int axis, BitSet drop) {
+    TensorProto t = replaced.containsKey(name) ? replaced.get(name) : DependencyDiscovery.require(g, name);
+    if (t.getDimsCount() > axis && t.getDims(axis) != DependencyDiscovery.require(g, name).getDims(axis)) {
+      throw new IllegalArgumentException("initializer " + name + " is sliced twice along axis " + axis
+          + " (it belongs to two groups there)");
+    }
+    replaced.put(name, Slicing.drop(t, axis, drop));
   }
 
   private static void setShape(OnnxGraph g, Map<String, TensorProto> replaced, ShapeSlot s, long value) {

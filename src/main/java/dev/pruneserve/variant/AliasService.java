@@ -19,6 +19,8 @@ public final class AliasService {
   private final java.util.function.Consumer<String> targetChanged;
 
   private final io.micrometer.core.instrument.Timer swaps;
+  /** Serialises alias switches with variant deletions: no alias ever points at a deleted variant. */
+  private final java.util.concurrent.locks.ReentrantLock lifecycle = new java.util.concurrent.locks.ReentrantLock();
 
   /** @param targetChanged told of every model that became or stopped being an alias target (cache weights) */
   public AliasService(AliasTable table, ModelRegistry registry, java.util.function.Consumer<String> targetChanged,
@@ -48,14 +50,33 @@ public final class AliasService {
     if (!registry.isReady(target, "")) {
       registry.load(target); // throws with the reason; the alias is unchanged
     }
-    long t0 = System.nanoTime();
-    String previous = table.set(alias, target, expectedCurrent);
-    swaps.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+    String previous = exclusive(() -> {
+      if (!registry.repository().contains(target)) { // deleted while it loaded
+        throw ServingException.notFound("alias target '" + target + "' was deleted; the alias is unchanged");
+      }
+      long t0 = System.nanoTime();
+      String p = table.set(alias, target, expectedCurrent);
+      swaps.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+      return p;
+    });
     targetChanged.accept(target);
     if (!previous.isEmpty()) {
       targetChanged.accept(previous);
     }
     return previous;
+  }
+
+  /**
+   * Runs {@code action} while no alias can switch: a deletion checks {@link #aliasesOf} and deletes
+   * inside it. Lock order: this before any lock of the prune jobs.
+   */
+  public <T> T exclusive(java.util.function.Supplier<T> action) {
+    lifecycle.lock();
+    try {
+      return action.get();
+    } finally {
+      lifecycle.unlock();
+    }
   }
 
   public Optional<String> get(String alias) {

@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Admission and deduplication of prune jobs: at most one running job per variant name (identical
@@ -17,8 +17,11 @@ import java.util.function.Function;
  * jobs are signalled to {@link #awaitIdle} waiters. Thread-safe: one monitor guards the running set.
  */
 final class JobBoard {
-  /** What {@link #admit} did: joined or created a job, and whether the caller must start it. */
-  record Admission(PruneJob job, boolean start) {}
+  /**
+   * What {@link #admit} did: joined or created a job; {@code start}: the caller must run it;
+   * {@code stored}: a stored variant answers it (the caller completes the job).
+   */
+  record Admission(PruneJob job, boolean start, Optional<VariantManifest> stored) {}
 
   private final Map<String, PruneJob> running = new java.util.HashMap<>();
   private final Map<String, PruneJob> jobs = new ConcurrentHashMap<>();
@@ -31,20 +34,21 @@ final class JobBoard {
   }
 
   /**
-   * Joins the running job for {@code name}, or creates one: {@code finished} may complete it at once
-   * (a stored variant, returns true); otherwise it is admitted as running, within the job limit.
+   * Joins the running job for {@code name}, or creates one: answered by the variant {@code stored}
+   * finds, or admitted as running within the job limit.
    *
    * @throws ServingException RESOURCE_EXHAUSTED when the limit is reached
    */
-  synchronized Admission admit(String name, Function<PruneJob, Boolean> finished) {
+  synchronized Admission admit(String name, Supplier<Optional<VariantManifest>> stored) {
     PruneJob job = running.get(name);
     if (job != null) {
-      return new Admission(job, false);
+      return new Admission(job, false, Optional.empty());
     }
     job = new PruneJob(UUID.randomUUID().toString().substring(0, 8), name);
-    if (finished.apply(job)) {
+    Optional<VariantManifest> existing = stored.get();
+    if (existing.isPresent()) {
       jobs.put(job.id(), job);
-      return new Admission(job, false);
+      return new Admission(job, false, existing);
     }
     if (running.size() >= maxJobs) {
       throw new ServingException(ErrorKind.RESOURCE_EXHAUSTED, running.size() + " prune jobs are running or queued,"
@@ -52,7 +56,7 @@ final class JobBoard {
     }
     jobs.put(job.id(), job);
     running.put(name, job);
-    return new Admission(job, true);
+    return new Admission(job, true, Optional.empty());
   }
 
   Optional<PruneJob> job(String id) {
@@ -64,7 +68,7 @@ final class JobBoard {
   }
 
   /** Runs {@code action} while no job can start or end (variant administration). */
-  synchronized <T> T locked(java.util.function.Supplier<T> action) {
+  synchronized <T> T locked(Supplier<T> action) {
     return action.get();
   }
 

@@ -79,6 +79,7 @@ final class LmInputs {
    */
   List<int[]> calibration(PruneService.Spec spec, ModelProto dense, Path parentFile, DoubleConsumer progress)
       throws IOException {
+    Integer context = registry.repository().config(spec.model()).contextLength();
     List<int[]> out = new ArrayList<>(spec.calibration().sequences());
     if (!spec.calibration().texts().isEmpty()) {
       List<int[]> encoded = encode(spec, dense, spec.calibration().texts());
@@ -90,18 +91,27 @@ final class LmInputs {
       }
       out.addAll(encoded);
     }
+    check(out, vocab(dense), context); // before any sampling: a bad request fails at once
     CalibrationInput.SelfSamples ss = spec.calibration().samples();
     if (ss != null) {
       Tokenizer tok = tokenizer(spec, dense, "self-samples (BOS/EOS ids)");
-      Integer context = registry.repository().config(spec.model()).contextLength();
       int length = context == null ? ss.maxLength() : Math.min(ss.maxLength(), context); // never past the context
       try (var session = loader.load(spec.model() + "/self-samples", parentFile)) {
         out.addAll(SelfSampler.sample(session, ss.count(), length, ss.seed(), tok.bosId(), tok.eosId(),
             done -> progress.accept(done / (double) ss.count())));
       }
     }
-    int vocab = vocab(dense);
-    for (int[] s : out) {
+    return out;
+  }
+
+  /** Token ids within the vocabulary and sequences within the context (when the model declares one). */
+  private static void check(List<int[]> sequences, int vocab, Integer context) {
+    for (int i = 0; i < sequences.size(); i++) {
+      int[] s = sequences.get(i);
+      if (context != null && s.length > context) {
+        throw ServingException.invalid("calibration sequence " + i + " has " + s.length + " tokens; the model's"
+            + " context is " + context);
+      }
       for (int id : s) {
         if (id < 0 || id >= vocab) {
           throw ServingException.invalid("calibration token id " + id + " is outside the model's vocabulary [0, "
@@ -109,7 +119,6 @@ final class LmInputs {
         }
       }
     }
-    return out;
   }
 
   private static int vocab(ModelProto m) {

@@ -100,11 +100,10 @@ public final class PruneService {
     }
     String parentSha = hashes.parent(parentFile);
     String name = VariantIds.name(spec.model(), VariantIds.id(parentSha, recipe));
-    JobBoard.Admission a = board.admit(name, job -> {
-      Optional<VariantManifest> existing = store.read(name);
-      existing.ifPresent(m -> finishReused(job, m, spec.activateAs()));
-      return existing.isPresent();
-    });
+    JobBoard.Admission a = board.admit(name, () -> store.read(name));
+    if (a.stored().isPresent()) {
+      finishReused(a.job(), a.stored().get(), spec.activateAs());
+    }
     a.job().attach(listener);
     if (a.start()) {
       Spec resolved = new Spec(spec.model(), spec.version(), data.recipe(), spec.calibration(), spec.evaluationTexts(),
@@ -127,15 +126,18 @@ public final class PruneService {
     return store.read(name).orElseThrow(() -> ServingException.notFound("no variant '" + name + "'"));
   }
 
-  /** Unloads and deletes a variant; refused while an alias points at it or a job is writing it. */
+  /**
+   * Unloads and deletes a variant; refused while an alias points at it or a job is writing it.
+   * Serialised with alias switches ({@link AliasService#exclusive}).
+   */
   public void delete(String name) {
     variant(name);
-    List<String> users = aliases.aliasesOf(name);
-    if (!users.isEmpty()) {
-      throw ServingException.precondition("variant '" + name + "' is the target of aliases " + users
-          + "; point them elsewhere first");
-    }
-    board.locked(() -> {
+    aliases.exclusive(() -> board.locked(() -> {
+      List<String> users = aliases.aliasesOf(name);
+      if (!users.isEmpty()) {
+        throw ServingException.precondition("variant '" + name + "' is the target of aliases " + users
+            + "; point them elsewhere first");
+      }
       if (board.isRunning(name)) {
         throw ServingException.precondition("variant '" + name + "' is being written by a prune job");
       }
@@ -149,15 +151,21 @@ public final class PruneService {
         throw new ServingException(ErrorKind.INTERNAL, "cannot delete variant '" + name + "': " + e.getMessage(), e);
       }
       return null;
-    });
+    }));
   }
 
+  /** A stored variant answers the request: loaded, optionally activated; outside every job lock. */
   private void finishReused(PruneJob job, VariantManifest m, String activateAs) {
-    if (!registry.isReady(m.name(), "")) {
-      registry.load(m.name());
-    }
-    if (!activateAs.isEmpty()) {
-      aliases.set(activateAs, m.name(), Optional.empty());
+    try {
+      if (!registry.isReady(m.name(), "")) {
+        registry.load(m.name());
+      }
+      if (!activateAs.isEmpty()) {
+        aliases.set(activateAs, m.name(), Optional.empty());
+      }
+    } catch (ServingException e) {
+      job.fail(e, false);
+      throw e;
     }
     job.succeed(m, true);
   }

@@ -328,6 +328,64 @@ class PruningGrpcTest {
     pruning.deleteVariant(DeleteVariantRequest.newBuilder().setName(name).build());
   }
 
+  /**
+   * SetAlias racing DeleteVariant on the same variant, 200 rounds from two threads: one of them
+   * wins each round, and no alias is ever left pointing at a deleted variant.
+   */
+  @Test
+  void setAliasRacingDeleteVariantNeverLeavesADanglingAlias() throws Exception {
+    java.nio.file.Path repo = java.nio.file.Path.of(org.eclipse.microprofile.config.ConfigProvider.getConfig()
+        .getValue("pruneserve.repository.path", String.class));
+    byte[] model = java.nio.file.Files.readAllBytes(repo.resolve("mlp/1/model.onnx"));
+    var store = new dev.pruneserve.variant.VariantStore(new dev.pruneserve.repository.ModelRepository(repo));
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    int aliasWon = 0;
+    int deleteWon = 0;
+    try {
+      for (int i = 0; i < 200; i++) {
+        String name = "mlp@race-" + i;
+        store.write(new dev.pruneserve.variant.VariantManifest(name, "race-" + i, "mlp", "1", "race",
+            java.util.Map.of(), java.util.Map.of(), dev.pruneserve.variant.VariantIds.sha256Hex(model), 1, 1,
+            model.length, "2026-12-02T00:00:00Z"), model, repo.resolve("mlp"));
+        var set = pool.submit(() -> pruning.setAlias(SetAliasRequest.newBuilder().setAlias("race").setTarget(name)
+            .build()));
+        var delete = pool.submit(() -> pruning.deleteVariant(DeleteVariantRequest.newBuilder().setName(name)
+            .build()));
+        boolean setOk = succeeded(set);
+        boolean deleteOk = succeeded(delete);
+        assertTrue(setOk != deleteOk || !setOk, "round " + i + ": both succeeded");
+        String target = pruning.listAliases(dev.pruneserve.api.v1.ListAliasesRequest.getDefaultInstance())
+            .getAliasesList().stream().filter(a -> a.getAlias().equals("race")).map(a -> a.getTarget()).findFirst()
+            .orElse("");
+        if (target.equals(name)) {
+          assertTrue(store.read(name).isPresent(), "round " + i + ": the alias points at a deleted variant");
+          aliasWon++;
+          pruning.deleteAlias(DeleteAliasRequest.newBuilder().setAlias("race").build());
+        } else {
+          deleteWon++;
+        }
+        if (store.read(name).isPresent()) {
+          pruning.deleteVariant(DeleteVariantRequest.newBuilder().setName(name).build());
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(200, aliasWon + deleteWon);
+  }
+
+  /** True when the call returned, false when it was refused with NOT_FOUND or FAILED_PRECONDITION. */
+  private static boolean succeeded(java.util.concurrent.Future<?> call) throws InterruptedException {
+    try {
+      call.get();
+      return true;
+    } catch (java.util.concurrent.ExecutionException e) {
+      Code c = ((StatusRuntimeException) e.getCause()).getStatus().getCode();
+      assertTrue(c == Code.NOT_FOUND || c == Code.FAILED_PRECONDITION, e.getCause().toString());
+      return false;
+    }
+  }
+
   @Test
   void pruneJobsBeyondTheLimitAreRefused() {
     // %test.pruneserve.limits.max-prune-jobs=2: one running and one queued job fill it
@@ -350,6 +408,16 @@ class PruningGrpcTest {
     assertStatus(Code.INVALID_ARGUMENT, "unknown method", () -> events(request("prune-harder", 0.3).build()));
     assertStatus(Code.INVALID_ARGUMENT, "ratio must be in (0, 1)", () -> events(request("random", 1.5).build()));
     assertStatus(Code.INVALID_ARGUMENT, "needs calibration", () -> events(request("flap", 0.3).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "outside the model's 6 layers", () -> events(request("magnitude-l2", 0.3)
+        .setOptions(PruneOptions.newBuilder().setFirstLayer(50).setEndLayer(60)).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "removes no head or channel", () -> events(request("magnitude-l2", 1e-300)
+        .build()));
+    CalibrationSpec.TokenSequence.Builder tooLong = CalibrationSpec.TokenSequence.newBuilder();
+    for (int i = 0; i < 300; i++) {
+      tooLong.addIds(1 + i % 100);
+    }
+    assertStatus(Code.INVALID_ARGUMENT, "the model's context is 256", () -> events(request("flap", 0.3)
+        .setCalibration(CalibrationSpec.newBuilder().addSequences(tooLong)).build()));
     assertStatus(Code.NOT_FOUND, "unknown model", () -> events(request("random", 0.3).setModel("nope").build()));
     assertStatus(Code.INVALID_ARGUMENT, "not the variant", () -> events(request("random", 0.3)
         .setModel("stories15m@x").build()));

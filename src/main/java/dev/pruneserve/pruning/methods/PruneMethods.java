@@ -3,6 +3,8 @@ package dev.pruneserve.pruning.methods;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.DependencyDiscovery;
+import dev.pruneserve.pruning.FfnDiscovery;
 import dev.pruneserve.pruning.HeadDiscovery;
 import dev.pruneserve.pruning.ModelCheck;
 import dev.pruneserve.pruning.Progress;
@@ -54,15 +56,31 @@ public final class PruneMethods {
                   + " channel group");
         }
         r.requireData(tokens != null && !tokens.isEmpty());
+        requireLayers(dense, r);
         out = r.method().pruneTransformer(new PruneContext(dense, r, tokens, null, loader, work, progress));
       }
     } finally {
       deleteTree(work);
     }
+    if (out.parametersAfter() >= out.parametersBefore()) {
+      throw ServingException.invalid("ratio " + r.ratio() + " removes no " + (family == Family.CNN ? "channel"
+          : "head or channel") + " of this model (" + r.ratioSemantics() + "); raise the ratio");
+    }
     progress.report("validating", 0);
     ModelCheck.validate(out.model(), loader);
     progress.report("validating", 1);
     return out;
+  }
+
+  /** The recipe's layer range must lie within the model's layers (attention blocks or MLPs). */
+  private static void requireLayers(ModelProto dense, PruneRecipe r) {
+    OnnxGraph g = new OnnxGraph(dense);
+    int layers = Math.max(HeadDiscovery.attentionBlocks(g).size(), Math.max(DependencyDiscovery.gatedMlps(g).size(),
+        FfnDiscovery.plainFfns(g).size()));
+    if (r.firstLayer() >= layers || r.endLayer() > layers) {
+      throw ServingException.invalid("layer range [" + r.firstLayer() + ", " + (r.endLayer() < 0 ? "end" : r.endLayer())
+          + ") is outside the model's " + layers + " layers");
+    }
   }
 
   /** CNN when the graph has no attention block and has convolution channel groups to prune. */
