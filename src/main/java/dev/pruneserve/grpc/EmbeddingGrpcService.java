@@ -15,6 +15,12 @@ import jakarta.inject.Inject;
 public class EmbeddingGrpcService extends EmbeddingGrpc.EmbeddingImplBase {
   @Inject EmbeddingService embeddings;
 
+  /** Requests that do not decode answer INVALID_ARGUMENT ({@link UndecodableRequests}). */
+  @Override
+  public io.grpc.ServerServiceDefinition bindService() {
+    return UndecodableRequests.guard(super.bindService());
+  }
+
   @Override
   public void embed(EmbedRequest req, StreamObserver<EmbedResponse> obs) {
     GrpcErrors.unary(obs, () -> {

@@ -25,6 +25,12 @@ public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   @Inject GenerationService generation;
   @Inject dev.pruneserve.config.ServerConfig config;
 
+  /** Requests that do not decode answer INVALID_ARGUMENT ({@link UndecodableRequests}). */
+  @Override
+  public io.grpc.ServerServiceDefinition bindService() {
+    return UndecodableRequests.guard(super.bindService());
+  }
+
   @Override
   public void generate(GenerateRequest req, StreamObserver<GenerateResponse> obs) {
     ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) obs;

@@ -34,6 +34,12 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
   @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version;
 
+  /** Requests that do not decode answer INVALID_ARGUMENT ({@link UndecodableRequests}). */
+  @Override
+  public io.grpc.ServerServiceDefinition bindService() {
+    return UndecodableRequests.guard(super.bindService());
+  }
+
   @Override
   public void serverLive(ServerLiveRequest req, StreamObserver<ServerLiveResponse> obs) {
     GrpcErrors.unary(obs, () -> ServerLiveResponse.newBuilder().setLive(true).build());
@@ -78,10 +84,16 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
       @Override
       public void onNext(ModelInferRequest req) {
         ModelStreamInferResponse.Builder r = ModelStreamInferResponse.newBuilder();
-        try {
-          r.setInferResponse(infer(req));
-        } catch (RuntimeException e) {
-          r.setErrorMessage(GrpcErrors.toStatus(e).getStatus().toString());
+        java.util.Optional<String> undecodable = UndecodableRequests.error(req);
+        if (undecodable.isPresent()) { // one bad message answers in-band; the stream stays open
+          r.setErrorMessage(io.grpc.Status.Code.INVALID_ARGUMENT + ": " + undecodable.get());
+        } else {
+          try {
+            r.setInferResponse(infer(req));
+          } catch (RuntimeException e) {
+            io.grpc.Status s = GrpcErrors.toStatus(e).getStatus();
+            r.setErrorMessage(s.getCode() + ": " + s.getDescription());
+          }
         }
         synchronized (obs) {
           obs.onNext(r.build());

@@ -41,6 +41,12 @@ public class PruningGrpcService extends PruningGrpc.PruningImplBase {
   @Inject PruneService pruning;
   @Inject AliasService aliases;
 
+  /** Requests that do not decode answer INVALID_ARGUMENT ({@link UndecodableRequests}). */
+  @Override
+  public io.grpc.ServerServiceDefinition bindService() {
+    return UndecodableRequests.guard(super.bindService());
+  }
+
   @Override
   public void prune(PruneRequest req, StreamObserver<PruneEvent> obs) {
     ServerCallStreamObserver<PruneEvent> call = (ServerCallStreamObserver<PruneEvent>) obs;

@@ -9,7 +9,6 @@ import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.runtime.OrtRuntime;
-import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.testing.TestModels;
 import java.nio.file.Path;
