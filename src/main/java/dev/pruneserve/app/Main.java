@@ -11,7 +11,7 @@ import io.quarkus.runtime.annotations.QuarkusMain;
  */
 @QuarkusMain
 public final class Main {
-  private Main() {}
+  Main() {} // package-private: Quarkus instantiates @QuarkusMain classes as beans
 
   public static void main(String... args) {
     if (args.length > 0 && Cli.COMMANDS.contains(args[0])) {

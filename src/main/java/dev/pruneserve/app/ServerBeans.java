@@ -124,7 +124,7 @@ public class ServerBeans {
 
   @Produces
   @ApplicationScoped
-  InferenceService inferenceService(ModelRegistry registry, MeterRegistry meters) {
-    return new InferenceService(registry, meters);
+  InferenceService inferenceService(ModelRegistry registry, MeterRegistry meters, ServerConfig config) {
+    return new InferenceService(registry, meters, config.limits().maxResponseBytes());
   }
 }

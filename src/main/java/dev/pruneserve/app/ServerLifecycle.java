@@ -79,6 +79,14 @@ public class ServerLifecycle {
     } catch (IOException e) {
       LOG.errorf("variant recovery in %s failed: %s", repo.root(), e.getMessage());
     }
+    try {
+      int stale = dev.pruneserve.repository.Scratch.removeStale();
+      if (stale > 0) {
+        LOG.infof("removed %d scratch folder(s) left by processes that were killed", stale);
+      }
+    } catch (IOException e) {
+      LOG.warnf("stale scratch folders could not be removed: %s", e.getMessage());
+    }
     boolean loadAll = config.repository().loadAtStartup()
         || config.repository().controlMode() == ServerConfig.ControlMode.NONE;
     if (loadAll) {
@@ -114,7 +122,7 @@ public class ServerLifecycle {
     if (drained != null) {
       return drained;
     }
-    readiness.set(false);
+    readiness.beginDrain(config.shutdown().drainTimeout()); // one deadline for every wait below and after
     int jobs = prune.cancelAll();
     aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
@@ -122,13 +130,18 @@ public class ServerLifecycle {
     try {
       int running = registry.awaitDrained(java.time.Duration.ZERO);
       // cancelled jobs stop at their next progress report and remove what they staged
-      boolean jobsDone = prune.awaitIdle(config.shutdown().drainTimeout());
-      busy = registry.awaitDrained(config.shutdown().drainTimeout());
+      boolean jobsDone = prune.awaitIdle(readiness.drainRemaining());
+      busy = registry.awaitDrained(readiness.drainRemaining());
+      if (jobsDone && busy == 0) {
+        dev.pruneserve.repository.Scratch.clear(); // else the next start removes what is left
+      }
       LOG.infof("shutdown: %d prune job(s) cancelled%s, %d session(s) serving a request at the start, %s", jobs,
           jobsDone ? "" : " (still stopping)", running, busy == 0 ? "all in-flight requests finished"
               : busy + " session(s) still busy after " + config.shutdown().drainTimeout());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      LOG.warnf("shutdown: the scratch folder could not be emptied: %s", e.getMessage());
     }
     drained = busy;
     return busy;

@@ -118,7 +118,7 @@ final class PruneCommand {
   /** Perplexity (128-token windows), KL(dense‖pruned) and top-1 agreement, in-domain; PPL out-of-domain. */
   private static Map<String, Object> quality(SessionLoader rt, Path eval, Path evalOod, ModelProto dense, Path pruned)
       throws IOException {
-    Path densePath = Files.createTempFile("pruneserve-dense", ".onnx");
+    Path densePath = Files.createTempFile(dev.pruneserve.repository.Scratch.dir(), "dense", ".onnx");
     Map<String, Object> q = new LinkedHashMap<>();
     try {
       Files.write(densePath, dense.toByteArray());

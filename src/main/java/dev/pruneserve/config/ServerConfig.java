@@ -104,6 +104,14 @@ public interface ServerConfig {
      */
     @WithDefault("120s")
     java.time.Duration loadWait();
+
+    /**
+     * Largest ModelInfer response in tensor bytes (default 256 MiB, the request limit):
+     * RESOURCE_EXHAUSTED naming this setting beyond; checked from the output shapes before running
+     * when they are static, else from the outputs before anything is sent.
+     */
+    @WithDefault("268435456")
+    long maxResponseBytes();
   }
 
   /**

@@ -55,8 +55,8 @@ public class BearerAuth implements ServerInterceptor {
     String kind = isManagement ? "management" : "inference";
     String header = headers.get(AUTHORIZATION);
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
-      return refuse(call, Status.UNAUTHENTICATED.withDescription(method + " is a " + kind
-          + " call: send the header `authorization: Bearer <token>`"));
+      return refuse(call, Status.UNAUTHENTICATED.withDescription(method + " is " + (isManagement ? "a " : "an ")
+          + kind + " call: send the header `authorization: Bearer <token>`"));
     }
     byte[] token = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
     if (matches(management.tokens(), token) || (!isManagement && matches(inference.tokens(), token))) {

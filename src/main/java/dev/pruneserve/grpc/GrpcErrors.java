@@ -25,6 +25,11 @@ final class GrpcErrors {
       return Status.fromCode(Status.Code.valueOf(se.kind().name()))
           .withDescription(se.getMessage()).asRuntimeException();
     }
+    if (t instanceof OutOfMemoryError) { // the request needed more memory than the server has left
+      LOG.errorf("out of memory while serving a request: %s", t.getMessage());
+      return Status.RESOURCE_EXHAUSTED.withDescription("the server ran out of memory for this request; retry"
+          + " later or send a smaller one").asRuntimeException();
+    }
     LOG.error("internal error while serving a request", t);
     return Status.INTERNAL.withDescription("internal server error; see the server log").asRuntimeException();
   }

@@ -77,9 +77,12 @@ public class InFlightCalls implements ServerInterceptor {
   }
 
   /** After the session drain (a later observer priority), before Quarkus stops the gRPC server. */
-  void awaitCalls(@Observes @Priority(Interceptor.Priority.APPLICATION + 600) ShutdownEvent ev, ServerConfig config)
-      throws InterruptedException {
-    long end = System.nanoTime() + config.shutdown().drainTimeout().toNanos();
+  void awaitCalls(@Observes @Priority(Interceptor.Priority.APPLICATION + 600) ShutdownEvent ev, ServerConfig config,
+      dev.pruneserve.model.Readiness readiness) throws InterruptedException {
+    // the drain's single deadline (what the session drain left of it); the full timeout if none ran
+    java.time.Duration budget = readiness.drainRemaining().isZero() && readiness.isReady()
+        ? config.shutdown().drainTimeout() : readiness.drainRemaining();
+    long end = System.nanoTime() + budget.toNanos();
     synchronized (ended) {
       long left;
       while (open.get() > 0 && (left = end - System.nanoTime()) > 0) {
@@ -87,8 +90,8 @@ public class InFlightCalls implements ServerInterceptor {
       }
     }
     if (open.get() > 0) {
-      LOG.warnf("shutdown: %d call(s) still open after %s; the gRPC server cancels them", open.get(),
-          config.shutdown().drainTimeout());
+      LOG.warnf("shutdown: %d call(s) still open at the drain deadline (%s in all); the gRPC server cancels"
+          + " them", open.get(), config.shutdown().drainTimeout());
     }
   }
 }

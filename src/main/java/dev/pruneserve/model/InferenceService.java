@@ -27,10 +27,17 @@ public final class InferenceService {
 
   private final ModelRegistry registry;
   private final MeterRegistry meters;
+  private final long maxResponseBytes;
 
-  public InferenceService(ModelRegistry registry, MeterRegistry meters) {
+  /** @param maxResponseBytes largest response in tensor bytes (pruneserve.limits.max-response-bytes) */
+  public InferenceService(ModelRegistry registry, MeterRegistry meters, long maxResponseBytes) {
     this.registry = registry;
     this.meters = meters;
+    this.maxResponseBytes = maxResponseBytes;
+  }
+
+  public InferenceService(ModelRegistry registry, MeterRegistry meters) {
+    this(registry, meters, 268_435_456L);
   }
 
   public InferenceResult infer(InferenceRequest request) {
@@ -41,8 +48,10 @@ public final class InferenceService {
         ModelSession session = lease.session();
         Map<String, Tensor> inputs = InputValidator.inputs(request.model(), session.inputs(), request.inputs());
         Set<String> outputs = InputValidator.outputs(request.model(), session.outputs(), request.outputs());
+        requireResponseSize(request.model(), staticBytes(session.outputs(), outputs));
         long t0 = System.nanoTime();
         Map<String, Tensor> result = session.run(inputs, outputs);
+        requireResponseSize(request.model(), result.values().stream().mapToLong(InferenceService::bytes).sum());
         long inferNs = System.nanoTime() - t0;
         long total = System.nanoTime() - start;
         stats.recordSuccess(batchSize(session.inputs(), request.inputs()), total, inferNs, now());
@@ -62,6 +71,38 @@ public final class InferenceService {
       }
       throw e;
     }
+  }
+
+  private void requireResponseSize(String model, long bytes) {
+    if (bytes > maxResponseBytes) {
+      throw new ServingException(ErrorKind.RESOURCE_EXHAUSTED, "the response of '" + model + "' would hold " + bytes
+          + " bytes of tensors, more than pruneserve.limits.max-response-bytes = " + maxResponseBytes
+          + "; ask for fewer outputs or a smaller input");
+    }
+  }
+
+  /** Bytes of the requested outputs when every dimension is static, else 0 (checked after the run). */
+  private static long staticBytes(List<TensorSpec> specs, Set<String> requested) {
+    long sum = 0;
+    for (TensorSpec s : specs) {
+      if (!requested.contains(s.name())) {
+        continue;
+      }
+      long n = Math.max(1, s.type().byteSize());
+      for (long d : s.shape()) {
+        if (d < 0) {
+          return 0;
+        }
+        n = Math.multiplyHigh(n, d) != 0 ? Long.MAX_VALUE : n * d;
+      }
+      sum = sum + n < 0 ? Long.MAX_VALUE : sum + n;
+    }
+    return sum;
+  }
+
+  private static long bytes(Tensor t) {
+    return t.strings() != null ? t.strings().stream().mapToLong(b -> b.length + 4L).sum()
+        : (long) t.dataView().remaining();
   }
 
   private void record(String model, String version, String outcome, long nanos) {

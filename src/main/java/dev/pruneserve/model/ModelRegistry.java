@@ -1,6 +1,7 @@
 package dev.pruneserve.model;
 
 import dev.pruneserve.error.ServingException;
+import dev.pruneserve.graph.IntegerDivisions;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelNames;
 import dev.pruneserve.repository.ModelRepository;
@@ -88,7 +89,7 @@ public final class ModelRegistry {
       throw ServingException.unavailable("the server is shutting down; '" + name + "' is not loaded");
     }
     if (!repository.contains(name)) {
-      throw ServingException.notFound("model '" + name + "' is not in the repository " + repository.root());
+      throw ServingException.notFound("model '" + name + "' is not in the repository");
     }
     ModelSlot slot = slots.computeIfAbsent(name, ModelSlot::new);
     long bytes = loadLocked(name, slot);
@@ -373,13 +374,17 @@ public final class ModelRegistry {
     NavigableMap<Long, Path> files = repository.versions(name);
     if (files.isEmpty()) {
       throw ServingException.precondition(
-          "model '" + name + "' has no version folder <n>/model.onnx under " + repository.modelDir(name));
+          "model '" + name + "' has no version folder <n>/model.onnx in its repository folder");
     }
     NavigableMap<Long, ModelHandle> handles = new TreeMap<>();
     try {
       for (Map.Entry<Long, Path> e : files.entrySet()) {
         String v = Long.toString(e.getKey());
+        IntegerDivisions.Report divisions = divisions(name, e.getValue(), config);
         ModelSession session = loader.load(name + "/" + v, e.getValue());
+        if (!divisions.guards().isEmpty()) {
+          session = new GuardedSession(session, divisions.guards());
+        }
         handles.put(e.getKey(), new ModelHandle(name, repository.modelDir(name), v, session, config));
         if (config.warmupOrDefault()) {
           warmup.accept(session);
@@ -390,5 +395,26 @@ public final class ModelRegistry {
       throw e;
     }
     return new ModelSlot.Served(config, java.util.Collections.unmodifiableNavigableMap(handles));
+  }
+
+  /**
+   * Integer divisions of a model file: refused (FAILED_PRECONDITION naming each node) when a divisor
+   * is computed in the graph, unless config.json allows it; divisors fed by inputs are guarded per
+   * request. A file that does not parse is left to the loader, which names the problem.
+   */
+  private static IntegerDivisions.Report divisions(String name, Path file, ModelConfigFile config) {
+    IntegerDivisions.Report r;
+    try {
+      r = IntegerDivisions.analyse(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(
+          java.nio.file.Files.readAllBytes(file)));
+    } catch (java.io.IOException | RuntimeException e) {
+      return new IntegerDivisions.Report(List.of(), List.of());
+    }
+    if (!r.safe() && !config.allowsUnguardedIntegerDivision()) {
+      throw ServingException.precondition("model '" + name + "' is not served: " + String.join("; ", r.unguarded())
+          + ". A zero divisor there would crash the server process; set \"allow_unguarded_integer_division\": true"
+          + " in its config.json to serve it anyway");
+    }
+    return r;
   }
 }

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Readiness {
   private final AtomicBoolean ready = new AtomicBoolean();
+  private volatile long drainDeadline; // System.nanoTime() by which the drain must end; 0 = not draining
   private final List<HealthReporter> reporters;
 
   public Readiness(List<HealthReporter> reporters) {
@@ -22,5 +23,17 @@ public final class Readiness {
 
   public boolean isReady() {
     return ready.get();
+  }
+
+  /** Starts the drain: not ready from now, and every wait of the shutdown shares one deadline. */
+  public void beginDrain(java.time.Duration timeout) {
+    drainDeadline = System.nanoTime() + timeout.toNanos();
+    set(false);
+  }
+
+  /** Time left of the shutdown's single deadline (zero when past it or no drain started). */
+  public java.time.Duration drainRemaining() {
+    long d = drainDeadline;
+    return d == 0 ? java.time.Duration.ZERO : java.time.Duration.ofNanos(Math.max(0, d - System.nanoTime()));
   }
 }

@@ -14,7 +14,8 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 
 /**
- * Runs one inference on all-zero inputs (dynamic dims = 1) so the first real request is not slow.
+ * Runs one inference on all-zero inputs (dynamic dims = 1; ones in inputs that feed integer
+ * divisors) so the first real request is not slow.
  * A model whose inputs the runtime cannot create (UNIMPLEMENTED) is not warmed: it still loads,
  * and requests get the same UNIMPLEMENTED status with its explanation.
  */
@@ -35,9 +36,11 @@ public final class Warmup {
             + Shapes.format(shape) + " is too large; set \"warmup\": false in config.json");
       }
       int n = (int) count;
+      boolean ones = session instanceof GuardedSession g && g.guardedInputs().contains(spec.name());
       Tensor t = spec.type() == DataType.BYTES
           ? Tensor.bytes(spec.name(), shape, Collections.nCopies(n, new byte[0]))
-          : Tensor.fixed(spec.name(), spec.type(), shape, ByteBuffer.allocate(n * spec.type().byteSize()));
+          : Tensor.fixed(spec.name(), spec.type(), shape, ones ? ones(n, spec.type().byteSize())
+              : ByteBuffer.allocate(n * spec.type().byteSize()));
       inputs.put(spec.name(), t);
     }
     LinkedHashSet<String> outputs = new LinkedHashSet<>();
@@ -49,5 +52,14 @@ public final class Warmup {
         throw e;
       }
     }
+  }
+
+  /** {@code n} integers of value 1, little-endian, {@code width} bytes each (inputs that feed divisors). */
+  private static ByteBuffer ones(int n, int width) {
+    ByteBuffer b = ByteBuffer.allocate(n * width);
+    for (int i = 0; i < n; i++) {
+      b.put(i * width, (byte) 1);
+    }
+    return b;
   }
 }

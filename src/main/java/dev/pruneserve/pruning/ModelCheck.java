@@ -35,7 +35,7 @@ public final class ModelCheck {
       throw new IllegalStateException("edited model is inconsistent at " + m.op() + " node '" + m.node() + "': "
           + m.message() + (mismatches.size() > 1 ? " (and " + (mismatches.size() - 1) + " more)" : ""));
     }
-    Path file = Files.createTempFile("pruneserve-check", ".onnx");
+    Path file = Files.createTempFile(dev.pruneserve.repository.Scratch.dir(), "check", ".onnx");
     try {
       AtomicFiles.write(file, model.toByteArray());
       try (ModelSession s = loader.load("check/1", file)) {

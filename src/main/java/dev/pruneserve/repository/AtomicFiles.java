@@ -39,4 +39,12 @@ public final class AtomicFiles {
       Files.deleteIfExists(tmp);
     }
   }
+
+  /**
+   * True for a leftover temporary file of an interrupted write: such files live for the few
+   * milliseconds of one write, so one untouched for a minute has no writer any more.
+   */
+  public static boolean isStale(Path tmp) throws IOException {
+    return Files.getLastModifiedTime(tmp).toMillis() < System.currentTimeMillis() - 60_000;
+  }
 }

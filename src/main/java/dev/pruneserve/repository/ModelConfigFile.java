@@ -15,6 +15,8 @@ import java.util.List;
  * @param maxBatchSize Triton's {@code max_batch_size}; 0 (default) = shapes are reported whole
  * @param warmup run one inference on zero inputs before the model is READY (default true)
  * @param contextLength causal LMs: the most positions (prompt + generated) the model supports
+ * @param allowUnguardedIntegerDivision serve a model although an integer Div/Mod divisor is computed in
+ *     the graph (docs: native-crash safety); default false: such a model is refused at load
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelConfigFile(
@@ -23,10 +25,11 @@ public record ModelConfigFile(
     @JsonProperty("labels") List<String> labels,
     @JsonProperty("max_batch_size") Integer maxBatchSize,
     @JsonProperty("warmup") Boolean warmup,
-    @JsonProperty("context_length") Integer contextLength) {
+    @JsonProperty("context_length") Integer contextLength,
+    @JsonProperty("allow_unguarded_integer_division") Boolean allowUnguardedIntegerDivision) {
 
   public static final String CAUSAL_LM = "causal-lm";
-  public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null);
+  public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null, null);
 
   public String kindOrDefault() {
     return kind == null ? "generic" : kind;
@@ -38,6 +41,11 @@ public record ModelConfigFile(
 
   public boolean warmupOrDefault() {
     return warmup == null || warmup;
+  }
+
+  /** Serve a model whose integer divisors are computed in the graph (a zero one crashes the process). */
+  public boolean allowsUnguardedIntegerDivision() {
+    return allowUnguardedIntegerDivision != null && allowUnguardedIntegerDivision;
   }
 
   public List<String> labelsOrEmpty() {

@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 public final class ModelNames {
   private static final Pattern NAME = Pattern
       .compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?");
-  private static final Pattern VERSION = Pattern.compile("[0-9]{1,18}");
+  private static final Pattern VERSION = Pattern.compile("0|[1-9][0-9]{0,17}"); // canonical: 7, not 007
 
   private ModelNames() {}
 

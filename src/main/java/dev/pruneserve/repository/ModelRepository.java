@@ -56,19 +56,35 @@ public final class ModelRepository {
     Path dir = modelDir(name);
     NavigableMap<Long, Path> out = new TreeMap<>();
     if (!Files.isDirectory(dir)) {
-      throw ServingException.notFound(
-          "model '" + name + "' is not in the repository " + root);
+      throw ServingException.notFound("model '" + name + "' is not in the repository");
     }
     try (Stream<Path> s = Files.list(dir)) {
       s.filter(Files::isDirectory)
-          .filter(p -> ModelNames.isVersion(p.getFileName().toString()))
+          .filter(p -> versionFolder(name, p.getFileName().toString()))
           .filter(p -> Files.isRegularFile(p.resolve(MODEL_FILE)))
           .forEach(p -> out.put(Long.parseLong(p.getFileName().toString()), p.resolve(MODEL_FILE)));
     } catch (IOException e) {
-      throw ServingException.precondition("cannot read model folder " + dir + ": " + e.getMessage());
+      throw ServingException.precondition("cannot read the folder of model '" + name + "'; see the server log");
     }
     return out;
   }
+
+  /**
+   * Whether a folder name is a version; digit-only names that are not (leading zeros, more than 18
+   * digits) are ignored with a warning, once per folder, so "007" is never served as 7 silently.
+   */
+  private static boolean versionFolder(String model, String folder) {
+    if (ModelNames.isVersion(folder)) {
+      return true;
+    }
+    if (folder.matches("[0-9]+") && IGNORED.add(model + "/" + folder)) {
+      org.jboss.logging.Logger.getLogger(ModelRepository.class).warnf("model '%s': folder '%s' is not a version"
+          + " (versions are 0 or 1-18 digits without leading zeros); ignored", model, folder);
+    }
+    return false;
+  }
+
+  private static final java.util.Set<String> IGNORED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** The model's config.json, or {@link ModelConfigFile#DEFAULT} when absent. */
   public ModelConfigFile config(String name) {

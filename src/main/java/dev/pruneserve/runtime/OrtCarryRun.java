@@ -45,7 +45,8 @@ final class OrtCarryRun implements CarryRun {
     } catch (OrtException | RuntimeException e) {
       close();
       throw e instanceof ServingException se ? se
-          : new ServingException(ErrorKind.INTERNAL, label + ": cannot create carried inputs: " + e.getMessage());
+          : e instanceof OrtException oe ? OrtMessages.runFailure(label, oe)
+          : new ServingException(ErrorKind.INTERNAL, label + ": cannot create carried inputs; see the server log");
     }
   }
 
@@ -80,7 +81,7 @@ final class OrtCarryRun implements CarryRun {
       carried = next;
       return out;
     } catch (OrtException e) {
-      throw new ServingException(ErrorKind.INTERNAL, "model " + label + " failed to run: " + e.getMessage());
+      throw OrtMessages.runFailure(label, e);
     } finally {
       fresh.values().forEach(OnnxTensor::close);
     }

@@ -84,9 +84,7 @@ final class OrtModelSession implements ModelSession {
         return out;
       }
     } catch (OrtException e) {
-      ErrorKind kind = e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT
-          ? ErrorKind.INVALID_ARGUMENT : ErrorKind.INTERNAL;
-      throw new ServingException(kind, "model " + label + " failed to run: " + e.getMessage());
+      throw OrtMessages.runFailure(label, e);
     } finally {
       feed.values().forEach(OnnxTensor::close);
     }

@@ -54,7 +54,8 @@ public final class OrtRuntime implements SessionLoader {
       if (e instanceof ServingException se) {
         throw se;
       }
-      throw ServingException.precondition("cannot load " + label + " from " + file + ": " + e.getMessage());
+      LOG.warnf("cannot load %s from %s: %s", label, file, e.getMessage());
+      throw ServingException.precondition("cannot load " + label + ": " + OrtMessages.clean(e.getMessage()));
     }
   }
 

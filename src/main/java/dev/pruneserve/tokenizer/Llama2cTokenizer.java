@@ -65,6 +65,14 @@ public final class Llama2cTokenizer implements Tokenizer {
 
   @Override
   public int[] encode(String text, boolean bos) {
+    return encode(text, bos, new long[1]);
+  }
+
+  /**
+   * As {@link #encode(String, boolean)}; {@code work[0]} is increased by the merge candidates
+   * examined (heap pushes), which grows as O(n) pushes for n characters — each O(log n).
+   */
+  int[] encode(String text, boolean bos, long[] work) {
     List<Integer> tokens = new ArrayList<>();
     if (!text.isEmpty()) {
       tokens.add(ids.get(" "));
@@ -80,36 +88,62 @@ public final class Llama2cTokenizer implements Tokenizer {
         }
       }
     });
-    mergeAll(tokens);
-    int[] out = new int[tokens.size() + (bos ? 1 : 0)];
-    int k = 0;
+    int[] merged = mergeAll(tokens.stream().mapToInt(Integer::intValue).toArray(), work);
+    int[] out = new int[merged.length + (bos ? 1 : 0)];
     if (bos) {
-      out[k++] = BOS;
+      out[0] = BOS;
     }
-    for (int t : tokens) {
-      out[k++] = t;
-    }
+    System.arraycopy(merged, 0, out, bos ? 1 : 0, merged.length);
     return out;
   }
 
-  private void mergeAll(List<Integer> tokens) {
-    while (true) {
-      float best = Float.NEGATIVE_INFINITY;
-      int bestId = -1;
-      int bestIdx = -1;
-      for (int i = 0; i + 1 < tokens.size(); i++) {
-        Integer id = ids.get(latin1(pieces[tokens.get(i)]) + latin1(pieces[tokens.get(i + 1)]));
-        if (id != null && scores[id] > best) {
-          best = scores[id];
-          bestId = id;
-          bestIdx = i;
-        }
+  /** A merge candidate: the pair starting at {@code left}, as it was when queued. */
+  private record Candidate(float score, int left, int leftToken, int rightToken, int merged) {}
+
+  /**
+   * llama2.c's merge rule — repeatedly merge the adjacent pair whose concatenation is the token with
+   * the highest score, the leftmost on ties — in O(n log n): a doubly linked list of tokens and a
+   * heap of candidate pairs, stale candidates skipped when popped.
+   */
+  private int[] mergeAll(int[] start, long[] work) {
+    int n = start.length;
+    int[] tok = start.clone();
+    int[] prev = new int[n];
+    int[] next = new int[n];
+    for (int i = 0; i < n; i++) {
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    java.util.PriorityQueue<Candidate> heap = new java.util.PriorityQueue<>((a, b) -> a.score() != b.score()
+        ? Float.compare(b.score(), a.score()) : Integer.compare(a.left(), b.left()));
+    for (int i = 0; i + 1 < n; i++) {
+      offer(heap, tok, i, i + 1, work);
+    }
+    while (!heap.isEmpty()) {
+      Candidate c = heap.poll();
+      int right = next[c.left()];
+      if (tok[c.left()] != c.leftToken() || right < 0 || tok[right] != c.rightToken()) {
+        continue; // one side merged since it was queued
       }
-      if (bestIdx < 0) {
-        return;
+      tok[c.left()] = c.merged();
+      tok[right] = -1;
+      next[c.left()] = next[right];
+      if (next[right] >= 0) {
+        prev[next[right]] = c.left();
+        offer(heap, tok, c.left(), next[c.left()], work);
       }
-      tokens.set(bestIdx, bestId);
-      tokens.remove(bestIdx + 1);
+      if (prev[c.left()] >= 0) {
+        offer(heap, tok, prev[c.left()], c.left(), work);
+      }
+    }
+    return java.util.Arrays.stream(tok).filter(t -> t >= 0).toArray();
+  }
+
+  private void offer(java.util.PriorityQueue<Candidate> heap, int[] tok, int left, int right, long[] work) {
+    Integer id = ids.get(latin1(pieces[tok[left]]) + latin1(pieces[tok[right]]));
+    if (id != null) {
+      work[0]++;
+      heap.add(new Candidate(scores[id], left, tok[left], tok[right], id));
     }
   }
 

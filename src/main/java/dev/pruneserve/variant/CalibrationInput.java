@@ -13,6 +13,19 @@ import java.util.Map;
 public record CalibrationInput(List<String> texts, List<int[]> sequences, SelfSamples samples) {
   public static final CalibrationInput NONE = new CalibrationInput(List.of(), List.of(), null);
   public static final int MAX_ITEMS = 1024;
+  /** Longest calibration or evaluation text in UTF-8 bytes (as a Generate prompt's default limit). */
+  public static final int MAX_TEXT_BYTES = 262_144;
+
+  /** Refuses texts longer than {@link #MAX_TEXT_BYTES}, before any tokenization. */
+  public static void requireShort(List<String> texts, String what) {
+    for (int i = 0; i < texts.size(); i++) {
+      int bytes = texts.get(i).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      if (bytes > MAX_TEXT_BYTES) {
+        throw dev.pruneserve.error.ServingException.invalid(what + " text " + i + " has " + bytes + " UTF-8 bytes;"
+            + " at most " + MAX_TEXT_BYTES);
+      }
+    }
+  }
 
   /** Sequences sampled from the parent itself: {@code count} × at most {@code maxLength} tokens. */
   public record SelfSamples(int count, int maxLength, long seed) {

@@ -85,9 +85,10 @@ final class JobBoard {
         .record(Duration.ofNanos((long) (job.elapsedSeconds() * 1e9)));
   }
 
-  /** Asks every running or queued job to stop; returns how many. */
+  /** Asks every running or queued job to stop, ending its watchers' streams CANCELLED now; returns how many. */
   synchronized int cancelAll() {
-    running.values().forEach(PruneJob::cancel);
+    running.values().forEach(j -> j.abandon(new ServingException(dev.pruneserve.error.ErrorKind.CANCELLED,
+        "the server is shutting down; prune job " + j.id() + " was cancelled and left nothing behind")));
     return running.size();
   }
 

@@ -41,7 +41,7 @@ final class LmInputs {
       throw ServingException.invalid("evaluation texts give " + stream.length + " tokens; perplexity needs at least"
           + " one 128-token window");
     }
-    Path tmp = Files.createTempFile("pruneserve-eval", ".onnx");
+    Path tmp = Files.createTempFile(dev.pruneserve.repository.Scratch.dir(), "eval", ".onnx");
     try {
       Files.write(tmp, pruned);
       try (var d = loader.load(spec.model() + "/eval-parent", parentFile); var p = loader.load("variant/eval", tmp)) {

@@ -97,6 +97,17 @@ public final class PruneJob {
     cancelRequested = true;
   }
 
+  /**
+   * Shutdown: tells every watcher now that the job is cancelled with {@code reason} (their streams
+   * end with CANCELLED at once), while the worker stops at its next check and removes what it
+   * staged; later state changes reach no watcher.
+   */
+  public synchronized void abandon(ServingException reason) {
+    cancelRequested = true;
+    listeners.forEach(l -> l.failed(this, reason));
+    listeners.clear();
+  }
+
   /** Worker side: records progress; throws when cancellation was asked for. */
   synchronized void report(String phase, double fraction) {
     if (cancelRequested) {

@@ -86,6 +86,8 @@ public final class PruneService {
       throw ServingException.invalid("evaluation has " + spec.evaluationTexts().size() + " texts; at most "
           + CalibrationInput.MAX_ITEMS);
     }
+    CalibrationInput.requireShort(spec.calibration().texts(), "calibration");
+    CalibrationInput.requireShort(spec.evaluationTexts(), "evaluation");
     spec.recipe().requireData(!spec.calibration().isEmpty());
     if (!spec.activateAs().isEmpty()) {
       aliases.requireAliasName(spec.activateAs());

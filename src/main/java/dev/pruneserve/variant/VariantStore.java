@@ -39,6 +39,7 @@ public final class VariantStore {
   }
 
   /** Writes a complete variant; fails if one with that name already exists. */
+  @SuppressWarnings("try") // the lock is held for the block, never read
   public void write(VariantManifest m, byte[] model, Path parentDir) throws IOException {
     Path root = repository.root();
     Path target = root.resolve(m.name());
@@ -46,7 +47,7 @@ public final class VariantStore {
       throw new IOException("variant " + m.name() + " already exists");
     }
     Path staging = root.resolve(STAGING + m.name() + "-" + UUID.randomUUID());
-    try {
+    try (StagingLock lock = StagingLock.hold(staging)) {
       AtomicFiles.write(staging.resolve("1").resolve(ModelRepository.MODEL_FILE), model);
       try (Stream<Path> files = Files.list(parentDir)) {
         for (Path f : (Iterable<Path>) files::iterator) {
@@ -85,15 +86,19 @@ public final class VariantStore {
   }
 
   /** Removes a variant folder (renamed away first, so it disappears from the repository at once). */
+  @SuppressWarnings("try") // the lock is held for the block, never read
   public void delete(String name) throws IOException {
     Path dir = repository.root().resolve(name);
     Path trash = repository.root().resolve(STAGING + "deleted-" + UUID.randomUUID());
-    Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
-    deleteTree(trash);
+    try (StagingLock lock = StagingLock.hold(trash)) {
+      Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
+      deleteTree(trash);
+    }
   }
 
   /**
-   * Start-up recovery: removes staging folders left by an interrupted write, and moves every
+   * Start-up recovery: removes staging folders left by an interrupted write (only those whose
+   * lock no live writer holds: {@link StagingLock}) and stale {@code .tmp-*.part} files, and moves every
    * variant whose manifest is unreadable or whose model does not hash to the manifest's sha256 into
    * {@code .quarantine/} with a log line, so it is never served. Returns the names quarantined.
    */
@@ -106,9 +111,19 @@ public final class VariantStore {
     try (Stream<Path> dirs = Files.list(root)) {
       for (Path d : (Iterable<Path>) dirs::iterator) {
         String n = d.getFileName().toString();
-        if (n.startsWith(STAGING)) {
-          LOG.warnf("removing the incomplete variant write %s", n);
-          deleteTree(d);
+        if (n.startsWith(STAGING) && Files.isDirectory(d)) {
+          if (StagingLock.abandoned(d)) { // no live writer holds its lock, in this or another process
+            LOG.warnf("removing the incomplete variant write %s", n);
+            deleteTree(d);
+            StagingLock.removeLockFile(d);
+          } else {
+            LOG.infof("leaving %s: a writer is still working on it", n);
+          }
+        } else if (n.startsWith(STAGING) && n.endsWith(StagingLock.SUFFIX)) {
+          StagingLock.removeIfOrphaned(d);
+        } else if (n.startsWith(".tmp-") && n.endsWith(".part") && AtomicFiles.isStale(d)) {
+          LOG.warnf("removing the interrupted file write %s", n);
+          Files.deleteIfExists(d);
         } else if (n.contains("@") && !intact(d)) {
           Path q = root.resolve(QUARANTINE).resolve(n + "-" + System.currentTimeMillis());
           Files.createDirectories(q.getParent());
@@ -144,6 +159,10 @@ public final class VariantStore {
     try (Stream<Path> all = Files.walk(dir)) {
       for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
         Files.deleteIfExists(p);
+      }
+    } catch (java.io.UncheckedIOException e) { // another process removed part of it at the same time
+      if (!(e.getCause() instanceof java.nio.file.NoSuchFileException)) {
+        throw e.getCause();
       }
     }
   }

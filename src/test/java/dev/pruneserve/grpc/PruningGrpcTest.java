@@ -418,6 +418,8 @@ class PruningGrpcTest {
     }
     assertStatus(Code.INVALID_ARGUMENT, "the model's context is 256", () -> events(request("flap", 0.3)
         .setCalibration(CalibrationSpec.newBuilder().addSequences(tooLong)).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "at most 262144", () -> events(request("flap", 0.3)
+        .setCalibration(CalibrationSpec.newBuilder().addTexts("a".repeat(262_145))).build()));
     assertStatus(Code.NOT_FOUND, "unknown model", () -> events(request("random", 0.3).setModel("nope").build()));
     assertStatus(Code.INVALID_ARGUMENT, "not the variant", () -> events(request("random", 0.3)
         .setModel("stories15m@x").build()));

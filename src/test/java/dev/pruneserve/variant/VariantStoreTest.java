@@ -25,6 +25,34 @@ import org.junit.jupiter.api.io.TempDir;
 class VariantStoreTest {
   @TempDir Path root;
 
+  /**
+   * Recovery removes only what no live writer owns: a staging folder whose lock this process (a
+   * writer still at work) holds stays, an abandoned one goes; a stale interrupted temporary file
+   * goes, a fresh one (a write in progress) stays.
+   */
+  @Test
+  @SuppressWarnings("try") // the lock is held for the block, never read
+  void recoveryLeavesLiveWritesAlone() throws Exception {
+    Path live = root.resolve(VariantStore.STAGING + "mlp@random-p50-dddddddddd-live");
+    Path dead = root.resolve(VariantStore.STAGING + "mlp@random-p50-eeeeeeeeee-dead");
+    Files.createDirectories(dead.resolve("1"));
+    Path staleTmp = Files.createFile(root.resolve(".tmp-1.part"));
+    Files.setLastModifiedTime(staleTmp, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()
+        - 3_600_000));
+    Path freshTmp = Files.createFile(root.resolve(".tmp-2.part"));
+    try (StagingLock held = StagingLock.hold(live)) {
+      Files.createDirectories(live.resolve("1"));
+      assertEquals(List.of(), new VariantStore(new ModelRepository(root)).recover());
+      assertTrue(Files.isDirectory(live), "a write in progress is never removed");
+      assertFalse(Files.exists(dead), "an abandoned staging folder is removed");
+      assertFalse(Files.exists(staleTmp));
+      assertTrue(Files.exists(freshTmp));
+    }
+    assertFalse(Files.exists(root.resolve(live.getFileName() + StagingLock.SUFFIX)), "lock file removed");
+    new VariantStore(new ModelRepository(root)).recover();
+    assertFalse(Files.exists(live), "once its writer is gone, the folder is abandoned");
+  }
+
   @Test
   void completeWritesSurviveARestartAndPartialOrCorruptOnesNeverServe() throws Exception {
     Path parent = root.resolve("mlp");

@@ -43,7 +43,7 @@ public final class PruneMethods {
   public static Pruner.Result apply(ModelProto dense, Family family, PruneRecipe r, List<int[]> tokens,
       SessionLoader loader, Progress progress) throws IOException {
     progress.report(r.needsTokens() && family == Family.TRANSFORMER ? "calibrating" : "scoring", 0);
-    Path work = Files.createTempDirectory("pruneserve-prune");
+    Path work = Files.createTempDirectory(dev.pruneserve.repository.Scratch.dir(), "prune");
     Pruner.Result out;
     try {
       if (family == Family.CNN) {

@@ -1,0 +1,90 @@
+package dev.pruneserve.variant;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Ownership of a staging folder: the writer holds an exclusive OS file lock on the sibling file
+ * {@code <staging>.lock} from before the folder exists until it is renamed away, so start-up
+ * recovery (of this or another process on the same host) removes a staging folder only when no
+ * live writer holds its lock — a crashed writer's lock is released by the OS. Fleet-wide ownership
+ * across hosts is the fleet issue's. Not thread-safe; one instance per write.
+ */
+final class StagingLock implements AutoCloseable {
+  static final String SUFFIX = ".lock";
+  private final Path file;
+  private final FileChannel channel;
+  private final FileLock lock;
+
+  private StagingLock(Path file, FileChannel channel, FileLock lock) {
+    this.file = file;
+    this.channel = channel;
+    this.lock = lock;
+  }
+
+  /** Creates and locks {@code <staging>.lock}; the staging folder itself is created by the caller after. */
+  static StagingLock hold(Path staging) throws IOException {
+    Path f = lockFile(staging);
+    FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try {
+      return new StagingLock(f, ch, ch.lock());
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      Files.deleteIfExists(f);
+      throw e;
+    }
+  }
+
+  /** True when no writer holds the lock of {@code staging} (or it has none). */
+  static boolean abandoned(Path staging) throws IOException {
+    Path f = lockFile(staging);
+    if (!Files.exists(f)) {
+      return true;
+    }
+    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+      FileLock probe = ch.tryLock();
+      if (probe == null) {
+        return false; // another process holds it
+      }
+      probe.release();
+      return true;
+    } catch (OverlappingFileLockException e) {
+      return false; // this process holds it
+    } catch (java.nio.file.NoSuchFileException e) {
+      return true;
+    }
+  }
+
+  /** A lock file whose folder is gone: removed when nobody holds it. */
+  static void removeIfOrphaned(Path lockFile) throws IOException {
+    Path staging = lockFile.resolveSibling(lockFile.getFileName().toString().substring(0,
+        lockFile.getFileName().toString().length() - SUFFIX.length()));
+    if (!Files.exists(staging) && abandoned(staging)) {
+      Files.deleteIfExists(lockFile);
+    }
+  }
+
+  static void removeLockFile(Path staging) throws IOException {
+    Files.deleteIfExists(lockFile(staging));
+  }
+
+  private static Path lockFile(Path staging) {
+    return staging.resolveSibling(staging.getFileName() + SUFFIX);
+  }
+
+  /** Releases the lock and removes the lock file. */
+  @Override
+  public void close() throws IOException {
+    try {
+      lock.release();
+    } finally {
+      channel.close();
+      Files.deleteIfExists(file);
+    }
+  }
+}

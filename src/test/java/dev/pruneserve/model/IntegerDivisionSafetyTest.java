@@ -1,0 +1,98 @@
+package dev.pruneserve.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.graph.IntegerDivisions;
+import dev.pruneserve.graph.ModelBuilder;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.repository.ModelRepository;
+import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.tensor.DataType;
+import dev.pruneserve.tensor.Tensor;
+import dev.pruneserve.testing.TestModels;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An integer Div whose divisor is a request input (warm-up on) loads, and a zero divisor — which
+ * raises SIGFPE inside ONNX Runtime and would kill this JVM — is refused with INVALID_ARGUMENT
+ * while the model keeps serving; a divisor computed in the graph is refused at load unless
+ * config.json allows it. Without the guard this test crashes the test JVM.
+ */
+class IntegerDivisionSafetyTest {
+  @TempDir Path root;
+
+  static ModelProto div(int type) {
+    return new ModelBuilder("div").input("a", type, 1).input("b", type, 1).output("y", type, 1)
+        .node("Div", new String[] {"a", "b"}, new String[] {"y"}).build();
+  }
+
+  /** y = a / (b - c): the divisor is computed, so no request check can keep it non-zero. */
+  static ModelProto computedDivisor() {
+    return new ModelBuilder("div2").input("a", 6, 1).input("b", 6, 1).input("c", 6, 1).output("y", 6, 1)
+        .node("Sub", new String[] {"b", "c"}, new String[] {"d"})
+        .node("Div", new String[] {"a", "d"}, new String[] {"y"}).build();
+  }
+
+  static Tensor int32(String name, int v) {
+    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, v);
+    return Tensor.fixed(name, DataType.INT32, new long[] {1}, b);
+  }
+
+  @Test
+  void aZeroDivisorFromARequestIsRefusedAndTheModelKeepsServing() throws Exception {
+    TestModels.write(root, "div", 1, div(6));
+    ModelRegistry registry = new ModelRegistry(new ModelRepository(root), OrtRuntime.cpu(1), Warmup::run);
+    registry.load("div"); // warm-up on: feeds ones to the divisor
+    try (Lease l = registry.acquire("div", "")) {
+      ServingException e = assertThrows(ServingException.class,
+          () -> l.session().run(Map.of("a", int32("a", 7), "b", int32("b", 0)), Set.of("y")));
+      assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+      assertTrue(e.getMessage().contains("input 'b' holds 0"), e.getMessage());
+      ServingException overflow = assertThrows(ServingException.class, () -> l.session().run(Map.of("a",
+          int32("a", Integer.MIN_VALUE), "b", int32("b", -1)), Set.of("y")));
+      assertTrue(overflow.getMessage().contains("-1"), overflow.getMessage());
+      Tensor y = l.session().run(Map.of("a", int32("a", 7), "b", int32("b", 2)), Set.of("y")).get("y");
+      assertArrayEquals(new long[] {1}, y.shape());
+      assertEquals(3, y.dataView().getInt(0), "still serving: 7 / 2");
+    }
+  }
+
+  @Test
+  void aComputedIntegerDivisorIsRefusedAtLoadUnlessAllowed() throws Exception {
+    TestModels.write(root, "div2", 1, computedDivisor());
+    ModelRegistry registry = new ModelRegistry(new ModelRepository(root), OrtRuntime.cpu(1), Warmup::run);
+    ServingException e = assertThrows(ServingException.class, () -> registry.load("div2"));
+    assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().contains("Div node") && e.getMessage().contains("allow_unguarded_integer_division"),
+        e.getMessage());
+    TestModels.writeText(root.resolve("div2/config.json"), "{\"allow_unguarded_integer_division\": true,"
+        + " \"warmup\": false}");
+    registry.load("div2");
+    assertTrue(registry.isReady("div2", ""));
+  }
+
+  @Test
+  void floatDivisionsAndConstantDivisorsNeedNoGuard() {
+    IntegerDivisions.Report f = IntegerDivisions.analyse(div(1));
+    assertTrue(f.safe() && f.guards().isEmpty(), "float division by zero is IEEE, no trap");
+    ModelProto constant = new ModelBuilder("c").input("a", 7, 1).output("y", 7, 1)
+        .initializer("k", new long[] {4}, 1).node("Div", new String[] {"a", "k"}, new String[] {"y"}).build();
+    IntegerDivisions.Report c = IntegerDivisions.analyse(constant);
+    assertTrue(c.safe() && c.guards().isEmpty(), c.toString());
+    ModelProto zero = new ModelBuilder("z").input("a", 7, 1).output("y", 7, 1)
+        .initializer("k", new long[] {0}, 1).node("Mod", new String[] {"a", "k"}, new String[] {"y"}).build();
+    assertTrue(IntegerDivisions.analyse(zero).unguarded().get(0).contains("constant zero"));
+    assertEquals(1, IntegerDivisions.analyse(div(7)).guards().size());
+  }
+}
