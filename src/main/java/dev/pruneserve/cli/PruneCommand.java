@@ -7,7 +7,7 @@ import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
 import dev.pruneserve.pruning.methods.PruneRecipe;
 import dev.pruneserve.pruning.methods.RecipeParser;

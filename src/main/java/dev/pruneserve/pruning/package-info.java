@@ -1,6 +1,7 @@
 /**
- * Structured pruning of transformer decoders and encoders: dependency discovery by graph pattern, weight-only and
- * calibration criteria (random, magnitude, Wanda-SP, FLAP), surgery, in-graph calibration taps and LM loss, and
- * validation of edited models.
+ * Structured pruning, laid out by concept: {@code transformer} (structure and surgery),
+ * {@code calibration}, {@code criteria}, {@code cnn}, the gradient methods ({@code zo}, {@code ifso},
+ * {@code taylor}), {@code search}, and {@code methods} (the registry); this package holds the
+ * contracts they share: progress reporting and the validation of every edited model.
  */
 package dev.pruneserve.pruning;

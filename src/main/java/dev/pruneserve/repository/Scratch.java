@@ -32,7 +32,11 @@ public final class Scratch {
       try {
         FileChannel ch = FileChannel.open(d.resolveSibling(d.getFileName() + ".lock"), StandardOpenOption.CREATE,
             StandardOpenOption.WRITE);
-        lock = ch.lock();
+        try {
+          lock = ch.lock();
+        } catch (OverlappingFileLockException e) {
+          ch.close(); // this process holds it already (this class loaded by a second class loader)
+        }
         Files.createDirectories(d);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot create the scratch folder " + d, e);

@@ -4,7 +4,7 @@ import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.model.ModelRegistry;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;

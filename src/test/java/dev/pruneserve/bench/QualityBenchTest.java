@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Fixtures;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Criterion;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Fixtures;

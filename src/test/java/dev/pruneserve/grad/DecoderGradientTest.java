@@ -4,7 +4,7 @@ import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import dev.pruneserve.pruning.CausalLmLoss;
+import dev.pruneserve.pruning.calibration.CausalLmLoss;
 import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.session.ModelSession;

@@ -3,6 +3,7 @@ package dev.pruneserve.pruning;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.pruneserve.eval.TokenFiles;
+import dev.pruneserve.pruning.calibration.CausalLmLoss;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.testing.Stories15mModels;

@@ -7,6 +7,8 @@ import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.assets.MiniLm;
 import dev.pruneserve.eval.EmbeddingAgreement;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.EncoderTexts;
 import dev.pruneserve.testing.Fixtures;

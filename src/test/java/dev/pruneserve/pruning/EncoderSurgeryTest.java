@@ -6,6 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.transformer.FfnDiscovery;
+import dev.pruneserve.pruning.transformer.FfnGroup;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.DataType;
 import dev.pruneserve.tensor.Tensor;
@@ -58,7 +65,7 @@ class EncoderSurgeryTest {
     assertEquals(6, ffns.size());
     ffns.forEach(f -> assertEquals(1536, f.width()));
     ffns.forEach(f -> assertTrue(f.bias1() != null));
-    assertTrue(DependencyDiscovery.gatedMlps(graph).isEmpty());
+    assertTrue(GatedMlpDiscovery.gatedMlps(graph).isEmpty());
   }
 
   @Test

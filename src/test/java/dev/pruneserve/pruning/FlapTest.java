@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.criteria.Flap;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Fixtures;

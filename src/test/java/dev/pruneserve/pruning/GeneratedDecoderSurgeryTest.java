@@ -7,6 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.llm.KvDecoder;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.transformer.FfnDiscovery;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.GeneratedDecoder;
 import dev.pruneserve.testing.Stories15mModels;
@@ -32,7 +38,7 @@ class GeneratedDecoderSurgeryTest {
     ModelProto dense = GeneratedDecoder.model(dir);
     OnnxGraph g = new OnnxGraph(dense);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     assertEquals(LAYERS, blocks.size());
     assertEquals(LAYERS, mlps.size());
     assertTrue(FfnDiscovery.plainFfns(g).isEmpty(), "a gated MLP is not a plain FFN");
@@ -57,10 +63,10 @@ class GeneratedDecoderSurgeryTest {
     }
     ModelProto pruned = Surgery.removeHeads(g, blocks, heads);
     OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), channels);
+    pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), channels);
     assertEquals(List.of(3, 2, 3), HeadDiscovery.attentionBlocks(new OnnxGraph(pruned)).stream()
         .map(HeadGroup::heads).toList());
-    assertEquals(List.of(78, 68, 58), DependencyDiscovery.gatedMlps(new OnnxGraph(pruned)).stream()
+    assertEquals(List.of(78, 68, 58), GatedMlpDiscovery.gatedMlps(new OnnxGraph(pruned)).stream()
         .map(MlpGroup::width).toList());
     float[] a = logits(zeroed);
     float[] b = logits(pruned);

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.llm.KvDecoder;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.MlpGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Path;
@@ -38,7 +41,7 @@ class MlpSurgeryTest {
   static void export() throws Exception {
     dense = Stories15mModels.dense();
     graph = new OnnxGraph(dense);
-    groups = DependencyDiscovery.gatedMlps(graph);
+    groups = GatedMlpDiscovery.gatedMlps(graph);
   }
 
   @Test
@@ -70,7 +73,7 @@ class MlpSurgeryTest {
       zeroed = Surgery.zeroRows(zeroed, g.downWeight(), b);
     }
     ModelProto pruned = Surgery.removeMlpChannels(graph, groups, drop);
-    List<MlpGroup> after = DependencyDiscovery.gatedMlps(new OnnxGraph(pruned));
+    List<MlpGroup> after = GatedMlpDiscovery.gatedMlps(new OnnxGraph(pruned));
     for (MlpGroup g : after) {
       assertEquals(768 - 100 * (g.index() + 1), g.width());
     }

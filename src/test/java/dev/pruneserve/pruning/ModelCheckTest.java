@@ -8,8 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
 import dev.pruneserve.pruning.methods.PruneRecipe;
+import dev.pruneserve.pruning.transformer.FfnDiscovery;
+import dev.pruneserve.pruning.transformer.FfnGroup;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.runtime.OrtRuntime;
 import java.util.BitSet;
 import java.util.List;
@@ -35,7 +40,7 @@ class ModelCheckTest {
     BitSet drop = new BitSet();
     drop.set(0, 3);
     ModelProto broken = mlp.toBuilder().setGraph(Surgery.replace(mlp.getGraph().toBuilder(), java.util.Map.of(
-        ffns.get(0).weight1(), Surgery.keepColumns(DependencyDiscovery.require(g, ffns.get(0).weight1()), drop))))
+        ffns.get(0).weight1(), Surgery.keepColumns(GatedMlpDiscovery.require(g, ffns.get(0).weight1()), drop))))
         .build();
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> ModelCheck.validate(broken, OrtRuntime.cpu(1)));

@@ -8,8 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
 import dev.pruneserve.pruning.methods.PruneRecipe;
+import dev.pruneserve.pruning.transformer.FfnDiscovery;
+import dev.pruneserve.pruning.transformer.FfnGroup;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.repository.DemoRepository;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.runtime.OrtRuntime;
@@ -86,7 +92,7 @@ class PlainMlpPruningTest {
       zeroed = Surgery.zeroRows(zeroed, f.weight2(), c);
     }
     ModelProto pruned = Surgery.removeFfnChannels(g, ffns, drop);
-    TensorProto shared = DependencyDiscovery.require(new OnnxGraph(pruned), ffns.get(0).weight2());
+    TensorProto shared = GatedMlpDiscovery.require(new OnnxGraph(pruned), ffns.get(0).weight2());
     assertEquals(List.of(64L - 13, 64L - 23), shared.getDimsList());
     assertDoesNotThrow(() -> ModelCheck.validate(pruned, OrtRuntime.cpu(1)));
     assertClose(output(zeroed), output(pruned));

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.llm.KvDecoder;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Stories15mModels;
 import java.nio.file.Path;

@@ -6,6 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.testing.Stories15mModels;
 import java.util.BitSet;
@@ -32,7 +38,7 @@ class ReferenceScoresTest {
   @Test
   void magnitudeL2ScoresMatch() {
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(graph);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(graph);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(graph);
     for (int l = 0; l < 6; l++) {
       assertClose(ref.get("heads").get(l), Criterion.MAGNITUDE_L2.heads(graph, blocks.get(l), 0), "heads " + l);
       assertClose(ref.get("mlp").get(l), Criterion.MAGNITUDE_L2.mlp(graph, mlps.get(l), 0), "mlp " + l);
@@ -46,7 +52,7 @@ class ReferenceScoresTest {
       JsonNode mask = ref.get("all_p" + p + "_mask");
       OnnxGraph pruned = new OnnxGraph(r.model());
       List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(graph);
-      List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(graph);
+      List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(graph);
       for (int l = 0; l < 6; l++) {
         BitSet removedHeads = Pruner.lowest(Criterion.MAGNITUDE_L2.heads(graph, blocks.get(l), 0),
             Criterion.MAGNITUDE_L2.headsToRemove(p, 6, 48));

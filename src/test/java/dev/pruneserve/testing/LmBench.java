@@ -3,7 +3,7 @@ package dev.pruneserve.testing;
 import dev.pruneserve.eval.LmQuality;
 import dev.pruneserve.eval.TokenFiles;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.session.ModelSession;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -68,8 +68,8 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
     Files.copy(src.resolve("config.json"), dst.resolve("config.json"));
     Files.copy(src.resolve("tokenizer.bin"), dst.resolve("tokenizer.bin"));
     var dense = dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(src.resolve("1/model.onnx")));
-    var pruned = dev.pruneserve.pruning.Pruner.prune(dense, new dev.pruneserve.pruning.Pruner.Options(
-        dev.pruneserve.pruning.Criterion.MAGNITUDE_SP, 0.5, 0, 0, -1));
+    var pruned = dev.pruneserve.pruning.criteria.Pruner.prune(dense, new dev.pruneserve.pruning.criteria.Pruner.Options(
+        dev.pruneserve.pruning.criteria.Criterion.MAGNITUDE_SP, 0.5, 0, 0, -1));
     Files.write(dst.resolve("1/model.onnx"), pruned.model().toByteArray());
   }
 

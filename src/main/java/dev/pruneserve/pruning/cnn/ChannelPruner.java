@@ -38,7 +38,7 @@ public final class ChannelPruner {
     List<Integer> widths = new ArrayList<>();
     for (ChannelGroup g : deps.groups()) {
       int n = Math.min(g.channels() - 1, g.channels() - (int) (g.channels() * (1 - ratio)));
-      drop.put(g, dev.pruneserve.pruning.Pruner.lowest(scores(g, init, score, seed), n));
+      drop.put(g, dev.pruneserve.pruning.criteria.Pruner.lowest(scores(g, init, score, seed), n));
       widths.add(g.channels() - n);
     }
     ChannelSurgery.Pruned p = ChannelSurgery.remove(model, drop);

@@ -5,6 +5,7 @@ import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelGroup;
 import dev.pruneserve.pruning.cnn.ChannelSurgery;
+import dev.pruneserve.pruning.criteria.Criterion;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.train.ImageSet;
 import dev.pruneserve.train.TrainingSession;

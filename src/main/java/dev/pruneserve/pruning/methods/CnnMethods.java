@@ -4,7 +4,7 @@ import dev.pruneserve.assets.FashionMnist;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.train.ImageSet;

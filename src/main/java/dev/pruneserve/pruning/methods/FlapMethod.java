@@ -1,12 +1,12 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.pruning.Flap;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Flap;
+import dev.pruneserve.pruning.criteria.Pruner;
 import java.io.IOException;
 import java.util.Map;
 
 /** FLAP: fluctuation metric, global (AL-AM) or uniform (UL-UM) allocation, bias compensation. */
-final class FlapMethod implements PruneMethod {
+record FlapMethod(String name, int revision) implements PruneMethod {
   /** FLAP's options; defaults WIFV, AL-AM, compensation on. */
   record Settings(Flap.Metric metric, Flap.Structure structure, boolean compensation) implements MethodSettings {
     @Override
@@ -15,16 +15,6 @@ final class FlapMethod implements PruneMethod {
       m.put("structure", structure.name());
       m.put("bias_compensation", compensation);
     }
-  }
-
-  @Override
-  public String name() {
-    return "flap";
-  }
-
-  @Override
-  public int revision() {
-    return 1;
   }
 
   @Override

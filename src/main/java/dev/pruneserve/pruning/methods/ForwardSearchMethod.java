@@ -1,13 +1,13 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.search.ForwardSearch;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** pruneserve's forward search: FLAP or Wanda-SP channels, greedy exact head ablation. */
-final class ForwardSearchMethod implements PruneMethod {
+record ForwardSearchMethod(String name, int revision) implements PruneMethod {
   /** Micro-batch of every search forward (calibration sequences per ONNX Runtime call). */
   private static final int MICRO_BATCH = 8;
 
@@ -22,16 +22,6 @@ final class ForwardSearchMethod implements PruneMethod {
       s.put("subset", search.subset());
       m.put("search", s);
     }
-  }
-
-  @Override
-  public String name() {
-    return "forward-search";
-  }
-
-  @Override
-  public int revision() {
-    return 1;
   }
 
   /** Off: compensation measured worse on stories15M for this method (docs/pruning.md). */

@@ -1,6 +1,6 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.ifso.Ifso;
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -8,17 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /** IFSO (influence-function second-order scores) on CNN channels, to a FLOPs target. */
-final class IfsoMethod implements PruneMethod {
-  @Override
-  public String name() {
-    return "ifso";
-  }
-
-  @Override
-  public int revision() {
-    return 1;
-  }
-
+record IfsoMethod(String name, int revision) implements PruneMethod {
   @Override
   public boolean needsImages(PruneRecipe r) {
     return true;

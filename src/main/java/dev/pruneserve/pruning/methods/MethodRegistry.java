@@ -1,15 +1,16 @@
 package dev.pruneserve.pruning.methods;
 
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.pruning.Criterion;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
+import dev.pruneserve.pruning.criteria.Criterion;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Every pruning method, registered in one place, by wire name. The only place where method names
- * are looked up; everything else asks the {@link PruneMethod}. Immutable, thread-safe.
+ * Every pruning method, registered in one place with its wire name and engine revision (bump the
+ * number when the method's output for the same request changes). The only place where method
+ * names are looked up; everything else asks the {@link PruneMethod}. Immutable, thread-safe.
  */
 public final class MethodRegistry {
   private static final Map<String, PruneMethod> METHODS = register(
@@ -17,12 +18,12 @@ public final class MethodRegistry {
       new WeightOnlyMethod("magnitude-sp", 1, Criterion.MAGNITUDE_SP, null),
       new WeightOnlyMethod("magnitude-l1", 1, Criterion.MAGNITUDE_L1, ChannelPruner.Score.L1),
       new WeightOnlyMethod("magnitude-l2", 1, Criterion.MAGNITUDE_L2, ChannelPruner.Score.L2),
-      new WandaSpMethod(),
-      new FlapMethod(),
-      new MiniLlmMethod(),
-      new IfsoMethod(),
-      new TaylorMethod(),
-      new ForwardSearchMethod());
+      new WandaSpMethod("wanda-sp", 1),
+      new FlapMethod("flap", 1),
+      new MiniLlmMethod("mini-llm", 1),
+      new IfsoMethod("ifso", 1),
+      new TaylorMethod("taylor", 1),
+      new ForwardSearchMethod("forward-search", 1));
 
   private MethodRegistry() {}
 

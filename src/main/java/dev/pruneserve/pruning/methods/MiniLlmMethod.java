@@ -1,6 +1,6 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.zo.CounterRng;
 import dev.pruneserve.pruning.zo.FmsScores;
 import dev.pruneserve.pruning.zo.MiniLlm;
@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** MINI-LLM: forward-only zeroth-order gradients (weight space as reconstructed, or mask space). */
-final class MiniLlmMethod implements PruneMethod {
+record MiniLlmMethod(String name, int revision) implements PruneMethod {
   /** The estimator's settings ({@link MiniLlm.Settings#DEFAULTS}). */
   record Settings(MiniLlm.Settings zo) implements MethodSettings {
     @Override
@@ -27,16 +27,6 @@ final class MiniLlmMethod implements PruneMethod {
       z.put("micro_batch", zo.microBatch());
       m.put("mini_llm", z);
     }
-  }
-
-  @Override
-  public String name() {
-    return "mini-llm";
-  }
-
-  @Override
-  public int revision() {
-    return 1;
   }
 
   @Override

@@ -1,7 +1,7 @@
 package dev.pruneserve.pruning.methods;
 
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import java.io.IOException;
 import java.util.Map;
 

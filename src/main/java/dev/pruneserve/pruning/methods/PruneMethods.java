@@ -3,13 +3,12 @@ package dev.pruneserve.pruning.methods;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.DependencyDiscovery;
-import dev.pruneserve.pruning.FfnDiscovery;
-import dev.pruneserve.pruning.HeadDiscovery;
 import dev.pruneserve.pruning.ModelCheck;
 import dev.pruneserve.pruning.Progress;
-import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.transformer.DecoderStructure;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -74,9 +73,7 @@ public final class PruneMethods {
 
   /** The recipe's layer range must lie within the model's layers (attention blocks or MLPs). */
   private static void requireLayers(ModelProto dense, PruneRecipe r) {
-    OnnxGraph g = new OnnxGraph(dense);
-    int layers = Math.max(HeadDiscovery.attentionBlocks(g).size(), Math.max(DependencyDiscovery.gatedMlps(g).size(),
-        FfnDiscovery.plainFfns(g).size()));
+    int layers = DecoderStructure.of(new OnnxGraph(dense)).layers();
     if (r.firstLayer() >= layers || r.endLayer() > layers) {
       throw ServingException.invalid("layer range [" + r.firstLayer() + ", " + (r.endLayer() < 0 ? "end" : r.endLayer())
           + ") is outside the model's " + layers + " layers");

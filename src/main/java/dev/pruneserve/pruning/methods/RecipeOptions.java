@@ -39,29 +39,23 @@ public final class RecipeOptions {
   }
 
   public int integer(String key, int fallback) {
-    String v = values.get(key);
-    try {
-      return v == null ? fallback : Integer.parseInt(v);
-    } catch (NumberFormatException e) {
-      throw ServingException.invalid(name(key) + " must be an integer, got '" + v + "'");
-    }
+    return parsed(key, fallback, Integer::parseInt, "an integer");
   }
 
   public long longValue(String key, long fallback) {
-    String v = values.get(key);
-    try {
-      return v == null ? fallback : Long.parseLong(v);
-    } catch (NumberFormatException e) {
-      throw ServingException.invalid(name(key) + " must be an integer, got '" + v + "'");
-    }
+    return parsed(key, fallback, Long::parseLong, "an integer");
   }
 
   public double decimal(String key, double fallback) {
+    return parsed(key, fallback, Double::parseDouble, "a number");
+  }
+
+  private <T> T parsed(String key, T fallback, java.util.function.Function<String, T> parse, String what) {
     String v = values.get(key);
     try {
-      return v == null ? fallback : Double.parseDouble(v);
+      return v == null ? fallback : parse.apply(v);
     } catch (NumberFormatException e) {
-      throw ServingException.invalid(name(key) + " must be a number, got '" + v + "'");
+      throw ServingException.invalid(name(key) + " must be " + what + " in range, got '" + v + "'");
     }
   }
 

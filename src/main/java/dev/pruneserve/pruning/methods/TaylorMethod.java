@@ -1,6 +1,6 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.ifso.Ifso;
 import dev.pruneserve.pruning.taylor.TaylorLlm;
 import java.io.IOException;
@@ -10,17 +10,7 @@ import java.util.Map;
  * First-order Taylor: LLM-Pruner Element¹ with backprop on token calibration (transformers), or
  * Taylor on channel masks to a FLOPs target on labelled images (CNNs).
  */
-final class TaylorMethod implements PruneMethod {
-  @Override
-  public String name() {
-    return "taylor";
-  }
-
-  @Override
-  public int revision() {
-    return 1;
-  }
-
+record TaylorMethod(String name, int revision) implements PruneMethod {
   @Override
   public boolean needsTokens(PruneRecipe r) {
     return !needsImages(r);

@@ -1,22 +1,12 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.pruning.Pruner;
-import dev.pruneserve.pruning.WandaSp;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.criteria.WandaSp;
 import java.io.IOException;
 import java.util.Map;
 
 /** Wanda-SP (sequential, FLAP repository counts) on token calibration. */
-final class WandaSpMethod implements PruneMethod {
-  @Override
-  public String name() {
-    return "wanda-sp";
-  }
-
-  @Override
-  public int revision() {
-    return 1;
-  }
-
+record WandaSpMethod(String name, int revision) implements PruneMethod {
   @Override
   public boolean needsTokens(PruneRecipe r) {
     return true;

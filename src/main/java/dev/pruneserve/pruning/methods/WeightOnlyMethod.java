@@ -1,8 +1,8 @@
 package dev.pruneserve.pruning.methods;
 
-import dev.pruneserve.pruning.Criterion;
-import dev.pruneserve.pruning.Pruner;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Pruner;
 import java.util.List;
 
 /**

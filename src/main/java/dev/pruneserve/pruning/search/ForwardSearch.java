@@ -2,17 +2,18 @@ package dev.pruneserve.pruning.search;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Calibration;
-import dev.pruneserve.pruning.Criterion;
-import dev.pruneserve.pruning.DependencyDiscovery;
-import dev.pruneserve.pruning.Flap;
-import dev.pruneserve.pruning.HeadDiscovery;
-import dev.pruneserve.pruning.HeadGroup;
-import dev.pruneserve.pruning.MlpGroup;
 import dev.pruneserve.pruning.Progress;
-import dev.pruneserve.pruning.Pruner;
-import dev.pruneserve.pruning.Surgery;
-import dev.pruneserve.pruning.WandaSp;
+import dev.pruneserve.pruning.calibration.Calibration;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Flap;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.criteria.WandaSp;
+import dev.pruneserve.pruning.transformer.DecoderStructure;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.pruning.zo.GatedCopy;
 import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.session.SessionLoader;
@@ -97,16 +98,16 @@ public final class ForwardSearch {
   public static ModelProto gatedCopy(ModelProto dense, boolean compensation) {
     OnnxGraph g = new OnnxGraph(dense);
     return GatedCopy.of(dense, List.of(), new SearchGates(HeadDiscovery.attentionBlocks(g),
-        DependencyDiscovery.gatedMlps(g), null, compensation).gates());
+        GatedMlpDiscovery.gatedMlps(g), null, compensation).gates());
   }
 
   /** Progress: calibrating (statistics passes) → scoring (one report per search forward). */
   public static Outcome prune(ModelProto dense, Options o, List<int[]> calibration, SessionLoader loader, Path work,
       Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
-    int layers = Flap.requireDecoderLayers(g);
+    int layers = DecoderStructure.requireDecoderLayers(g);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     Calibration.Stats stats = Flap.projectionInputStats(dense, calibration, loader, work.resolve("search-stats.onnx"),
         progress);
     Map<Integer, BitSet> channels = channels(dense, g, mlps, o, stats, calibration, loader, work, progress);
@@ -157,7 +158,7 @@ public final class ForwardSearch {
       Map<Integer, BitSet> heads, Map<Integer, BitSet> channels, Calibration.Stats stats) {
     ModelProto pruned = Surgery.removeHeads(g, blocks, heads);
     OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), channels);
+    pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), channels);
     for (int l = 0; stats != null && l < blocks.size(); l++) {
       pruned = Flap.compensate(pruned, g, blocks.get(l).oWeight(), SearchGates.headChannels(heads.get(l),
           blocks.get(l)), stats.mean(2 * l));

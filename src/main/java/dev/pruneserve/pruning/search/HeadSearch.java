@@ -1,7 +1,7 @@
 package dev.pruneserve.pruning.search;
 
-import dev.pruneserve.pruning.HeadGroup;
 import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.transformer.HeadGroup;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;

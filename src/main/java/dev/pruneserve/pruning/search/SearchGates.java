@@ -1,8 +1,8 @@
 package dev.pruneserve.pruning.search;
 
-import dev.pruneserve.pruning.Calibration;
-import dev.pruneserve.pruning.HeadGroup;
-import dev.pruneserve.pruning.MlpGroup;
+import dev.pruneserve.pruning.calibration.Calibration;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.tensor.Tensor;
 import java.util.ArrayList;

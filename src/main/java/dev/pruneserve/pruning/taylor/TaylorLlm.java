@@ -3,13 +3,13 @@ package dev.pruneserve.pruning.taylor;
 import dev.pruneserve.grad.BackwardGraph;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.CausalLmLoss;
-import dev.pruneserve.pruning.DependencyDiscovery;
-import dev.pruneserve.pruning.Flap;
-import dev.pruneserve.pruning.HeadDiscovery;
-import dev.pruneserve.pruning.HeadGroup;
-import dev.pruneserve.pruning.MlpGroup;
 import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.calibration.CausalLmLoss;
+import dev.pruneserve.pruning.transformer.DecoderStructure;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import dev.pruneserve.pruning.zo.ScoredTensor;
@@ -42,9 +42,9 @@ public final class TaylorLlm {
   public static MiniLlm.Outcome prune(ModelProto dense, double ratio, int firstLayer, int endLayer,
       List<int[]> calibration, SessionLoader loader, Path work, Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
-    int layers = Flap.requireDecoderLayers(g);
+    int layers = DecoderStructure.requireDecoderLayers(g);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     int end = endLayer < 0 ? layers : Math.min(endLayer, layers);
     if (firstLayer >= end) {
       throw new IllegalArgumentException("layer range [" + firstLayer + ", " + end + ") has no layer");

@@ -1,7 +1,7 @@
 package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.CausalLmLoss;
+import dev.pruneserve.pruning.calibration.CausalLmLoss;
 import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;

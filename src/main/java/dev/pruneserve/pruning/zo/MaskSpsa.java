@@ -1,7 +1,7 @@
 package dev.pruneserve.pruning.zo;
 
-import dev.pruneserve.pruning.HeadGroup;
-import dev.pruneserve.pruning.MlpGroup;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

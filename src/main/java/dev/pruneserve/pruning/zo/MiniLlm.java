@@ -2,16 +2,16 @@ package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Calibration;
-import dev.pruneserve.pruning.Criterion;
-import dev.pruneserve.pruning.DependencyDiscovery;
-import dev.pruneserve.pruning.Flap;
-import dev.pruneserve.pruning.HeadDiscovery;
-import dev.pruneserve.pruning.HeadGroup;
-import dev.pruneserve.pruning.MlpGroup;
 import dev.pruneserve.pruning.Progress;
-import dev.pruneserve.pruning.Pruner;
-import dev.pruneserve.pruning.Surgery;
+import dev.pruneserve.pruning.calibration.Calibration;
+import dev.pruneserve.pruning.criteria.Criterion;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.transformer.DecoderStructure;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -128,9 +128,9 @@ public final class MiniLlm {
       Progress progress) throws IOException {
     Settings z = o.settings();
     OnnxGraph g = new OnnxGraph(dense);
-    int layers = Flap.requireDecoderLayers(g);
+    int layers = DecoderStructure.requireDecoderLayers(g);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     int end = o.endLayer() < 0 ? layers : Math.min(o.endLayer(), layers);
     if (o.firstLayer() >= end) {
       throw new IllegalArgumentException("layer range [" + o.firstLayer() + ", " + end + ") has no layer");
@@ -221,7 +221,7 @@ public final class MiniLlm {
   public static Outcome select(ModelProto dense, Outcome scored, double ratio) {
     OnnxGraph g = new OnnxGraph(dense);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     Map<Integer, BitSet> dropHeads = new HashMap<>();
     Map<Integer, BitSet> dropChannels = new HashMap<>();
     for (int l = 0; l < blocks.size(); l++) {
@@ -237,7 +237,7 @@ public final class MiniLlm {
     }
     ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
     OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels);
+    pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels);
     return new Outcome(Pruner.summarise(dense, pruned).withDetails(scored.diagnostics()), scored.headScores(),
         scored.channelScores(), scored.limitHeadScores(), scored.limitChannelScores(), scored.c(),
         scored.diagnostics(), dropHeads, dropChannels);

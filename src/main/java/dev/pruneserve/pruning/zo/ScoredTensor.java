@@ -2,9 +2,9 @@ package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import dev.pruneserve.pruning.HeadGroup;
-import dev.pruneserve.pruning.MlpGroup;
-import dev.pruneserve.pruning.WandaSp;
+import dev.pruneserve.pruning.transformer.DecoderStructure;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,7 +53,7 @@ public record ScoredTensor(String name, Role role, int layer, int id, int in, in
           throw new IllegalArgumentException("weight " + n + " is not a 2-D FP32 initializer with raw data");
         }
         out.add(new ScoredTensor(n, role, l, l * 7 + role.ordinal(), (int) t.getDims(0), (int) t.getDims(1),
-            WandaSp.inputOf(g, n)));
+            DecoderStructure.inputOf(g, n)));
       }
     }
     return out;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import dev.pruneserve.pruning.Pruner;
+import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
 import dev.pruneserve.pruning.methods.PruneRecipe;
 import dev.pruneserve.runtime.OrtRuntime;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.pruning.Flap;
+import dev.pruneserve.pruning.criteria.Flap;
 import java.util.HashSet;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

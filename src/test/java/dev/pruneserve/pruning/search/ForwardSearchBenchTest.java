@@ -1,10 +1,10 @@
 package dev.pruneserve.pruning.search;
 
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.Progress;
-import dev.pruneserve.pruning.Pruner;
-import dev.pruneserve.pruning.WandaSp;
+import dev.pruneserve.pruning.criteria.Flap;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.criteria.WandaSp;
 import dev.pruneserve.pruning.search.ForwardSearch.Budget;
 import dev.pruneserve.pruning.search.ForwardSearch.Channels;
 import dev.pruneserve.pruning.search.ForwardSearch.Options;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.CausalLmLoss;
 import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.calibration.CausalLmLoss;
 import dev.pruneserve.pruning.search.ForwardSearch.Budget;
 import dev.pruneserve.pruning.search.ForwardSearch.Channels;
 import dev.pruneserve.pruning.search.ForwardSearch.Options;

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.CausalLmLoss;
-import dev.pruneserve.pruning.DependencyDiscovery;
-import dev.pruneserve.pruning.HeadDiscovery;
-import dev.pruneserve.pruning.HeadGroup;
-import dev.pruneserve.pruning.MlpGroup;
 import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.calibration.CausalLmLoss;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.testing.GeneratedDecoder;
@@ -37,7 +37,7 @@ class MaskSpsaTest {
     OrtRuntime rt = OrtRuntime.cpu(1);
     double reference = CausalLmLoss.meanCrossEntropy(dense, calib, rt, dir.resolve("ref.onnx"));
     OnnxGraph g = new OnnxGraph(dense);
-    List<ScoredTensor> tensors = ScoredTensor.of(g, HeadDiscovery.attentionBlocks(g), DependencyDiscovery.gatedMlps(g));
+    List<ScoredTensor> tensors = ScoredTensor.of(g, HeadDiscovery.attentionBlocks(g), GatedMlpDiscovery.gatedMlps(g));
     WeightSpsa w = new WeightSpsa(tensors, tensors.stream().map(t -> t.values(g)).toList());
     MaskSpsa m = masks(g);
     try (LossProbe probe = LossProbe.open(dense, tensors.stream().map(ScoredTensor::name).toList(), m.gates(), calib,
@@ -133,7 +133,7 @@ class MaskSpsaTest {
 
   private static MaskSpsa masks(OnnxGraph g) {
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     return new MaskSpsa(blocks, mlps, List.of(0, 1, 2));
   }
 

@@ -3,10 +3,10 @@ package dev.pruneserve.pruning.zo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.pruning.Flap;
 import dev.pruneserve.pruning.Progress;
-import dev.pruneserve.pruning.Pruner;
-import dev.pruneserve.pruning.WandaSp;
+import dev.pruneserve.pruning.criteria.Flap;
+import dev.pruneserve.pruning.criteria.Pruner;
+import dev.pruneserve.pruning.criteria.WandaSp;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.Fixtures;
@@ -62,8 +62,9 @@ class MiniLlmBenchTest {
       }
       // LLM-Pruner Element¹ with true gradients (MINI-LLM's backprop comparator), scored once
       List<String> scoredNames = ScoredTensor.of(new dev.pruneserve.graph.OnnxGraph(dense),
-          dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(new dev.pruneserve.graph.OnnxGraph(dense)),
-          dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(new dev.pruneserve.graph.OnnxGraph(dense))).stream()
+          dev.pruneserve.pruning.transformer.HeadDiscovery.attentionBlocks(new dev.pruneserve.graph.OnnxGraph(dense)),
+          dev.pruneserve.pruning.transformer.GatedMlpDiscovery.gatedMlps(new dev.pruneserve.graph.OnnxGraph(dense)))
+          .stream()
           .map(ScoredTensor::name).toList();
       long tt = System.nanoTime();
       MiniLlm.Outcome taylor = dev.pruneserve.pruning.taylor.TaylorLlm.prune(dense, 0.2, 0, -1, calib, rt, dir,
@@ -149,8 +150,8 @@ class MiniLlmBenchTest {
   /** cos(ĝ, g): the weights-mode SPSA estimate ĝ = Σ_q c_q z_q (all layers, Gaussian z) vs backprop g. */
   private static void cosine(String config, ModelProto dense, double[] c, Map<String, double[]> g) {
     dev.pruneserve.graph.OnnxGraph og = new dev.pruneserve.graph.OnnxGraph(dense);
-    List<ScoredTensor> ts = ScoredTensor.of(og, dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(og),
-        dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(og));
+    List<ScoredTensor> ts = ScoredTensor.of(og, dev.pruneserve.pruning.transformer.HeadDiscovery.attentionBlocks(og),
+        dev.pruneserve.pruning.transformer.GatedMlpDiscovery.gatedMlps(og));
     CounterRng rng = new CounterRng(0, CounterRng.Law.GAUSSIAN);
     double dot = 0;
     double ee = 0;
@@ -214,11 +215,12 @@ class MiniLlmBenchTest {
   }
 
   /** Discovery results of a decoder, for regenerating gate estimates. */
-  private record OnnxGraphs(List<dev.pruneserve.pruning.HeadGroup> blocks, List<dev.pruneserve.pruning.MlpGroup> mlps) {
+  private record OnnxGraphs(List<dev.pruneserve.pruning.transformer.HeadGroup> blocks,
+      List<dev.pruneserve.pruning.transformer.MlpGroup> mlps) {
     static OnnxGraphs of(ModelProto m) {
       var g = new dev.pruneserve.graph.OnnxGraph(m);
-      return new OnnxGraphs(dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(g),
-          dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(g));
+      return new OnnxGraphs(dev.pruneserve.pruning.transformer.HeadDiscovery.attentionBlocks(g),
+          dev.pruneserve.pruning.transformer.GatedMlpDiscovery.gatedMlps(g));
     }
   }
 }

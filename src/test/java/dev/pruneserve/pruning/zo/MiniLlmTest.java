@@ -71,11 +71,11 @@ class MiniLlmTest {
     head.set(2);
     java.util.BitSet channels = new java.util.BitSet();
     channels.set(0, 30);
-    ModelProto uneven = dev.pruneserve.pruning.Surgery.removeHeads(g,
-        dev.pruneserve.pruning.HeadDiscovery.attentionBlocks(g), Map.of(0, head));
+    ModelProto uneven = dev.pruneserve.pruning.transformer.Surgery.removeHeads(g,
+        dev.pruneserve.pruning.transformer.HeadDiscovery.attentionBlocks(g), Map.of(0, head));
     var g2 = new dev.pruneserve.graph.OnnxGraph(uneven);
-    uneven = dev.pruneserve.pruning.Surgery.removeMlpChannels(g2,
-        dev.pruneserve.pruning.DependencyDiscovery.gatedMlps(g2), Map.of(0, channels)); // layer 0: 3 heads, 58 channels
+    uneven = dev.pruneserve.pruning.transformer.Surgery.removeMlpChannels(g2,
+        dev.pruneserve.pruning.transformer.GatedMlpDiscovery.gatedMlps(g2), Map.of(0, channels)); // layer 0: 3 heads, 58 channels
     List<int[]> calib = dev.pruneserve.testing.GeneratedDecoder.sequences(4, 1);
     for (String mode : List.of("weights", "masks")) {
       MiniLlm.Options o = MiniLlm.Options.defaults(0.5).withSettings(MiniLlm.Settings.of(mode, 2, 0, "", "", "", "",

@@ -1,9 +1,16 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.criteria;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.calibration.Calibration;
+import dev.pruneserve.pruning.transformer.DecoderStructure;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.ByteOrder;
@@ -40,32 +47,32 @@ public final class WandaSp {
     ModelProto model = dense;
     List<double[]> headScores = new ArrayList<>();
     List<double[]> mlpScores = new ArrayList<>();
-    int layers = Flap.requireDecoderLayers(new OnnxGraph(dense));
+    int layers = DecoderStructure.requireDecoderLayers(new OnnxGraph(dense));
     int end = endLayer < 0 ? layers : Math.min(endLayer, layers);
     for (int l = firstLayer; l < end; l++) {
       OnnxGraph g = new OnnxGraph(model);
       HeadGroup block = HeadDiscovery.attentionBlocks(g).get(l);
-      MlpGroup mlp = DependencyDiscovery.gatedMlps(g).get(l);
-      String oIn = inputOf(g, block.oWeight());
-      String downIn = inputOf(g, mlp.downWeight());
+      MlpGroup mlp = GatedMlpDiscovery.gatedMlps(g).get(l);
+      String oIn = DecoderStructure.inputOf(g, block.oWeight());
+      String downIn = DecoderStructure.inputOf(g, mlp.downWeight());
       int layer = l - firstLayer;
       int count = end - firstLayer;
       double[][] sumsq = Calibration.run(model, List.of(oIn, downIn), calibration, loader,
           work.resolve("wanda-l" + l + ".onnx"),
           (k, n) -> progress.report("calibrating", (layer + (double) k / n) / count)).sumSquares();
-      double[] oChannels = scores(DependencyDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
+      double[] oChannels = scores(GatedMlpDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
       double[] heads = new double[block.heads()];
       for (int c = 0; c < oChannels.length; c++) {
         heads[c / block.headDim()] += oChannels[c];
       }
-      double[] channels = scores(DependencyDiscovery.require(g, mlp.downWeight()), sumsq[1], calibration.size());
+      double[] channels = scores(GatedMlpDiscovery.require(g, mlp.downWeight()), sumsq[1], calibration.size());
       headScores.add(heads);
       mlpScores.add(channels);
       BitSet dropHeads = Pruner.lowest(heads, Math.min(block.heads() - 1, (int) (p * block.heads())));
       BitSet dropChannels = Pruner.lowest(channels, Math.min(mlp.width() - 1, (int) (p * mlp.width())));
       model = Surgery.removeHeads(g, List.of(block), Map.of(block.index(), dropHeads));
       OnnxGraph g2 = new OnnxGraph(model);
-      model = Surgery.removeMlpChannels(g2, List.of(DependencyDiscovery.gatedMlps(g2).get(l)),
+      model = Surgery.removeMlpChannels(g2, List.of(GatedMlpDiscovery.gatedMlps(g2).get(l)),
           Map.of(l, dropChannels));
     }
     return new Outcome(Pruner.summarise(dense, model), headScores, mlpScores);
@@ -85,14 +92,5 @@ public final class WandaSp {
       s[j] = a / cols * Math.sqrt(sumsq[j] / nSeq);
     }
     return s;
-  }
-
-  public static String inputOf(OnnxGraph g, String weight) {
-    for (NodeProto n : g.nodes()) {
-      if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
-        return n.getInput(0);
-      }
-    }
-    throw new IllegalStateException("no MatMul reads " + weight);
   }
 }

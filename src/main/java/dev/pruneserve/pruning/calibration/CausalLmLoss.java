@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.calibration;
 
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.llm.KvDecoder;

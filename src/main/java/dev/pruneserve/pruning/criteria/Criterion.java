@@ -1,7 +1,11 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.criteria;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.graph.Slicing;
+import dev.pruneserve.pruning.transformer.FfnGroup;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
 import java.util.SplittableRandom;
 
 /**
@@ -101,12 +105,12 @@ public enum Criterion {
 
   /** Per row of a MatMul weight [in, out] (= per input channel): Σ|w|^p, optionally rooted. */
   static double[] rowPower(OnnxGraph graph, String name, int p, boolean root) {
-    return rooted(Slicing.power(DependencyDiscovery.require(graph, name), 0, p), p, root);
+    return rooted(Slicing.power(GatedMlpDiscovery.require(graph, name), 0, p), p, root);
   }
 
   /** Per column of a MatMul weight [in, out] (= per output channel): Σ|w|^p, optionally rooted. */
   private static double[] colPower(OnnxGraph graph, String name, int p, boolean root) {
-    return rooted(Slicing.power(DependencyDiscovery.require(graph, name), 1, p), p, root);
+    return rooted(Slicing.power(GatedMlpDiscovery.require(graph, name), 1, p), p, root);
   }
 
   private static double[] rooted(double[] s, int p, boolean root) {

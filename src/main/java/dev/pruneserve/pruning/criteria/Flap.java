@@ -1,7 +1,15 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.criteria;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.calibration.Calibration;
+import dev.pruneserve.pruning.transformer.DecoderStructure;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -62,9 +70,9 @@ public final class Flap {
   public static Outcome prune(ModelProto dense, Options o, List<int[]> calibration, SessionLoader loader, Path work,
       Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
-    int layers = requireDecoderLayers(g);
+    int layers = DecoderStructure.requireDecoderLayers(g);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     int end = o.endLayer() < 0 ? layers : Math.min(o.endLayer(), layers);
     Calibration.Stats stats = projectionInputStats(dense, calibration, loader, work.resolve("flap-calib.onnx"),
         progress);
@@ -105,7 +113,7 @@ public final class Flap {
     }
     ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
     OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels);
+    pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels);
     if (o.biasCompensation()) {
       for (int l = o.firstLayer(); l < end; l++) {
         BitSet hc = new BitSet();
@@ -127,28 +135,14 @@ public final class Flap {
       SessionLoader loader, Path file, Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     List<String> values = new ArrayList<>();
-    for (int l = 0; l < requireDecoderLayers(g); l++) {
-      values.add(WandaSp.inputOf(g, blocks.get(l).oWeight()));
-      values.add(WandaSp.inputOf(g, mlps.get(l).downWeight()));
+    for (int l = 0; l < DecoderStructure.requireDecoderLayers(g); l++) {
+      values.add(DecoderStructure.inputOf(g, blocks.get(l).oWeight()));
+      values.add(DecoderStructure.inputOf(g, mlps.get(l).downWeight()));
     }
     return Calibration.run(dense, values, calibration, loader, file, (k, n) -> progress.report("calibrating",
         (double) k / n));
-  }
-
-  /**
-   * The number of decoder layers (one attention block and one gated MLP each) that calibration
-   * methods need; a clear error for encoders and other graphs.
-   */
-  public static int requireDecoderLayers(OnnxGraph g) {
-    int blocks = HeadDiscovery.attentionBlocks(g).size();
-    int mlps = DependencyDiscovery.gatedMlps(g).size();
-    if (blocks == 0 || blocks != mlps) {
-      throw new IllegalArgumentException("calibration-based pruning needs decoder layers with one attention block"
-          + " and one gated MLP each; found " + blocks + " attention blocks and " + mlps + " gated MLPs");
-    }
-    return blocks;
   }
 
   /** Channels a head weighs in the global sort: int(4·hd/3) (q, k, v, o vs gate, up, down). */
@@ -170,7 +164,7 @@ public final class Flap {
       }
       case WIFN -> {
         double[] abs = Criterion.rowPower(g, weight, 1, false);
-        int cols = (int) DependencyDiscovery.require(g, weight).getDims(1);
+        int cols = (int) GatedMlpDiscovery.require(g, weight).getDims(1);
         for (int j = 0; j < out.length; j++) {
           out[j] = abs[j] / cols * Math.sqrt(s.sumSquares()[k][j] / s.tokens());
         }
@@ -236,7 +230,7 @@ public final class Flap {
     if (removed.isEmpty()) {
       return m;
     }
-    var t = DependencyDiscovery.require(dense, weight);
+    var t = GatedMlpDiscovery.require(dense, weight);
     int cols = (int) t.getDims(1);
     var w = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     double[] b = new double[cols];

@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.transformer;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
@@ -13,8 +13,8 @@ import java.util.Optional;
  * MatMul(x, Wu)}, all three weights 2-D initializers and the intermediate used only by the down
  * projection. Anything that does not match exactly is left alone (not prunable).
  */
-public final class DependencyDiscovery {
-  private DependencyDiscovery() {}
+public final class GatedMlpDiscovery {
+  private GatedMlpDiscovery() {}
 
   public static List<MlpGroup> gatedMlps(OnnxGraph g) {
     List<MlpGroup> out = new ArrayList<>();
@@ -80,7 +80,7 @@ public final class DependencyDiscovery {
         .map(t -> (int) t.getDims(0)).orElse(-1);
   }
 
-  static TensorProto require(OnnxGraph g, String name) {
+  public static TensorProto require(OnnxGraph g, String name) {
     return g.initializer(name).orElseThrow(() -> new IllegalStateException("no initializer " + name));
   }
 }

@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.transformer;
 
 /**
  * The channels of one plain feed-forward block {@code fc2(act(x·W1 + b1))}, e.g. BERT's

@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.transformer;
 
 /**
  * The channels of one gated MLP ({@code down(silu(x·gate) ⊙ x·up)}): channel {@code c} is column

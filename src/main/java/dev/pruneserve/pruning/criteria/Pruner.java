@@ -1,8 +1,15 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.criteria;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
+import dev.pruneserve.pruning.transformer.FfnDiscovery;
+import dev.pruneserve.pruning.transformer.FfnGroup;
+import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
+import dev.pruneserve.pruning.transformer.MlpGroup;
+import dev.pruneserve.pruning.transformer.Surgery;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -46,7 +53,7 @@ public final class Pruner {
 
   public static Result prune(ModelProto dense, Options o) {
     OnnxGraph g = new OnnxGraph(dense);
-    List<MlpGroup> mlps = DependencyDiscovery.gatedMlps(g);
+    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     List<FfnGroup> ffns = mlps.isEmpty() ? FfnDiscovery.plainFfns(g) : List.of();
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
     if (mlps.isEmpty() && ffns.isEmpty() && blocks.isEmpty()) {
@@ -75,7 +82,7 @@ public final class Pruner {
     }
     ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
     OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = ffns.isEmpty() ? Surgery.removeMlpChannels(g2, DependencyDiscovery.gatedMlps(g2), dropChannels)
+    pruned = ffns.isEmpty() ? Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels)
         : Surgery.removeFfnChannels(g2, FfnDiscovery.plainFfns(g2), dropChannels);
     return summarise(dense, pruned);
   }
@@ -86,7 +93,7 @@ public final class Pruner {
     List<Integer> heads = new ArrayList<>();
     HeadDiscovery.attentionBlocks(g).forEach(b -> heads.add(b.heads()));
     List<Integer> channels = new ArrayList<>();
-    DependencyDiscovery.gatedMlps(g).forEach(m -> channels.add(m.width()));
+    GatedMlpDiscovery.gatedMlps(g).forEach(m -> channels.add(m.width()));
     FfnDiscovery.plainFfns(g).forEach(f -> channels.add(f.width()));
     return new Result(pruned, heads, channels, parameters(dense), parameters(pruned));
   }

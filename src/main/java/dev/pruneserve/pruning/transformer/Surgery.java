@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.transformer;
 
 import com.google.protobuf.UnsafeByteOperations;
 import dev.pruneserve.graph.OnnxGraph;
@@ -136,8 +136,8 @@ public final class Surgery {
    * second set of indices would no longer address the original positions).
    */
   private static void slice(OnnxGraph g, Map<String, TensorProto> replaced, String name, int axis, BitSet drop) {
-    TensorProto t = replaced.containsKey(name) ? replaced.get(name) : DependencyDiscovery.require(g, name);
-    if (t.getDimsCount() > axis && t.getDims(axis) != DependencyDiscovery.require(g, name).getDims(axis)) {
+    TensorProto t = replaced.containsKey(name) ? replaced.get(name) : GatedMlpDiscovery.require(g, name);
+    if (t.getDimsCount() > axis && t.getDims(axis) != GatedMlpDiscovery.require(g, name).getDims(axis)) {
       throw new IllegalArgumentException("initializer " + name + " is sliced twice along axis " + axis
           + " (it belongs to two groups there)");
     }
@@ -154,7 +154,7 @@ public final class Surgery {
    * Replaces tensors by name in {@code graph}: initializers, and the {@code value} of Constant
    * nodes whose output has that name (the tensor's own name is kept as it was).
    */
-  static GraphProto.Builder replace(GraphProto.Builder graph, Map<String, TensorProto> replaced) {
+  public static GraphProto.Builder replace(GraphProto.Builder graph, Map<String, TensorProto> replaced) {
     for (int i = 0; i < graph.getInitializerCount(); i++) {
       TensorProto t = replaced.get(graph.getInitializer(i).getName());
       if (t != null) {
@@ -178,7 +178,7 @@ public final class Surgery {
     return Slicing.drop(t, 0, drop);
   }
 
-  static TensorProto keepColumns(TensorProto t, BitSet drop) {
+  public static TensorProto keepColumns(TensorProto t, BitSet drop) {
     return Slicing.drop(t, 1, drop);
   }
 

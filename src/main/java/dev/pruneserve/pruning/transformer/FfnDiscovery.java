@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.transformer;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
@@ -17,7 +17,7 @@ import java.util.Set;
  * (Erf, Relu, Gelu, Sigmoid, Tanh, …) and Add/Sub/Mul/Div/Pow whose other operand is a scalar
  * constant or another value of the same chain (GELU decomposed as {@code x·(1+erf(x/√2))·0.5}).
  * Every intermediate value must stay inside the chain. Gated (SwiGLU) MLPs have two entry
- * projections and are found by {@link DependencyDiscovery} instead.
+ * projections and are found by {@link GatedMlpDiscovery} instead.
  */
 public final class FfnDiscovery {
   private static final Set<String> UNARY = Set.of("Erf", "Relu", "Gelu", "Sigmoid", "Tanh", "Identity", "Neg",

@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.criteria;
 
 import java.util.ArrayList;
 import java.util.List;

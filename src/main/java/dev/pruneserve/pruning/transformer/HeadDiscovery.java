@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.transformer;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
@@ -62,7 +62,7 @@ public final class HeadDiscovery {
     }
     String wo = oProj.get().getInput(1);
     Optional<ShapeSlot.Vector> merged = ShapeSlot.resolve(g, merge.get().getInput(1));
-    if (DependencyDiscovery.rows(g, wo) != heads * hd || merged.isEmpty() || merged.get().values().length != 3
+    if (GatedMlpDiscovery.rows(g, wo) != heads * hd || merged.isEmpty() || merged.get().values().length != 3
         || merged.get().values()[2] != (long) heads * hd) {
       return Optional.empty();
     }
@@ -167,7 +167,7 @@ public final class HeadDiscovery {
     String w = mm.get().getInput(1);
     int heads = (int) v[2];
     int hd = (int) v[3];
-    if (DependencyDiscovery.cols(g, w) != heads * hd || (bias != null && length(g, bias) != heads * hd)) {
+    if (GatedMlpDiscovery.cols(g, w) != heads * hd || (bias != null && length(g, bias) != heads * hd)) {
       return Optional.empty();
     }
     return Optional.of(new Split(w, bias, shape.get().slots()[2], List.of(), heads, hd));

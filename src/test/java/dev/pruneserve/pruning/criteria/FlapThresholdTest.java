@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.criteria;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

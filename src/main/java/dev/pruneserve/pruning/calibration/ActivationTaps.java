@@ -1,4 +1,4 @@
-package dev.pruneserve.pruning;
+package dev.pruneserve.pruning.calibration;
 
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;

@@ -1,0 +1,48 @@
+package dev.pruneserve.pruning.transformer;
+
+import dev.pruneserve.graph.OnnxGraph;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import java.util.List;
+
+/**
+ * The prunable structure of a transformer, found by pattern once per job: attention blocks, gated
+ * (SwiGLU) MLPs and plain FFNs, in layer order. Immutable.
+ */
+public record DecoderStructure(List<HeadGroup> attention, List<MlpGroup> gatedMlps, List<FfnGroup> ffns) {
+  public DecoderStructure {
+    attention = List.copyOf(attention);
+    gatedMlps = List.copyOf(gatedMlps);
+    ffns = List.copyOf(ffns);
+  }
+
+  public static DecoderStructure of(OnnxGraph g) {
+    return new DecoderStructure(HeadDiscovery.attentionBlocks(g), GatedMlpDiscovery.gatedMlps(g),
+        FfnDiscovery.plainFfns(g));
+  }
+
+  /** Layers: the most of attention blocks, gated MLPs and FFNs. */
+  public int layers() {
+    return Math.max(attention.size(), Math.max(gatedMlps.size(), ffns.size()));
+  }
+
+  /** Decoder layers with one attention block and one gated MLP each (calibration methods); their count. */
+  public static int requireDecoderLayers(OnnxGraph g) {
+    int blocks = HeadDiscovery.attentionBlocks(g).size();
+    int mlps = GatedMlpDiscovery.gatedMlps(g).size();
+    if (blocks == 0 || blocks != mlps) {
+      throw new IllegalArgumentException("calibration-based pruning needs decoder layers with one attention block"
+          + " and one gated MLP each; found " + blocks + " attention blocks and " + mlps + " gated MLPs");
+    }
+    return blocks;
+  }
+
+  /** The activation a projection weight multiplies: input 0 of the MatMul reading {@code weight}. */
+  public static String inputOf(OnnxGraph g, String weight) {
+    for (NodeProto n : g.nodes()) {
+      if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
+        return n.getInput(0);
+      }
+    }
+    throw new IllegalStateException("no MatMul reads " + weight);
+  }
+}
