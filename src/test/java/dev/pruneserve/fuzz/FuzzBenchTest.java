@@ -18,8 +18,10 @@ import org.junit.jupiter.api.Test;
 /**
  * Fuzz bench: every single-node model of the ONNX test corpus (Debian libonnx-testdata) served
  * through pruneserve's load path and run on edge-case inputs in a child JVM ({@link FuzzMain}); a
- * child that dies names the model it was on, the bench restarts after it. Prints models served /
- * refused at load / crashing the process, and the op types that crash. Command:
+ * child that dies (or runs one model for over a minute) names the model it was on, the bench
+ * restarts after it. The child's address space is capped at 6 GiB (prlimit), so an input that asks
+ * for a huge output fails its allocation instead of thrashing the machine. Prints models served /
+ * refused at load / crashing or hanging the process, and their op types. Command:
  * {@code ./mvnw -B test -Pbench -Dtest=FuzzBenchTest} (a few minutes on 2 cores).
  */
 @Tag("bench")
@@ -40,14 +42,17 @@ class FuzzBenchTest {
     Map<String, List<String>> crashes = new TreeMap<>();
     int next = 0;
     while (next < models.size()) {
-      Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-          System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-          FuzzMain.class.getName(), list.toString(), Integer.toString(next), journal.toString())
-          .redirectErrorStream(true).redirectOutput(work.resolve("child.log").toFile()).start();
-      boolean ended = p.waitFor(10, TimeUnit.MINUTES);
-      if (!ended) {
-        p.destroyForcibly().waitFor();
+      List<String> cmd = new ArrayList<>();
+      if (Files.isExecutable(Path.of("/usr/bin/prlimit"))) { // native allocations beyond 6 GiB fail, not thrash
+        cmd.addAll(List.of("/usr/bin/prlimit", "--as=" + (6L << 30)));
       }
+      cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+          "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=256m", "-cp",
+          System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+          FuzzMain.class.getName(), list.toString(), Integer.toString(next), journal.toString()));
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("child.log").toFile())).start();
+      boolean ended = watch(p, journal);
       int started = lastStarted(journal);
       if (ended && p.exitValue() == 0) {
         break;
@@ -66,6 +71,23 @@ class FuzzBenchTest {
     System.out.printf("BENCH fuzz | models %d | served %d | refused at load %d | crashed the process %d | op types"
         + " crashing %d: %s%n", models.size(), outcomes.getOrDefault("served", 0), outcomes.getOrDefault("refused", 0),
         crashes.values().stream().mapToInt(List::size).sum(), crashes.size(), crashes);
+  }
+
+  /** Waits for the child; a model running longer than a minute counts as hung and the child is killed. */
+  private static boolean watch(Process p, Path journal) throws Exception {
+    int last = -2;
+    long since = System.nanoTime();
+    while (!p.waitFor(1, TimeUnit.SECONDS)) {
+      int now = Files.exists(journal) ? Files.readAllLines(journal).size() : 0;
+      if (now != last) {
+        last = now;
+        since = System.nanoTime();
+      } else if (System.nanoTime() - since > TimeUnit.MINUTES.toNanos(1)) {
+        p.destroyForcibly().waitFor();
+        return false;
+      }
+    }
+    return true;
   }
 
   private static int lastStarted(Path journal) throws IOException {
