@@ -59,7 +59,8 @@ final class UndecodableRequests {
   static Optional<String> error(Object request) {
     if (request instanceof Message m && m.getUnknownFields().hasField(MARKER_FIELD)) {
       List<ByteString> v = m.getUnknownFields().getField(MARKER_FIELD).getLengthDelimitedList();
-      return Optional.of(v.isEmpty() ? "undecodable request" : v.get(0).toString(StandardCharsets.UTF_8));
+      String why = v.isEmpty() ? "undecodable request" : v.get(0).toString(StandardCharsets.UTF_8);
+      return Optional.of(why.length() > 300 ? why.substring(0, 300) + "…" : why); // a client may send the field
     }
     return Optional.empty();
   }
@@ -122,12 +123,21 @@ final class UndecodableRequests {
     public Q parse(InputStream stream) {
       try {
         return delegate.parse(stream);
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (e.getStatus().getCode() != Status.Code.INTERNAL) {
+          throw e; // e.g. RESOURCE_EXHAUSTED for a message over the limit: grpc-java's own answer
+        }
+        return refused(e);
       } catch (RuntimeException e) {
-        String reason = "the request is not a valid " + method.substring(method.lastIndexOf('/') + 1) + " message: "
-            + rootMessage(e);
-        logRateLimited(reason);
-        return marker(reason);
+        return refused(e);
       }
+    }
+
+    private Q refused(RuntimeException e) {
+      String reason = "the request is not a valid " + method.substring(method.lastIndexOf('/') + 1) + " message: "
+          + rootMessage(e);
+      logRateLimited(reason);
+      return marker(reason);
     }
 
     @Override

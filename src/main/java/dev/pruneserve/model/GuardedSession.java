@@ -1,7 +1,7 @@
 package dev.pruneserve.model;
 
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.graph.IntegerDivisions;
+import dev.pruneserve.graph.NativeHazards;
 import dev.pruneserve.session.CarryRun;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.DataType;
@@ -14,23 +14,24 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * A session whose inputs feed integer divisors ({@link IntegerDivisions.Guard}): every run and
- * carried step first checks those inputs, and a 0 (or −1 against the type's minimum) is refused
- * with INVALID_ARGUMENT naming the input and the node, before ONNX Runtime could raise SIGFPE and
- * take the process down. Thread-safe as the wrapped session is; owns it (close closes it).
+ * A session whose inputs feed hazardous operands ({@link NativeHazards.Guard}: integer divisors,
+ * Trilu's k): every run and carried step first checks those inputs, and a 0 divisor (or −1 against
+ * the type's minimum), or an extreme k, is refused with INVALID_ARGUMENT naming the input and the
+ * node, before ONNX Runtime could crash and take the process down. Thread-safe as the wrapped session is; owns it (close closes it).
  */
 final class GuardedSession implements ModelSession {
   private final ModelSession session;
-  private final List<IntegerDivisions.Guard> guards;
+  private final List<NativeHazards.Guard> guards;
 
-  GuardedSession(ModelSession session, List<IntegerDivisions.Guard> guards) {
+  GuardedSession(ModelSession session, List<NativeHazards.Guard> guards) {
     this.session = session;
     this.guards = List.copyOf(guards);
   }
 
-  /** Inputs that must not hold zeros (warm-up fills them with ones). */
+  /** Inputs that must not hold zeros (divisors; warm-up fills them with ones). */
   Set<String> guardedInputs() {
-    return guards.stream().map(IntegerDivisions.Guard::input).collect(Collectors.toSet());
+    return guards.stream().filter(g -> g.kind() == NativeHazards.Kind.DIVISOR).map(NativeHazards.Guard::input)
+        .collect(Collectors.toSet());
   }
 
   @Override
@@ -78,9 +79,16 @@ final class GuardedSession implements ModelSession {
   }
 
   private void check(Map<String, Tensor> inputs) {
-    for (IntegerDivisions.Guard g : guards) {
+    for (NativeHazards.Guard g : guards) {
       Tensor divisor = inputs.get(g.input());
       if (divisor == null) {
+        continue;
+      }
+      if (g.kind() == NativeHazards.Kind.BOUNDED) {
+        if (outside(divisor, NativeHazards.MAX_TRILU_K)) {
+          throw ServingException.invalid("input '" + g.input() + "' of " + g.op() + " node '" + g.node()
+              + "' is outside [-" + NativeHazards.MAX_TRILU_K + ", " + NativeHazards.MAX_TRILU_K + "]");
+        }
         continue;
       }
       if (contains(divisor, 0)) {
@@ -102,6 +110,19 @@ final class GuardedSession implements ModelSession {
       case INT32 -> Integer.MIN_VALUE;
       default -> Long.MIN_VALUE;
     };
+  }
+
+  /** Whether an integer tensor holds a value beyond ±{@code bound}. */
+  private static boolean outside(Tensor t, long bound) {
+    ByteBuffer b = t.dataView();
+    int width = t.type().byteSize();
+    for (int i = b.position(); i + width <= b.limit(); i += width) {
+      long v = width == 8 ? b.getLong(i) : width == 4 ? b.getInt(i) : 0;
+      if (v > bound || v < -bound) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether an integer tensor holds {@code value} (little-endian data). */

@@ -1,7 +1,7 @@
 package dev.pruneserve.model;
 
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.graph.IntegerDivisions;
+import dev.pruneserve.graph.NativeHazards;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelNames;
 import dev.pruneserve.repository.ModelRepository;
@@ -244,7 +244,10 @@ public final class ModelRegistry {
             + " (pruneserve.limits.load-wait); retry");
       }
       try {
-        if (fresh.served == null && mayLoad && !closing) {
+        // load only a model nobody loaded or tried to: after a failed load the waiters get its reason
+        boolean untried = fresh.state == ModelState.UNAVAILABLE
+            && (UNLOADED.equals(fresh.reason) || "not loaded".equals(fresh.reason));
+        if (fresh.served == null && mayLoad && !closing && untried) {
           bytes = loadLocked(name, fresh);
         }
         return resolve(requested, version).tryAcquire();
@@ -380,13 +383,13 @@ public final class ModelRegistry {
     try {
       for (Map.Entry<Long, Path> e : files.entrySet()) {
         String v = Long.toString(e.getKey());
-        IntegerDivisions.Report divisions = divisions(name, e.getValue(), config);
+        NativeHazards.Report divisions = divisions(name, e.getValue(), config);
         ModelSession session = loader.load(name + "/" + v, e.getValue());
         if (!divisions.guards().isEmpty()) {
           session = new GuardedSession(session, divisions.guards());
         }
         handles.put(e.getKey(), new ModelHandle(name, repository.modelDir(name), v, session, config));
-        if (config.warmupOrDefault()) {
+        if (config.warmupOrDefault() && divisions.safe()) { // allowed-but-unguarded models: zeros could crash
           warmup.accept(session);
         }
       }
@@ -402,17 +405,17 @@ public final class ModelRegistry {
    * is computed in the graph, unless config.json allows it; divisors fed by inputs are guarded per
    * request. A file that does not parse is left to the loader, which names the problem.
    */
-  private static IntegerDivisions.Report divisions(String name, Path file, ModelConfigFile config) {
-    IntegerDivisions.Report r;
+  private static NativeHazards.Report divisions(String name, Path file, ModelConfigFile config) {
+    NativeHazards.Report r;
     try {
-      r = IntegerDivisions.analyse(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(
+      r = NativeHazards.analyse(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(
           java.nio.file.Files.readAllBytes(file)));
-    } catch (java.io.IOException | RuntimeException e) {
-      return new IntegerDivisions.Report(List.of(), List.of());
+    } catch (java.io.IOException | RuntimeException | OutOfMemoryError e) { // the loader names a bad file
+      return new NativeHazards.Report(List.of(), List.of());
     }
-    if (!r.safe() && !config.allowsUnguardedIntegerDivision()) {
+    if (!r.safe() && !config.allowsUnguardedNativeOps()) {
       throw ServingException.precondition("model '" + name + "' is not served: " + String.join("; ", r.unguarded())
-          + ". A zero divisor there would crash the server process; set \"allow_unguarded_integer_division\": true"
+          + ". A zero divisor there would crash the server process; set \"allow_unguarded_native_ops\": true"
           + " in its config.json to serve it anyway");
     }
     return r;

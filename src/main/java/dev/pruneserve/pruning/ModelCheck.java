@@ -29,6 +29,13 @@ public final class ModelCheck {
 
   /** @throws IllegalStateException naming the reason when the model does not load, run or stay finite */
   public static void validate(ModelProto model, SessionLoader loader) throws IOException {
+    dev.pruneserve.graph.NativeHazards.Report hazards = dev.pruneserve.graph.NativeHazards.analyse(model);
+    if (!hazards.safe()) { // running it on synthetic inputs could crash the process
+      throw new IllegalStateException("the model has operands that could crash the runtime: "
+          + String.join("; ", hazards.unguarded()));
+    }
+    java.util.Set<String> divisors = new java.util.HashSet<>();
+    hazards.guards().forEach(g -> divisors.add(g.input()));
     var mismatches = dev.pruneserve.graph.ShapeInference.infer(new dev.pruneserve.graph.OnnxGraph(model)).mismatches();
     if (!mismatches.isEmpty()) {
       var m = mismatches.get(0);
@@ -41,7 +48,14 @@ public final class ModelCheck {
       try (ModelSession s = loader.load("check/1", file)) {
         Map<String, Tensor> in = new LinkedHashMap<>();
         for (TensorSpec spec : s.inputs()) {
-          in.put(spec.name(), zeros(spec));
+          Tensor t = zeros(spec);
+          if (divisors.contains(spec.name())) { // guarded operands (divisors, Trilu k): ones are safe
+            ByteBuffer b = t.data();
+            for (int i = 0; i < b.limit(); i += spec.type().byteSize()) {
+              b.put(i, (byte) 1);
+            }
+          }
+          in.put(spec.name(), t);
         }
         Set<String> outs = new LinkedHashSet<>();
         s.outputs().forEach(o -> outs.add(o.name()));

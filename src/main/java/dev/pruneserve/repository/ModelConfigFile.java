@@ -15,7 +15,7 @@ import java.util.List;
  * @param maxBatchSize Triton's {@code max_batch_size}; 0 (default) = shapes are reported whole
  * @param warmup run one inference on zero inputs before the model is READY (default true)
  * @param contextLength causal LMs: the most positions (prompt + generated) the model supports
- * @param allowUnguardedIntegerDivision serve a model although an integer Div/Mod divisor is computed in
+ * @param allowUnguardedNativeOps serve a model although an integer Div/Mod divisor is computed in
  *     the graph (docs: native-crash safety); default false: such a model is refused at load
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -26,7 +26,7 @@ public record ModelConfigFile(
     @JsonProperty("max_batch_size") Integer maxBatchSize,
     @JsonProperty("warmup") Boolean warmup,
     @JsonProperty("context_length") Integer contextLength,
-    @JsonProperty("allow_unguarded_integer_division") Boolean allowUnguardedIntegerDivision) {
+    @JsonProperty("allow_unguarded_native_ops") Boolean allowUnguardedNativeOps) {
 
   public static final String CAUSAL_LM = "causal-lm";
   public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null, null);
@@ -44,8 +44,8 @@ public record ModelConfigFile(
   }
 
   /** Serve a model whose integer divisors are computed in the graph (a zero one crashes the process). */
-  public boolean allowsUnguardedIntegerDivision() {
-    return allowUnguardedIntegerDivision != null && allowUnguardedIntegerDivision;
+  public boolean allowsUnguardedNativeOps() {
+    return allowUnguardedNativeOps != null && allowUnguardedNativeOps;
   }
 
   public List<String> labelsOrEmpty() {

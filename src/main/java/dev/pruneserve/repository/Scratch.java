@@ -35,7 +35,8 @@ public final class Scratch {
         try {
           lock = ch.lock();
         } catch (OverlappingFileLockException e) {
-          ch.close(); // this process holds it already (this class loaded by a second class loader)
+          // this process holds it already (this class loaded by a second class loader); ch stays open:
+          // closing any channel on the file would release the process's lock (POSIX semantics)
         }
         Files.createDirectories(d);
       } catch (IOException e) {
@@ -53,7 +54,8 @@ public final class Scratch {
     try (Stream<Path> all = Files.list(tmp)) {
       for (Path p : (Iterable<Path>) all.filter(x -> x.getFileName().toString().startsWith(PREFIX)
           && Files.isDirectory(x))::iterator) {
-        if (p.equals(dir) || !free(p.resolveSibling(p.getFileName() + ".lock"))) {
+        boolean own = p.getFileName().toString().equals(PREFIX + ProcessHandle.current().pid());
+        if (own || !free(p.resolveSibling(p.getFileName() + ".lock"))) { // never probe our own lock (see dir)
           continue;
         }
         deleteTree(p);

@@ -141,7 +141,7 @@ public final class Llama2cTokenizer implements Tokenizer {
 
   private void offer(java.util.PriorityQueue<Candidate> heap, int[] tok, int left, int right, long[] work) {
     Integer id = ids.get(latin1(pieces[tok[left]]) + latin1(pieces[tok[right]]));
-    if (id != null) {
+    if (id != null && scores[id] > Float.NEGATIVE_INFINITY) { // as llama2.c: -inf and NaN scores never merge
       work[0]++;
       heap.add(new Candidate(scores[id], left, tok[left], tok[right], id));
     }

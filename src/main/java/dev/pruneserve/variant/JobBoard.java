@@ -88,7 +88,7 @@ final class JobBoard {
   /** Asks every running or queued job to stop, ending its watchers' streams CANCELLED now; returns how many. */
   synchronized int cancelAll() {
     running.values().forEach(j -> j.abandon(new ServingException(dev.pruneserve.error.ErrorKind.CANCELLED,
-        "the server is shutting down; prune job " + j.id() + " was cancelled and left nothing behind")));
+        "the server is shutting down; prune job " + j.id() + " was cancelled")));
     return running.size();
   }
 

@@ -49,6 +49,11 @@ final class PrunePipeline {
     long t0 = System.nanoTime();
     try {
       ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(parentFile));
+      dev.pruneserve.graph.NativeHazards.Report hazards = dev.pruneserve.graph.NativeHazards.analyse(dense);
+      if (!hazards.safe()) { // calibration and validation would run it on inputs nobody checked
+        throw ServingException.precondition("model '" + spec.model() + "' cannot be pruned: "
+            + String.join("; ", hazards.unguarded()));
+      }
       PruneMethods.Family family = PruneMethods.family(dense);
       List<int[]> calibration = spec.recipe().needsTokens() && family == PruneMethods.Family.TRANSFORMER
           ? inputs.calibration(spec, dense, parentFile, f -> job.report("sampling", 0.1 * f)) : null;

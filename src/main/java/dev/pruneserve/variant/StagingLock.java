@@ -17,6 +17,11 @@ import java.nio.file.StandardOpenOption;
  */
 final class StagingLock implements AutoCloseable {
   static final String SUFFIX = ".lock";
+  /**
+   * Lock files this process holds: probed without opening them, since closing any channel on a
+   * file releases every lock the process holds on it (POSIX record locks).
+   */
+  private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
@@ -32,7 +37,9 @@ final class StagingLock implements AutoCloseable {
     Path f = lockFile(staging);
     FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     try {
-      return new StagingLock(f, ch, ch.lock());
+      StagingLock l = new StagingLock(f, ch, ch.lock());
+      HELD.add(f.toAbsolutePath().normalize());
+      return l;
     } catch (IOException | RuntimeException e) {
       ch.close();
       Files.deleteIfExists(f);
@@ -43,6 +50,9 @@ final class StagingLock implements AutoCloseable {
   /** True when no writer holds the lock of {@code staging} (or it has none). */
   static boolean abandoned(Path staging) throws IOException {
     Path f = lockFile(staging);
+    if (HELD.contains(f.toAbsolutePath().normalize())) {
+      return false;
+    }
     if (!Files.exists(f)) {
       return true;
     }
@@ -83,6 +93,7 @@ final class StagingLock implements AutoCloseable {
     try {
       lock.release();
     } finally {
+      HELD.remove(file.toAbsolutePath().normalize());
       channel.close();
       Files.deleteIfExists(file);
     }

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.graph.IntegerDivisions;
 import dev.pruneserve.graph.ModelBuilder;
+import dev.pruneserve.graph.NativeHazards;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.runtime.OrtRuntime;
@@ -74,25 +74,48 @@ class IntegerDivisionSafetyTest {
     ModelRegistry registry = new ModelRegistry(new ModelRepository(root), OrtRuntime.cpu(1), Warmup::run);
     ServingException e = assertThrows(ServingException.class, () -> registry.load("div2"));
     assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind());
-    assertTrue(e.getMessage().contains("Div node") && e.getMessage().contains("allow_unguarded_integer_division"),
+    assertTrue(e.getMessage().contains("Div node") && e.getMessage().contains("allow_unguarded_native_ops"),
         e.getMessage());
-    TestModels.writeText(root.resolve("div2/config.json"), "{\"allow_unguarded_integer_division\": true,"
+    TestModels.writeText(root.resolve("div2/config.json"), "{\"allow_unguarded_native_ops\": true,"
         + " \"warmup\": false}");
     registry.load("div2");
     assertTrue(registry.isReady("div2", ""));
   }
 
+  /** Trilu's k from a request (the fuzz bench's crash: an extreme k segfaults ORT) is bounded. */
+  @Test
+  void anExtremeTriluKIsRefusedAndMaxUnpoolIndicesFromInputsAreRefusedAtLoad() throws Exception {
+    ModelProto trilu = new ModelBuilder("t").input("x", 1, 3, 3).input("k", 7).output("y", 1, 3, 3)
+        .node("Trilu", new String[] {"x", "k"}, new String[] {"y"}).build();
+    TestModels.write(root, "trilu", 1, trilu);
+    ModelRegistry registry = new ModelRegistry(new ModelRepository(root), OrtRuntime.cpu(1), Warmup::run);
+    registry.load("trilu");
+    try (Lease l = registry.acquire("trilu", "")) {
+      ByteBuffer k = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, Long.MIN_VALUE);
+      Map<String, Tensor> in = Map.of("x", Tensor.fp32("x", new long[] {3, 3}, new float[9]), "k",
+          Tensor.fixed("k", DataType.INT64, new long[] {}, k));
+      ServingException e = assertThrows(ServingException.class, () -> l.session().run(in, Set.of("y")));
+      assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+      assertTrue(e.getMessage().contains("input 'k' of Trilu node"), e.getMessage());
+    }
+    ModelProto unpool = new ModelBuilder("u").input("x", 1, 1, 1, 2, 2).input("i", 7, 1, 1, 2, 2)
+        .output("y", 1, 1, 1, 4, 4).node("MaxUnpool", new String[] {"x", "i"}, new String[] {"y"},
+            ModelBuilder.intsAttr("kernel_shape", 2, 2), ModelBuilder.intsAttr("strides", 2, 2))
+        .build();
+    assertTrue(NativeHazards.analyse(unpool).unguarded().get(0).contains("MaxUnpool node"));
+  }
+
   @Test
   void floatDivisionsAndConstantDivisorsNeedNoGuard() {
-    IntegerDivisions.Report f = IntegerDivisions.analyse(div(1));
+    NativeHazards.Report f = NativeHazards.analyse(div(1));
     assertTrue(f.safe() && f.guards().isEmpty(), "float division by zero is IEEE, no trap");
     ModelProto constant = new ModelBuilder("c").input("a", 7, 1).output("y", 7, 1)
         .initializer("k", new long[] {4}, 1).node("Div", new String[] {"a", "k"}, new String[] {"y"}).build();
-    IntegerDivisions.Report c = IntegerDivisions.analyse(constant);
+    NativeHazards.Report c = NativeHazards.analyse(constant);
     assertTrue(c.safe() && c.guards().isEmpty(), c.toString());
     ModelProto zero = new ModelBuilder("z").input("a", 7, 1).output("y", 7, 1)
         .initializer("k", new long[] {0}, 1).node("Mod", new String[] {"a", "k"}, new String[] {"y"}).build();
-    assertTrue(IntegerDivisions.analyse(zero).unguarded().get(0).contains("constant zero"));
-    assertEquals(1, IntegerDivisions.analyse(div(7)).guards().size());
+    assertTrue(NativeHazards.analyse(zero).unguarded().get(0).contains("constant zero"));
+    assertEquals(1, NativeHazards.analyse(div(7)).guards().size());
   }
 }

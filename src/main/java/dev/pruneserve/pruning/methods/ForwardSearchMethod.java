@@ -51,6 +51,10 @@ record ForwardSearchMethod(String name, int revision) implements PruneMethod {
   @Override
   public Pruner.Result pruneTransformer(PruneContext c) throws IOException {
     PruneRecipe r = c.recipe();
+    if (r.firstLayer() != 0 || r.endLayer() >= 0) {
+      throw dev.pruneserve.error.ServingException.invalid("forward-search prunes every layer; a layer range is not"
+          + " supported for this method");
+    }
     Settings s = r.settings(Settings.class);
     return ForwardSearch.prune(c.dense(), new ForwardSearch.Options(r.ratio(), s.search().channels(),
         s.search().budget(), s.compensation(), s.search().subset(), MICRO_BATCH), c.tokens(), c.loader(), c.work(),

@@ -16,16 +16,17 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Integer {@code Div} and {@code Mod} nodes of a graph and where their divisors come from. An
- * integer division by zero (or of the type's minimum by −1) raises SIGFPE inside ONNX Runtime, which
- * kills the JVM, so a server must know before running: a constant divisor without 0 and −1 is
- * safe; a divisor that is a graph input can be checked per request ({@link Guard}); a divisor
- * computed in the graph cannot, and is reported ({@link Report#unguarded}). Element types are
+ * Operands of a graph that can crash ONNX Runtime's native kernels, and where they come from: an
+ * integer {@code Div}/{@code Mod} by zero (or of the type's minimum by −1) raises SIGFPE; an extreme
+ * {@code Trilu} k and out-of-range {@code MaxUnpool} indices crash (found by the fuzz bench). Any of
+ * them kills the JVM, so a server must know before running: constants (divisors without 0 and −1)
+ * are safe; an operand that is a graph input is checked per request ({@link Guard}); one computed
+ * in the graph cannot be, and is reported ({@link Report#unguarded}). Element types are
  * propagated from inputs, initializers, Constant nodes and value_info through the ops whose output
  * type is known; a Div/Mod of unknown type is treated as floating point (recorded as a gap in
  * docs). Subgraphs (If/Loop bodies) are not analysed. Stateless.
  */
-public final class IntegerDivisions {
+public final class NativeHazards {
   private static final Set<Integer> INTEGER = Set.of(2, 3, 4, 5, 6, 7, 12, 13);
   private static final Set<Integer> SIGNED = Set.of(3, 5, 6, 7);
   private static final Set<String> TO_INT64 = Set.of("Shape", "Size", "NonZero", "ArgMax", "ArgMin",
@@ -33,12 +34,23 @@ public final class IntegerDivisions {
   private static final Set<String> TO_BOOL = Set.of("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not",
       "And", "Or", "Xor", "IsNaN", "IsInf");
 
+  /** What a guarded input must not hold. */
+  public enum Kind {
+    /** An integer divisor: no 0, and no −1 against the type's minimum. */
+    DIVISOR,
+    /** Trilu's k: |k| at most {@link #MAX_TRILU_K} (extreme values crash ONNX Runtime's kernel). */
+    BOUNDED
+  }
+
+  /** The largest |k| a Trilu may be given from a request. */
+  public static final long MAX_TRILU_K = 1L << 30;
+
   /**
-   * A graph input feeding an integer divisor directly: requests must not carry 0 in it, nor −1
-   * when the type is signed and {@code dividend} (a graph input, or null when constant/computed)
-   * may hold the type's minimum.
+   * A graph input feeding a hazardous operand directly. DIVISOR: requests must not carry 0 in it,
+   * nor −1 when the type is signed and {@code dividend} (a graph input, or null when
+   * constant/computed) may hold the type's minimum. BOUNDED: |value| ≤ {@link #MAX_TRILU_K}.
    */
-  public record Guard(String input, String node, String op, int elementType, String dividend) {
+  public record Guard(Kind kind, String input, String node, String op, int elementType, String dividend) {
     public boolean signed() {
       return SIGNED.contains(elementType);
     }
@@ -51,7 +63,7 @@ public final class IntegerDivisions {
     }
   }
 
-  private IntegerDivisions() {}
+  private NativeHazards() {}
 
   public static Report analyse(ModelProto model) {
     GraphProto g = model.getGraph();
@@ -73,7 +85,13 @@ public final class IntegerDivisions {
     }
     List<Guard> guards = new ArrayList<>();
     List<String> unguarded = new ArrayList<>();
+    Map<String, NodeProto> producers = new HashMap<>();
     for (NodeProto n : g.getNodeList()) {
+      operands(n, inputs, constants, producers, guards, unguarded);
+      if (n.getOpType().equals("Constant") && n.getOutputCount() == 1
+          && (attribute(n, "value_int").isPresent() || attribute(n, "value_ints").isPresent())) {
+        types.put(n.getOutput(0), 7);
+      }
       if (n.getOpType().equals("Constant") && n.getOutputCount() == 1) {
         attribute(n, "value").filter(a -> a.hasT()).ifPresent(a -> {
           types.put(n.getOutput(0), a.getT().getDataType());
@@ -81,12 +99,15 @@ public final class IntegerDivisions {
         });
       }
       if ((n.getOpType().equals("Div") || n.getOpType().equals("Mod")) && n.getInputCount() == 2
-          && n.getDomain().isEmpty()) {
-        Integer type = types.getOrDefault(n.getInput(1), types.get(n.getInput(0)));
-        if (type != null && INTEGER.contains(type)) {
+          && (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))) {
+        Integer t1 = types.get(n.getInput(1));
+        Integer t0 = types.get(n.getInput(0));
+        Integer type = t1 != null && INTEGER.contains(t1) ? t1 : t0 != null && INTEGER.contains(t0) ? t0 : null;
+        if (type != null) { // either operand integer: the kernel is an integer one
           classify(n, type, inputs, constants, guards, unguarded);
         }
       }
+      n.getOutputList().forEach(o -> producers.put(o, n));
       Integer out = outputType(n, types);
       if (out != null) {
         for (String o : n.getOutputList()) {
@@ -111,14 +132,44 @@ public final class IntegerDivisions {
         unguarded.add(label + " divides by a constant -1: the type's minimum as dividend would crash");
       }
     } else if (inputs.contains(divisor)) {
-      guards.add(new Guard(divisor, n.getName(), n.getOpType(), type, inputs.contains(n.getInput(0)) ? n.getInput(0)
-          : null));
+      guards.add(new Guard(Kind.DIVISOR, divisor, n.getName(), n.getOpType(), type, inputs.contains(n.getInput(0))
+          ? n.getInput(0) : null));
       if (SIGNED.contains(type) && !inputs.contains(n.getInput(0)) && !constants.containsKey(n.getInput(0))) {
         unguarded.add(label + " divides a computed value by input '" + divisor + "': -1 with the type's minimum"
             + " would crash");
       }
     } else {
       unguarded.add(label + " divides by '" + divisor + "', computed in the graph from values that can be zero");
+    }
+  }
+
+  /**
+   * Operands whose values ONNX Runtime's kernels trust (fuzzing found crashes): Trilu's k (extreme
+   * values) and MaxUnpool's indices (out of range) — guarded when they are inputs, fine when
+   * constant or MaxPool's own indices, else refused.
+   */
+  private static void operands(NodeProto n, Set<String> inputs, Map<String, TensorProto> constants,
+      Map<String, NodeProto> producers, List<Guard> guards, List<String> unguarded) {
+    if (!(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")) || n.getInputCount() < 2
+        || n.getInput(1).isEmpty()) {
+      return;
+    }
+    String operand = n.getInput(1);
+    String label = n.getOpType() + " node '" + n.getName() + "'";
+    if (n.getOpType().equals("Trilu") && !constants.containsKey(operand)) {
+      if (inputs.contains(operand)) {
+        guards.add(new Guard(Kind.BOUNDED, operand, n.getName(), n.getOpType(), 7, null));
+      } else {
+        unguarded.add(label + " takes k computed in the graph; an extreme k crashes the runtime");
+      }
+    } else if (n.getOpType().equals("MaxUnpool") && !constants.containsKey(operand)) {
+      NodeProto p = producers.get(operand);
+      boolean poolIndices = p != null && p.getOpType().equals("MaxPool") && p.getOutputCount() > 1
+          && p.getOutput(1).equals(operand);
+      if (!poolIndices) {
+        unguarded.add(label + " reads indices that are not a MaxPool's own; out-of-range indices crash the"
+            + " runtime");
+      }
     }
   }
 
