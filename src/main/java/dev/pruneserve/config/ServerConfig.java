@@ -163,6 +163,14 @@ public interface ServerConfig {
     /** Graph optimisation level: none, basic, extended, all. */
     @WithDefault("all")
     OptLevel optimizationLevel();
+
+    /**
+     * Longest one inference may run (ModelInfer, validation, calibration passes); a run past it is
+     * stopped through ONNX Runtime's terminate flag and answered DEADLINE_EXCEEDED (e.g. a Loop
+     * whose trip count comes from the request).
+     */
+    @WithDefault("10m")
+    java.time.Duration runTimeout();
   }
 
   enum Device { CPU,

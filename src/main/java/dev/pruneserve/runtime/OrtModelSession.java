@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class OrtModelSession implements ModelSession {
   private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(OrtModelSession.class);
   private final String label;
+  private final java.time.Duration runTimeout;
   private final OrtEnvironment env;
   private final OrtSession session;
   private final OrtSession.SessionOptions options;
@@ -38,7 +39,9 @@ final class OrtModelSession implements ModelSession {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   OrtModelSession(String label, OrtEnvironment env, OrtSession session,
-      OrtSession.SessionOptions options, long sizeBytes, SessionCounters counters) throws OrtException {
+      OrtSession.SessionOptions options, long sizeBytes, SessionCounters counters, java.time.Duration runTimeout)
+      throws OrtException {
+    this.runTimeout = runTimeout;
     this.label = label;
     this.env = env;
     this.session = session;
@@ -71,7 +74,8 @@ final class OrtModelSession implements ModelSession {
       for (Tensor t : in.values()) {
         feed.put(t.name(), TensorConverter.toOrt(env, t));
       }
-      try (OrtSession.Result result = session.run(feed, outputNames)) {
+      try (RunDeadline deadline = RunDeadline.start(runTimeout);
+          OrtSession.Result result = session.run(feed, outputNames, deadline.options())) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : outputNames) {
           OnnxValue v = result.get(name).orElseThrow();
@@ -84,6 +88,10 @@ final class OrtModelSession implements ModelSession {
         return out;
       }
     } catch (OrtException e) {
+      if (RunDeadline.terminated(e)) {
+        throw new ServingException(ErrorKind.DEADLINE_EXCEEDED, "model " + label + " ran longer than"
+            + " pruneserve.ort.run-timeout (" + runTimeout + ") and was stopped");
+      }
       throw OrtMessages.runFailure(label, e);
     } finally {
       feed.values().forEach(OnnxTensor::close);

@@ -46,7 +46,7 @@ public final class OrtRuntime implements SessionLoader {
       // below the file's bytes
       long bytes = Math.max(Files.size(file), ProcessMemory.rssBytes() - rssBefore);
       SessionCounters c = counters(modelOf(label));
-      OrtModelSession loaded = new OrtModelSession(label, env, session, options, bytes, c);
+      OrtModelSession loaded = new OrtModelSession(label, env, session, options, bytes, c, config.runTimeout());
       c.opened.incrementAndGet();
       return loaded;
     } catch (OrtException | IOException | RuntimeException e) {
@@ -61,12 +61,27 @@ public final class OrtRuntime implements SessionLoader {
 
   /** A CPU runtime outside the server (command-line tools, tests): ALL_OPT, no spinning. */
   public static OrtRuntime cpu(int intraOpThreads) {
-    return new OrtRuntime(settings(ServerConfig.Device.CPU, true, intraOpThreads));
+    return cpu(intraOpThreads, java.time.Duration.ofMinutes(10));
+  }
+
+  /** As {@link #cpu(int)} with another limit on one inference's duration. */
+  public static OrtRuntime cpu(int intraOpThreads, java.time.Duration runTimeout) {
+    return new OrtRuntime(settings(ServerConfig.Device.CPU, true, intraOpThreads, runTimeout));
   }
 
   /** Settings for runtimes built outside the server's configuration. */
   public static ServerConfig.Ort settings(ServerConfig.Device device, boolean cudaFallback, int intraOpThreads) {
+    return settings(device, cudaFallback, intraOpThreads, java.time.Duration.ofMinutes(10));
+  }
+
+  private static ServerConfig.Ort settings(ServerConfig.Device device, boolean cudaFallback, int intraOpThreads,
+      java.time.Duration runTimeout) {
     return new ServerConfig.Ort() {
+      @Override
+      public java.time.Duration runTimeout() {
+        return runTimeout;
+      }
+
       @Override
       public ServerConfig.Device device() {
         return device;
