@@ -56,7 +56,8 @@ public final class InferenceService {
         long total = System.nanoTime() - start;
         stats.recordSuccess(batchSize(session.inputs(), request.inputs()), total, inferNs, now());
         record(request.model(), lease.version(), "success", total);
-        return new InferenceResult(request.model(), lease.version(), new ArrayList<>(result.values()));
+        // the model that served (an alias resolves to its target), as Generate and ModelMetadata report it
+        return new InferenceResult(lease.model(), lease.version(), new ArrayList<>(result.values()));
       } catch (RuntimeException e) {
         long total = System.nanoTime() - start;
         stats.recordFailure(total, now());

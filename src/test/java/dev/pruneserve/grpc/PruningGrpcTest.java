@@ -359,6 +359,13 @@ class PruningGrpcTest {
             .orElse("");
         if (target.equals(name)) {
           assertTrue(store.read(name).isPresent(), "round " + i + ": the alias points at a deleted variant");
+          if (aliasWon == 0) { // ModelInfer through an alias names the model that served, as Generate does
+            ModelInferResponse out = inference.modelInfer(ModelInferRequest.newBuilder().setModelName("race")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32")
+                    .addShape(1).addShape(16))
+                .addRawInputContents(dev.pruneserve.testing.Requests.rawFp32(new float[16])).build());
+            assertEquals(name, out.getModelName());
+          }
           aliasWon++;
           pruning.deleteAlias(DeleteAliasRequest.newBuilder().setAlias("race").build());
         } else {
