@@ -20,12 +20,22 @@ public final class LmQuality {
   private LmQuality() {}
 
   public static Result evaluate(ModelSession model, ModelSession dense, int[] stream, int window) {
+    return evaluate(model, dense, stream, window, w -> {});
+  }
+
+  /**
+   * As above; {@code beforeWindow} is told the fraction done before each window and may throw
+   * (e.g. CancellationException) to stop the evaluation there.
+   */
+  public static Result evaluate(ModelSession model, ModelSession dense, int[] stream, int window,
+      java.util.function.DoubleConsumer beforeWindow) {
     int windows = stream.length / window;
     double nll = 0;
     double kl = 0;
     long agree = 0;
     long n = 0;
     for (int w = 0; w < windows; w++) {
+      beforeWindow.accept((double) w / windows);
       int[] ids = java.util.Arrays.copyOfRange(stream, w * window, (w + 1) * window);
       float[] logits = run(model, ids);
       float[] ref = dense == null ? null : run(dense, ids);

@@ -33,8 +33,9 @@ final class LmInputs {
   }
 
   /** PPL (128-token windows), KL and top-1 of the variant against the parent on the evaluation texts. */
-  Map<String, Object> evaluate(PruneService.Spec spec, ModelProto dense, Path parentFile, byte[] pruned)
-      throws IOException {
+  /** @param progress told the fraction evaluated before each window; may throw to cancel */
+  Map<String, Object> evaluate(PruneService.Spec spec, ModelProto dense, Path parentFile, byte[] pruned,
+      DoubleConsumer progress) throws IOException {
     int[] stream = encode(spec, dense, spec.evaluationTexts()).stream().flatMapToInt(java.util.Arrays::stream)
         .toArray();
     if (stream.length < 128) {
@@ -45,7 +46,7 @@ final class LmInputs {
     try {
       Files.write(tmp, pruned);
       try (var d = loader.load(spec.model() + "/eval-parent", parentFile); var p = loader.load("variant/eval", tmp)) {
-        var q = dev.pruneserve.eval.LmQuality.evaluate(p, d, stream, 128);
+        var q = dev.pruneserve.eval.LmQuality.evaluate(p, d, stream, 128, progress);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("perplexity", q.perplexity());
         m.put("kl", q.kl());
@@ -60,8 +61,18 @@ final class LmInputs {
   }
 
   private List<int[]> encode(PruneService.Spec spec, ModelProto dense, List<String> texts) {
+    return encode(spec, dense, texts, f -> {});
+  }
+
+  /** Tokenizes each text (with BOS); {@code progress} is told the fraction done before each (may cancel). */
+  private List<int[]> encode(PruneService.Spec spec, ModelProto dense, List<String> texts, DoubleConsumer progress) {
     Tokenizer tok = tokenizer(spec, dense, "texts");
-    return texts.stream().map(t -> tok.encode(t, true)).toList();
+    List<int[]> out = new ArrayList<>();
+    for (int i = 0; i < texts.size(); i++) {
+      progress.accept((double) i / texts.size());
+      out.add(tok.encode(texts.get(i), true));
+    }
+    return out;
   }
 
   private Tokenizer tokenizer(PruneService.Spec spec, ModelProto dense, String what) {
@@ -77,12 +88,12 @@ final class LmInputs {
    * Calibration sequences: the given token sequences, then the texts tokenized (each with BOS), then
    * the self-samples drawn from the parent ({@code progress} gets the fraction sampled).
    */
-  List<int[]> calibration(PruneService.Spec spec, ModelProto dense, Path parentFile, DoubleConsumer progress)
-      throws IOException {
+  List<int[]> calibration(PruneService.Spec spec, ModelProto dense, Path parentFile, DoubleConsumer tokenizing,
+      DoubleConsumer progress) throws IOException {
     Integer context = registry.repository().config(spec.model()).contextLength();
     List<int[]> out = new ArrayList<>(spec.calibration().sequences());
     if (!spec.calibration().texts().isEmpty()) {
-      List<int[]> encoded = encode(spec, dense, spec.calibration().texts());
+      List<int[]> encoded = encode(spec, dense, spec.calibration().texts(), tokenizing);
       for (int i = 0; i < encoded.size(); i++) {
         if (encoded.get(i).length < 2) {
           throw ServingException.invalid("calibration text " + i + " gives no token after BOS; give texts with"

@@ -56,7 +56,9 @@ final class PrunePipeline {
       }
       PruneMethods.Family family = PruneMethods.family(dense);
       List<int[]> calibration = spec.recipe().needsTokens() && family == PruneMethods.Family.TRANSFORMER
-          ? inputs.calibration(spec, dense, parentFile, f -> job.report("sampling", 0.1 * f)) : null;
+          ? inputs.calibration(spec, dense, parentFile, f -> job.report("tokenizing", 0), f -> job.report("sampling",
+              0.1 * f))
+          : null;
       double base = spec.calibration().samples() == null ? 0 : 0.1;
       Pruner.Result r = PruneMethods.apply(dense, family, spec.recipe(), calibration, loader, (phase, f) -> job.report(
           phase, base + (0.85 - base) * PruneMethods.overall(spec.recipe().method(), phase, f)));
@@ -72,7 +74,8 @@ final class PrunePipeline {
       }
       if (!spec.evaluationTexts().isEmpty()) {
         job.report("evaluating", 0.86);
-        report.put("quality", inputs.evaluate(spec, dense, parentFile, bytes));
+        report.put("quality", inputs.evaluate(spec, dense, parentFile, bytes, f -> job.report("evaluating",
+            0.86 + 0.02 * f))); // a cancel stops it before the next window
       }
       VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
           spec.model(), parentFile.getParent().getFileName().toString(), parentSha, recipe, report,
