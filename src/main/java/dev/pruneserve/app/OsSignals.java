@@ -8,8 +8,7 @@ import java.lang.reflect.Proxy;
  * reference is a javac warning that cannot be suppressed (the build treats warnings as errors).
  */
 final class OsSignals {
-  private OsSignals() {
-  }
+  private OsSignals() {}
 
   /**
    * Runs {@code handler} on the JVM's signal thread whenever signal {@code name} (e.g. "TERM")
@@ -22,7 +21,7 @@ final class OsSignals {
       Class<?> signal = Class.forName("sun.misc.Signal");
       Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
       Object sig = signal.getConstructor(String.class).newInstance(name);
-      Object h = Proxy.newProxyInstance(handlerType.getClassLoader(), new Class<?>[]{handlerType},
+      Object h = Proxy.newProxyInstance(handlerType.getClassLoader(), new Class<?>[] {handlerType},
           (p, m, args) -> switch (m.getName()) {
             case "handle" -> {
               handler.run();

@@ -68,8 +68,10 @@ public interface ServerConfig {
     String aliasDurability();
   }
 
-  enum ControlMode { NONE,
-    EXPLICIT }
+  enum ControlMode {
+    NONE,
+    EXPLICIT
+  }
 
   Security security();
 
@@ -173,11 +175,15 @@ public interface ServerConfig {
     java.time.Duration runTimeout();
   }
 
-  enum Device { CPU,
-    CUDA }
+  enum Device {
+    CPU,
+    CUDA
+  }
 
-  enum OptLevel { NONE,
+  enum OptLevel {
+    NONE,
     BASIC,
     EXTENDED,
-    ALL }
+    ALL
+  }
 }

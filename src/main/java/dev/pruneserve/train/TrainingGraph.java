@@ -52,7 +52,9 @@ public record TrainingGraph(ModelProto model, String images, int batch, List<Par
       long count) {}
 
   /** Which gradients to output: w.r.t. the parameters, the masks, or both. */
-  public enum Wrt { PARAMS, MASKS, BOTH }
+  public enum Wrt {
+    PARAMS, MASKS, BOTH
+  }
 
   public static TrainingGraph build(ModelProto inference, int batch, Wrt wrt) {
     if (batch < 2) {

@@ -24,7 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * (the alias then points at its previous, still valid target). {@link #flush} waits for the writer.
  */
 public final class AliasTable implements AutoCloseable {
-  public enum Durability { SYNC, WRITE_BEHIND }
+  public enum Durability {
+    SYNC, WRITE_BEHIND
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private final Path file;

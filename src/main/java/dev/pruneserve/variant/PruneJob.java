@@ -11,7 +11,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * (the worker stops at its next progress report). Terminal states never change.
  */
 public final class PruneJob {
-  public enum State { RUNNING, SUCCEEDED, FAILED, CANCELLED }
+  public enum State {
+    RUNNING, SUCCEEDED, FAILED, CANCELLED
+  }
 
   /** Receives a job's events, in order, possibly from the worker thread. */
   public interface Listener {

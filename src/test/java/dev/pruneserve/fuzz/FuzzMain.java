@@ -88,7 +88,9 @@ public final class FuzzMain {
     }
   }
 
-  enum Case { ZEROS, ONES, MINUS_ONES, NAN, HUGE, MINIMUM, EMPTY }
+  enum Case {
+    ZEROS, ONES, MINUS_ONES, NAN, HUGE, MINIMUM, EMPTY
+  }
 
   private static LinkedHashSet<String> outputs(ModelSession s) {
     LinkedHashSet<String> o = new LinkedHashSet<>();

@@ -37,8 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
 class CliClientsTest {
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
 
   @ParameterizedTest
   @ValueSource(strings = {"python", "node", "java"})

@@ -30,8 +30,7 @@ class FixedRepositoryModeTest {
     }
   }
 
-  @GrpcClient("inference")
-  GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
 
   @Test
   void modelsLoadedAndControlRefused() {

@@ -20,7 +20,9 @@ import java.util.SplittableRandom;
  * Gemm rows), averaged over members (1-D BN/bias entries not scored). Stateless.
  */
 public final class ChannelPruner {
-  public enum Score { RANDOM, L1, L2 }
+  public enum Score {
+    RANDOM, L1, L2
+  }
 
   /** The pruned model, widths per group (discovery order) and parameter counts. */
   public record Result(ModelProto model, List<Integer> widths, ParamCount before, ParamCount after) {}

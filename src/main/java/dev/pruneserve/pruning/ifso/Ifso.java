@@ -34,9 +34,13 @@ import java.util.SplittableRandom;
  * batches. Not thread-safe; the input model is not changed.
  */
 public final class Ifso {
-  public enum Mode { TRAIN, ONE_SHOT }
+  public enum Mode {
+    TRAIN, ONE_SHOT
+  }
 
-  public enum Criterion { IFSO, TAYLOR }
+  public enum Criterion {
+    IFSO, TAYLOR
+  }
 
   /**
    * @param targetFlops remaining FLOPs as a fraction of the dense model's, in (0, 1)

@@ -25,7 +25,9 @@ import java.util.Map;
  */
 public final class PruneMethods {
   /** What a model is, for dispatch and reports. */
-  public enum Family { TRANSFORMER, CNN }
+  public enum Family {
+    TRANSFORMER, CNN
+  }
 
   private PruneMethods() {}
 

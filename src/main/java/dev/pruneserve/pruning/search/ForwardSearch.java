@@ -48,7 +48,9 @@ public final class ForwardSearch {
    * Head budget: LLM-Pruner's count in every layer (layers searched in order), or the same total
    * removed anywhere (each step tries every remaining head of every layer that keeps two or more).
    */
-  public enum Budget { PER_LAYER, GLOBAL }
+  public enum Budget {
+    PER_LAYER, GLOBAL
+  }
 
   /**
    * @param compensation FLAP's bias compensation inside every search forward and in the result

@@ -9,7 +9,9 @@ package dev.pruneserve.pruning.zo;
  */
 public final class CounterRng {
   /** Distribution of each direction element. */
-  public enum Law { GAUSSIAN, RADEMACHER }
+  public enum Law {
+    GAUSSIAN, RADEMACHER
+  }
 
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
   private static final double TWO_PI = 2 * Math.PI;

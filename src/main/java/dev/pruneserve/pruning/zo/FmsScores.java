@@ -12,10 +12,14 @@ import java.util.stream.IntStream;
  */
 public final class FmsScores {
   /** FMS variants: A = |W·ĝ|·‖X_j‖₂ (default), C = |W·ĝ·x̄_j|, D = |W·ĝ|·‖X_j‖₂². */
-  public enum Variant { A, C, D }
+  public enum Variant {
+    A, C, D
+  }
 
   /** How element scores reduce into a group. */
-  public enum Reduction { SUM, MEAN, MAX }
+  public enum Reduction {
+    SUM, MEAN, MAX
+  }
 
   /** Per-layer group scores (index = layer; null outside the scored layers). */
   record Scores(double[][] heads, double[][] channels, double[][] waHeads, double[][] waChannels) {}
