@@ -61,6 +61,11 @@ public final class NativeHazards {
     public boolean safe() {
       return unguarded.isEmpty();
     }
+
+    /** The reasons, for a refusal message. */
+    public String why() {
+      return String.join("; ", unguarded);
+    }
   }
 
   private NativeHazards() {}

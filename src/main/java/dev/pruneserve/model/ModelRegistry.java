@@ -1,19 +1,15 @@
 package dev.pruneserve.model;
 
 import dev.pruneserve.error.ServingException;
-import dev.pruneserve.graph.NativeHazards;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelNames;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,8 +33,7 @@ public final class ModelRegistry {
   private static final String UNLOADED = "unloaded";
 
   private final ModelRepository repository;
-  private final SessionLoader loader;
-  private final Consumer<ModelSession> warmup;
+  private final SessionBuilder builder;
   private final java.util.function.UnaryOperator<String> router;
   private final Map<String, ModelSlot> slots = new ConcurrentHashMap<>();
   private final Map<String, ModelStats> stats = new ConcurrentHashMap<>();
@@ -63,8 +58,7 @@ public final class ModelRegistry {
   public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup,
       java.util.function.UnaryOperator<String> router) {
     this.repository = repository;
-    this.loader = loader;
-    this.warmup = warmup;
+    this.builder = new SessionBuilder(repository, loader, warmup);
     this.router = router;
   }
 
@@ -109,7 +103,7 @@ public final class ModelRegistry {
       }
       ModelSlot.Served fresh;
       try {
-        fresh = build(name);
+        fresh = builder.build(name);
       } catch (RuntimeException e) {
         String why = e instanceof ServingException ? e.getMessage() : "internal error; see the server log";
         if (!(e instanceof ServingException)) {
@@ -370,54 +364,5 @@ public final class ModelRegistry {
               + served.versions().keySet());
     }
     return h;
-  }
-
-  private ModelSlot.Served build(String name) {
-    ModelConfigFile config = repository.config(name);
-    NavigableMap<Long, Path> files = repository.versions(name);
-    if (files.isEmpty()) {
-      throw ServingException.precondition(
-          "model '" + name + "' has no version folder <n>/model.onnx in its repository folder");
-    }
-    NavigableMap<Long, ModelHandle> handles = new TreeMap<>();
-    try {
-      for (Map.Entry<Long, Path> e : files.entrySet()) {
-        String v = Long.toString(e.getKey());
-        NativeHazards.Report divisions = divisions(name, e.getValue(), config);
-        ModelSession session = loader.load(name + "/" + v, e.getValue());
-        if (!divisions.guards().isEmpty()) {
-          session = new GuardedSession(session, divisions.guards());
-        }
-        handles.put(e.getKey(), new ModelHandle(name, repository.modelDir(name), v, session, config));
-        if (config.warmupOrDefault() && divisions.safe()) { // allowed-but-unguarded models: zeros could crash
-          warmup.accept(session);
-        }
-      }
-    } catch (RuntimeException e) {
-      handles.values().forEach(ModelHandle::retire);
-      throw e;
-    }
-    return new ModelSlot.Served(config, java.util.Collections.unmodifiableNavigableMap(handles));
-  }
-
-  /**
-   * Integer divisions of a model file: refused (FAILED_PRECONDITION naming each node) when a divisor
-   * is computed in the graph, unless config.json allows it; divisors fed by inputs are guarded per
-   * request. A file that does not parse is left to the loader, which names the problem.
-   */
-  private static NativeHazards.Report divisions(String name, Path file, ModelConfigFile config) {
-    NativeHazards.Report r;
-    try {
-      r = NativeHazards.analyse(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(
-          java.nio.file.Files.readAllBytes(file)));
-    } catch (java.io.IOException | RuntimeException | OutOfMemoryError e) { // the loader names a bad file
-      return new NativeHazards.Report(List.of(), List.of());
-    }
-    if (!r.safe() && !config.allowsUnguardedNativeOps()) {
-      throw ServingException.precondition("model '" + name + "' is not served: " + String.join("; ", r.unguarded())
-          + ". A zero divisor there would crash the server process; set \"allow_unguarded_native_ops\": true"
-          + " in its config.json to serve it anyway");
-    }
-    return r;
   }
 }

@@ -32,7 +32,7 @@ public final class ModelCheck {
     dev.pruneserve.graph.NativeHazards.Report hazards = dev.pruneserve.graph.NativeHazards.analyse(model);
     if (!hazards.safe()) { // running it on synthetic inputs could crash the process
       throw new IllegalStateException("the model has operands that could crash the runtime: "
-          + String.join("; ", hazards.unguarded()));
+          + hazards.why());
     }
     java.util.Set<String> divisors = new java.util.HashSet<>();
     hazards.guards().forEach(g -> divisors.add(g.input()));

@@ -52,7 +52,7 @@ final class PrunePipeline {
       dev.pruneserve.graph.NativeHazards.Report hazards = dev.pruneserve.graph.NativeHazards.analyse(dense);
       if (!hazards.safe()) { // calibration and validation would run it on inputs nobody checked
         throw ServingException.precondition("model '" + spec.model() + "' cannot be pruned: "
-            + String.join("; ", hazards.unguarded()));
+            + hazards.why());
       }
       PruneMethods.Family family = PruneMethods.family(dense);
       List<int[]> calibration = spec.recipe().needsTokens() && family == PruneMethods.Family.TRANSFORMER

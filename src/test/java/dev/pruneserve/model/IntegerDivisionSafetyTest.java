@@ -103,6 +103,13 @@ class IntegerDivisionSafetyTest {
             ModelBuilder.intsAttr("kernel_shape", 2, 2), ModelBuilder.intsAttr("strides", 2, 2))
         .build();
     assertTrue(NativeHazards.analyse(unpool).unguarded().get(0).contains("MaxUnpool node"));
+    ModelProto pooled = new ModelBuilder("p").input("x", 1, 1, 1, 4, 4).output("y", 1, 1, 1, 4, 4)
+        .node("MaxPool", new String[] {"x"}, new String[] {"m", "i"}, ModelBuilder.intsAttr("kernel_shape", 2, 2),
+            ModelBuilder.intsAttr("strides", 2, 2))
+        .node("MaxUnpool", new String[] {"m", "i"}, new String[] {"y"}, ModelBuilder.intsAttr("kernel_shape", 2, 2),
+            ModelBuilder.intsAttr("strides", 2, 2))
+        .build();
+    assertTrue(NativeHazards.analyse(pooled).safe(), "a MaxPool's own indices are in range by construction");
   }
 
   @Test
