@@ -87,6 +87,7 @@ public class ServerLifecycle {
     } catch (IOException e) {
       LOG.warnf("stale scratch folders could not be removed: %s", e.getMessage());
     }
+    registry.shadowedFolders().forEach(LOG::warn);
     boolean loadAll = config.repository().loadAtStartup()
         || config.repository().controlMode() == ServerConfig.ControlMode.NONE;
     if (loadAll) {

@@ -110,10 +110,31 @@ public interface ServerConfig {
     /**
      * Largest ModelInfer response in tensor bytes (default 256 MiB, the request limit):
      * RESOURCE_EXHAUSTED naming this setting beyond; checked from the output shapes before running
-     * when they are static, else from the outputs before anything is sent.
+     * when they are static or named like the request's input dims, else from the outputs before
+     * anything is sent.
      */
     @WithDefault("268435456")
     long maxResponseBytes();
+
+    /**
+     * Bytes of responses handed to gRPC whose calls have not completed, over all calls (default
+     * 1 GiB): bounds what clients that do not read (HTTP/2 window 0) can make the server hold. A
+     * response beyond it ends its call with RESOURCE_EXHAUSTED naming this setting.
+     */
+    @WithDefault("1073741824")
+    long maxUnreadResponseBytes();
+
+    /**
+     * gRPC connections older than this get GOAWAY (clients reconnect for new calls), and after
+     * {@link #maxConnectionAgeGrace} more they are closed with whatever they still hold — the
+     * reclaim for calls whose clients never read. Unset = connections live as long as their clients
+     * like (the default: prune progress streams may run for hours).
+     */
+    java.util.Optional<java.time.Duration> maxConnectionAge();
+
+    /** How long calls may finish after a connection's GOAWAY (see {@link #maxConnectionAge}). */
+    @WithDefault("5m")
+    java.time.Duration maxConnectionAgeGrace();
   }
 
   /**
@@ -132,6 +153,14 @@ public interface ServerConfig {
     java.util.Optional<java.util.List<String>> inferenceTokens();
 
     java.util.Optional<java.nio.file.Path> inferenceTokensFile();
+
+    /**
+     * Whether {@code /q/metrics} (model and variant names, traffic) needs a bearer token, a
+     * management or inference one; 401 without. Off by default, as Prometheus scrapes usually run
+     * inside the cluster; turn it on when the HTTP port is reachable from outside.
+     */
+    @WithDefault("false")
+    boolean protectMetrics();
   }
 
   /** ONNX Runtime session settings. */

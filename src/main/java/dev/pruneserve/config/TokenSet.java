@@ -44,6 +44,27 @@ public final class TokenSet {
     }
   }
 
+  /** The management tokens of {@code s} (pruneserve.security.management-tokens and its file). */
+  public static TokenSet management(ServerConfig.Security s) {
+    return new TokenSet("pruneserve.security.management-tokens", s.managementTokens().orElse(List.of()),
+        s.managementTokensFile());
+  }
+
+  /** The inference tokens of {@code s} (pruneserve.security.inference-tokens and its file). */
+  public static TokenSet inference(ServerConfig.Security s) {
+    return new TokenSet("pruneserve.security.inference-tokens", s.inferenceTokens().orElse(List.of()),
+        s.inferenceTokensFile());
+  }
+
+  /** Whether {@code token} is one of the tokens in force; constant time in which token matched. */
+  public boolean matches(byte[] token) {
+    boolean ok = false;
+    for (byte[] t : tokens()) {
+      ok |= java.security.MessageDigest.isEqual(t, token); // no early exit: the time does not say which
+    }
+    return ok;
+  }
+
   /** Whether calls need one of these tokens (tokens configured, or a token file set). */
   public boolean enabled() {
     return file != null || !configured.isEmpty();

@@ -24,7 +24,8 @@ import java.util.Set;
  * in the graph cannot be, and is reported ({@link Report#unguarded}). Element types are
  * propagated from inputs, initializers, Constant nodes and value_info through the ops whose output
  * type is known; a Div/Mod of unknown type is treated as floating point (recorded as a gap in
- * docs). Subgraphs (If/Loop bodies) are not analysed. Stateless.
+ * docs). Subgraphs (If/Loop/Scan bodies) are analysed with the outer names in scope, but nothing
+ * in them is guardable (their inputs are iteration values): only constants pass. Stateless.
  */
 public final class NativeHazards {
   private static final Set<Integer> INTEGER = Set.of(2, 3, 4, 5, 6, 7, 12, 13);
@@ -71,25 +72,40 @@ public final class NativeHazards {
   private NativeHazards() {}
 
   public static Report analyse(ModelProto model) {
-    GraphProto g = model.getGraph();
-    Map<String, Integer> types = new HashMap<>();
-    Map<String, TensorProto> constants = new HashMap<>();
+    List<Guard> guards = new ArrayList<>();
+    List<String> unguarded = new ArrayList<>();
+    walk(model.getGraph(), new HashMap<>(), new HashMap<>(), true, guards, unguarded);
+    return new Report(List.copyOf(guards), List.copyOf(unguarded));
+  }
+
+  /**
+   * Analyses {@code g} with the outer scope's {@code types} and {@code constants} (copied, then
+   * extended); {@code topLevel}: whether its inputs are request inputs (guardable).
+   */
+  private static void walk(GraphProto g, Map<String, Integer> outerTypes, Map<String, TensorProto> outerConstants,
+      boolean topLevel, List<Guard> guards, List<String> unguarded) {
+    Map<String, Integer> types = new HashMap<>(outerTypes);
+    Map<String, TensorProto> constants = new HashMap<>(outerConstants);
     Set<String> inputs = new java.util.HashSet<>();
+    Set<String> initializers = new java.util.HashSet<>();
     for (TensorProto t : g.getInitializerList()) {
       types.put(t.getName(), t.getDataType());
       constants.put(t.getName(), t);
+      initializers.add(t.getName());
     }
     for (ValueInfoProto v : g.getInputList()) {
-      if (!constants.containsKey(v.getName())) {
+      if (!initializers.contains(v.getName())) {
+        constants.remove(v.getName()); // a subgraph input shadows an outer name
         inputs.add(v.getName());
         types.put(v.getName(), v.getType().getTensorType().getElemType());
       }
     }
+    if (!topLevel) {
+      inputs.clear(); // iteration values: nothing here can be checked per request
+    }
     for (ValueInfoProto v : g.getValueInfoList()) {
       types.putIfAbsent(v.getName(), v.getType().getTensorType().getElemType());
     }
-    List<Guard> guards = new ArrayList<>();
-    List<String> unguarded = new ArrayList<>();
     Map<String, NodeProto> producers = new HashMap<>();
     for (NodeProto n : g.getNodeList()) {
       operands(n, inputs, constants, producers, guards, unguarded);
@@ -112,6 +128,15 @@ public final class NativeHazards {
           classify(n, type, inputs, constants, guards, unguarded);
         }
       }
+      for (AttributeProto a : n.getAttributeList()) {
+        List<GraphProto> bodies = a.hasG() ? List.of(a.getG()) : a.getGraphsList();
+        for (GraphProto body : bodies) {
+          List<String> inner = new ArrayList<>();
+          walk(body, types, constants, false, new ArrayList<>(), inner);
+          inner.forEach(r -> unguarded.add(r + " (in the '" + a.getName() + "' subgraph of " + n.getOpType()
+              + " node '" + n.getName() + "')"));
+        }
+      }
       n.getOutputList().forEach(o -> producers.put(o, n));
       Integer out = outputType(n, types);
       if (out != null) {
@@ -120,7 +145,6 @@ public final class NativeHazards {
         }
       }
     }
-    return new Report(List.copyOf(guards), List.copyOf(unguarded));
   }
 
   private static void classify(NodeProto n, int type, Set<String> inputs, Map<String, TensorProto> constants,

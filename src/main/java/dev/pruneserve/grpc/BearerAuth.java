@@ -10,8 +10,6 @@ import io.grpc.Status;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -36,11 +34,8 @@ public class BearerAuth implements ServerInterceptor {
   private final TokenSet inference;
 
   public BearerAuth(ServerConfig config) {
-    ServerConfig.Security s = config.security();
-    this.management = new TokenSet("pruneserve.security.management-tokens", s.managementTokens().orElse(List.of()),
-        s.managementTokensFile());
-    this.inference = new TokenSet("pruneserve.security.inference-tokens", s.inferenceTokens().orElse(List.of()),
-        s.inferenceTokensFile());
+    this.management = TokenSet.management(config.security());
+    this.inference = TokenSet.inference(config.security());
   }
 
   @Override
@@ -59,21 +54,13 @@ public class BearerAuth implements ServerInterceptor {
           + kind + " call: send the header `authorization: Bearer <token>`"));
     }
     byte[] token = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
-    if (matches(management.tokens(), token) || (!isManagement && matches(inference.tokens(), token))) {
+    if (management.matches(token) || (!isManagement && inference.matches(token))) {
       return next.startCall(call, headers);
     }
     return refuse(call,
         Status.PERMISSION_DENIED
             .withDescription("the bearer token is not " + (isManagement ? "a" : "an") + " " + kind + " token"
                 + " (pruneserve.security." + kind + "-tokens" + (isManagement ? "" : " or management-tokens") + ")"));
-  }
-
-  private static boolean matches(List<byte[]> tokens, byte[] token) {
-    boolean ok = false;
-    for (byte[] t : tokens) {
-      ok |= MessageDigest.isEqual(t, token); // no early exit: the time does not say which token matched
-    }
-    return ok;
   }
 
   private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {

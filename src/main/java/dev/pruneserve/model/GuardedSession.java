@@ -52,6 +52,13 @@ final class GuardedSession implements ModelSession {
 
   @Override
   public CarryRun openCarryRun(Map<String, String> carry, Map<String, Tensor> initial) {
+    for (NativeHazards.Guard g : guards) {
+      if (carry.containsValue(g.input())) { // fed from an output natively: never seen here
+        throw ServingException.precondition("input '" + g.input() + "' feeds " + g.op() + " node '" + g.node()
+            + "', whose operand must be checked, and it is carried from an output between steps; such a model"
+            + " can only be run step by step with ModelInfer");
+      }
+    }
     check(initial);
     CarryRun run = session.openCarryRun(carry, initial);
     return new CarryRun() {

@@ -48,10 +48,10 @@ public final class InferenceService {
         ModelSession session = lease.session();
         Map<String, Tensor> inputs = InputValidator.inputs(request.model(), session.inputs(), request.inputs());
         Set<String> outputs = InputValidator.outputs(request.model(), session.outputs(), request.outputs());
-        requireResponseSize(request.model(), staticBytes(session.outputs(), outputs));
+        requireResponseSize(request.model(), OutputBytes.predict(session, inputs, outputs));
         long t0 = System.nanoTime();
         Map<String, Tensor> result = session.run(inputs, outputs);
-        requireResponseSize(request.model(), result.values().stream().mapToLong(InferenceService::bytes).sum());
+        requireResponseSize(request.model(), result.values().stream().mapToLong(OutputBytes::of).sum());
         long inferNs = System.nanoTime() - t0;
         long total = System.nanoTime() - start;
         stats.recordSuccess(batchSize(session.inputs(), request.inputs()), total, inferNs, now());
@@ -80,30 +80,6 @@ public final class InferenceService {
           + " bytes of tensors, more than pruneserve.limits.max-response-bytes = " + maxResponseBytes
           + "; ask for fewer outputs or a smaller input");
     }
-  }
-
-  /** Bytes of the requested outputs when every dimension is static, else 0 (checked after the run). */
-  private static long staticBytes(List<TensorSpec> specs, Set<String> requested) {
-    long sum = 0;
-    for (TensorSpec s : specs) {
-      if (!requested.contains(s.name())) {
-        continue;
-      }
-      long n = Math.max(1, s.type().byteSize());
-      for (long d : s.shape()) {
-        if (d < 0) {
-          return 0;
-        }
-        n = Math.multiplyHigh(n, d) != 0 ? Long.MAX_VALUE : n * d;
-      }
-      sum = sum + n < 0 ? Long.MAX_VALUE : sum + n;
-    }
-    return sum;
-  }
-
-  private static long bytes(Tensor t) {
-    return t.strings() != null ? t.strings().stream().mapToLong(b -> b.length + 4L).sum()
-        : (long) t.dataView().remaining();
   }
 
   private void record(String model, String version, String outcome, long nanos) {

@@ -223,7 +223,9 @@ public final class ModelRegistry {
       ModelSlot slot = slots.get(name);
       boolean unloaded = slot == null ? repository.contains(name)
           : slot.served == null && slot.state == ModelState.UNAVAILABLE && UNLOADED.equals(slot.reason);
-      boolean loading = slot != null && slot.served == null && slot.state == ModelState.LOADING;
+      // a load or an unload (an eviction) in progress: wait for it under the lifecycle lock, then load
+      boolean loading = slot != null && slot.served == null
+          && (slot.state == ModelState.LOADING || slot.state == ModelState.UNLOADING);
       if (closing || e.kind() != dev.pruneserve.error.ErrorKind.UNAVAILABLE || !(unloaded || loading)) {
         throw e;
       }
@@ -252,6 +254,12 @@ public final class ModelRegistry {
         }
       }
     }
+  }
+
+  /** Threads waiting for {@code name}'s load or unload to finish (diagnostics, tests). */
+  int waitingFor(String name) {
+    ModelSlot slot = slots.get(name);
+    return slot == null ? 0 : slot.lifecycle.getQueueLength();
   }
 
   private static boolean lockWithin(ModelSlot slot, java.time.Duration wait) {
@@ -296,7 +304,10 @@ public final class ModelRegistry {
     for (String name : names) {
       ModelSlot slot = slots.get(name);
       ModelSlot.Served served = slot == null ? null : slot.served;
-      if (served == null) {
+      String target = router.apply(name);
+      if (!target.equals(name)) { // a folder created after an alias of that name: requests go to the target
+        out.add(new IndexEntry(name, "", ModelState.UNAVAILABLE, shadowed(name, target)));
+      } else if (served == null) {
         out.add(slot == null
             ? new IndexEntry(name, "", ModelState.UNAVAILABLE, "not loaded")
             : new IndexEntry(name, "", slot.state, slot.reason));
@@ -307,6 +318,17 @@ public final class ModelRegistry {
       }
     }
     return out;
+  }
+
+  /** Model folders that an alias of the same name hides, each with why (for a start-up warning). */
+  public List<String> shadowedFolders() {
+    return repository.modelNames().stream().filter(n -> !router.apply(n).equals(n))
+        .map(n -> shadowed(n, router.apply(n))).toList();
+  }
+
+  private static String shadowed(String name, String target) {
+    return "model folder '" + name + "' is hidden by the alias '" + name + "' (-> '" + target + "'): requests for '"
+        + name + "' are served by '" + target + "'; delete the alias or rename the folder";
   }
 
   /** A version's statistics and the bytes its session holds now (0 when not loaded). */

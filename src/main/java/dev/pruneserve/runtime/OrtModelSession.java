@@ -126,7 +126,10 @@ final class OrtModelSession implements ModelSession {
         throw ServingException.precondition(
             "value '" + n.getName() + "' is not a tensor (" + n.getInfo() + "); only tensors are served");
       }
-      out.add(new TensorSpec(n.getName(), TensorConverter.dataType(ti.onnxType, n.getName()), ti.getShape()));
+      String[] names = ti.getDimensionNames();
+      out.add(new TensorSpec(n.getName(), TensorConverter.dataType(ti.onnxType, n.getName()), ti.getShape(),
+          names == null || names.length != ti.getShape().length ? List.of()
+              : java.util.Arrays.stream(names).map(d -> d == null ? "" : d).toList()));
     }
     return List.copyOf(out);
   }

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Bearer tokens over real gRPC: management calls (load/unload, alias switch, prune…) need a
  * management token (none → UNAUTHENTICATED, an inference token or a wrong one → PERMISSION_DENIED);
- * inference calls need an inference or management token; grpc.health.v1 stays open.
+ * inference calls need an inference or management token; grpc.health.v1 stays open; with
+ * protect-metrics, /q/metrics needs either kind of token too.
  */
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
@@ -50,7 +51,8 @@ class BearerAuthTest {
     public Map<String, String> getConfigOverrides() {
       return Map.of("pruneserve.security.management-tokens", "admin-1,admin-2",
           "pruneserve.security.inference-tokens", "reader",
-          "pruneserve.security.inference-tokens-file", ROTATING.toString());
+          "pruneserve.security.inference-tokens-file", ROTATING.toString(),
+          "pruneserve.security.protect-metrics", "true");
     }
   }
 
@@ -110,5 +112,28 @@ class BearerAuthTest {
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     assertStatus(Code.PERMISSION_DENIED, "not an inference token", () -> as(stub, "rotating-1").modelReady(ready));
     assertTrue(as(stub, "rotating-2").modelReady(ready).getReady());
+  }
+
+  @Test
+  void protectedMetricsNeedAToken() throws Exception {
+    int port = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+        .getOptionalValue("quarkus.http.test-port", Integer.class).orElse(8081);
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.util.function.Function<String, Integer> get = token -> {
+      java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest
+          .newBuilder(java.net.URI.create("http://localhost:" + port + "/q/metrics"));
+      if (token != null) {
+        r.header("Authorization", "Bearer " + token);
+      }
+      try {
+        return http.send(r.build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+      } catch (java.io.IOException | InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    org.junit.jupiter.api.Assertions.assertEquals(401, get.apply(null));
+    org.junit.jupiter.api.Assertions.assertEquals(401, get.apply("wrong"));
+    org.junit.jupiter.api.Assertions.assertEquals(200, get.apply("reader"));
+    org.junit.jupiter.api.Assertions.assertEquals(200, get.apply("admin-1"));
   }
 }

@@ -9,7 +9,11 @@ import dev.pruneserve.error.ErrorKind;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.ModelBuilder;
 import dev.pruneserve.graph.NativeHazards;
+import dev.pruneserve.onnx.proto.Onnx.AttributeProto;
+import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.onnx.proto.Onnx.NodeProto;
+import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.repository.ModelRepository;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.tensor.DataType;
@@ -65,6 +69,9 @@ class IntegerDivisionSafetyTest {
       Tensor y = l.session().run(Map.of("a", int32("a", 7), "b", int32("b", 2)), Set.of("y")).get("y");
       assertArrayEquals(new long[] {1}, y.shape());
       assertEquals(3, y.dataView().getInt(0), "still serving: 7 / 2");
+      ServingException carried = assertThrows(ServingException.class,
+          () -> l.session().openCarryRun(Map.of("y", "b"), Map.of("a", int32("a", 7), "b", int32("b", 2))));
+      assertEquals(ErrorKind.FAILED_PRECONDITION, carried.kind(), "y / b fed back into b could reach 0 unseen");
     }
   }
 
@@ -124,5 +131,32 @@ class IntegerDivisionSafetyTest {
         .initializer("k", new long[] {0}, 1).node("Mod", new String[] {"a", "k"}, new String[] {"y"}).build();
     assertTrue(NativeHazards.analyse(zero).unguarded().get(0).contains("constant zero"));
     assertEquals(1, NativeHazards.analyse(div(7)).guards().size());
+  }
+
+  /** If(cond) { a / b } else { a / 2 }: the branch divides by an outer input, which a subgraph cannot guard. */
+  @Test
+  void divisionsInsideSubgraphsPassOnlyWithConstantDivisors() {
+    GraphProto byInput = GraphProto.newBuilder().setName("then").addOutput(ModelBuilder.valueInfo("t", 7, 1))
+        .addNode(NodeProto.newBuilder().setOpType("Div").setName("inner_div").addInput("a").addInput("b")
+            .addOutput("t"))
+        .build();
+    GraphProto byTwo = GraphProto.newBuilder().setName("else").addOutput(ModelBuilder.valueInfo("e", 7, 1))
+        .addInitializer(TensorProto.newBuilder().setName("two").setDataType(7).addDims(1).addInt64Data(2))
+        .addNode(NodeProto.newBuilder().setOpType("Div").setName("safe_div").addInput("a").addInput("two")
+            .addOutput("e"))
+        .build();
+    ModelProto model = new ModelBuilder("if").input("c", 9).input("a", 7, 1).input("b", 7, 1).output("y", 7, 1)
+        .node("If", new String[] {"c"}, new String[] {"y"}, graphAttr("then_branch", byInput),
+            graphAttr("else_branch", byTwo))
+        .build();
+    NativeHazards.Report r = NativeHazards.analyse(model);
+    assertEquals(1, r.unguarded().size(), r.toString());
+    assertTrue(r.unguarded().get(0).contains("inner_div") && r.unguarded().get(0).contains("'then_branch' subgraph"),
+        r.why());
+    assertTrue(r.guards().isEmpty(), "nothing inside a subgraph is guardable");
+  }
+
+  private static AttributeProto graphAttr(String name, GraphProto g) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH).setG(g).build();
   }
 }

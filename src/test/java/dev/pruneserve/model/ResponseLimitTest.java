@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Responses beyond pruneserve.limits.max-response-bytes are refused with RESOURCE_EXHAUSTED naming
- * the setting — from the outputs (dynamic batch: known only after the run) — and the model keeps
- * serving requests within the limit.
+ * the setting — before the run when the output's dynamic dims are named like the request's input
+ * dims, else after it — and the model keeps serving requests within the limit.
  */
 class ResponseLimitTest {
   @TempDir Path root;
@@ -43,5 +43,19 @@ class ResponseLimitTest {
   private static InferenceRequest request(int batch) {
     return new InferenceRequest("mlp", "", List.of(Tensor.fp32("x", new long[] {batch, 16}, new float[batch * 16])),
         List.of());
+  }
+
+  @Test
+  void symbolicOutputDimsBoundByTheRequestPredictTheSizeBeforeRunning() throws Exception {
+    TestModels.write(root, "mlp", 1, ModelBuilder.mlp("mlp", 1, 16, 8, 4)); // x [batch, 16] -> y [batch, 4]
+    ModelRegistry registry = new ModelRegistry(new ModelRepository(root), OrtRuntime.cpu(1), Warmup::run);
+    registry.load("mlp");
+    try (Lease l = registry.acquire("mlp", "")) {
+      Tensor x = Tensor.fp32("x", new long[] {3000, 16}, new float[3000 * 16]);
+      assertEquals(3000L * 4 * 4, OutputBytes.predict(l.session(), java.util.Map.of("x", x), java.util.Set.of("y")),
+          "'batch' of y is bound by x");
+      assertEquals(0, OutputBytes.predict(l.session(), java.util.Map.of(), java.util.Set.of("y")),
+          "unbound: left to the check after the run");
+    }
   }
 }

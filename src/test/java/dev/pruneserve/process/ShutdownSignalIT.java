@@ -9,20 +9,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
 import dev.pruneserve.api.inference.ModelInferRequest;
 import dev.pruneserve.api.inference.ModelReadyRequest;
-import dev.pruneserve.api.inference.ServerReadyRequest;
 import dev.pruneserve.api.v1.FinishReason;
 import dev.pruneserve.api.v1.GenerateRequest;
 import dev.pruneserve.api.v1.GenerateResponse;
 import dev.pruneserve.api.v1.GenerationGrpc;
 import dev.pruneserve.api.v1.SamplingParams;
 import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.testing.PackagedServer;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,23 +39,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ShutdownSignalIT {
   @TempDir Path dir;
+  private PackagedServer packaged;
   private Process server;
-  private ManagedChannel channel;
 
   @Test
   void sigtermDrainsTheStreamingGenerationThenExitsCleanly() throws Exception {
     Fixtures.stories15m(); // the repository's LLM comes from the fixture cache
-    Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
-    assertTrue(Files.isRegularFile(jar), jar + " is built by the package phase");
-    int grpcPort = freePort();
-    Path log = dir.resolve("server.log");
-    server = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Dquarkus.grpc.server.port=" + grpcPort, "-Dquarkus.http.port=" + freePort(),
-        "-Dpruneserve.repository.path=" + dir.resolve("repo"), "-jar", jar.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    channel = ManagedChannelBuilder.forAddress("localhost", grpcPort).usePlaintext().build();
+    packaged = PackagedServer.start(dir, dir.resolve("repo"));
+    server = packaged.process();
+    ManagedChannel channel = packaged.channel();
     var inference = GRPCInferenceServiceGrpc.newBlockingStub(channel);
-    awaitReady(inference, log);
     assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName("stories15m").build()).getReady());
 
     List<GenerateResponse> stream = new ArrayList<>();
@@ -98,7 +88,7 @@ class ShutdownSignalIT {
     assertNotEquals(FinishReason.FINISH_REASON_CANCELLED, last.getSummary().getFinishReason());
     assertEquals(stream.size() - 1, last.getSummary().getGeneratedTokens(), "every token arrived");
     assertTrue(server.waitFor(120, TimeUnit.SECONDS), "the server exits after the drain");
-    String out = Files.readString(log);
+    String out = packaged.log();
     assertEquals(0, server.exitValue(), out);
     assertTrue(out.contains("1 session(s) serving a request at the start, all in-flight requests finished"), out);
     assertFalse(out.contains("SIGSEGV") || out.contains("fatal error"), out);
@@ -124,42 +114,10 @@ class ShutdownSignalIT {
     throw new AssertionError("no request was refused after SIGTERM");
   }
 
-  private void awaitReady(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub s, Path log) throws Exception {
-    for (int i = 0; i < 600; i++) {
-      assertTrue(server.isAlive(), () -> "the server exited at start: " + read(log));
-      try {
-        if (s.withDeadlineAfter(1, TimeUnit.SECONDS).serverReady(ServerReadyRequest.getDefaultInstance()).getReady()) {
-          return;
-        }
-      } catch (StatusRuntimeException e) {
-        // not listening yet
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("the server did not become ready: " + read(log));
-  }
-
-  private static String read(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (java.io.IOException e) {
-      return e.toString();
-    }
-  }
-
-  private static int freePort() throws java.io.IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   @AfterEach
   void stop() throws InterruptedException {
-    if (channel != null) {
-      channel.shutdownNow();
-    }
-    if (server != null && server.isAlive()) {
-      server.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    if (packaged != null) {
+      packaged.close();
     }
   }
 }

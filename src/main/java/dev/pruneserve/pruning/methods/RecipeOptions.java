@@ -14,6 +14,8 @@ import java.util.Map;
 public final class RecipeOptions {
   private final Map<String, String> values;
   private final java.util.function.UnaryOperator<String> names;
+  /** Keys some parser read (present or not): what the recipe's method and the CNN settings use. */
+  private final java.util.Set<String> read = new java.util.HashSet<>();
 
   /** @param names how messages name an option (the CLI's {@code --key}, the RPC's field path) */
   public RecipeOptions(Map<String, String> values, java.util.function.UnaryOperator<String> names) {
@@ -30,11 +32,18 @@ public final class RecipeOptions {
     return names.apply(key);
   }
 
+  /** The keys read so far. */
+  java.util.Set<String> read() {
+    return java.util.Set.copyOf(read);
+  }
+
   public boolean has(String key) {
+    read.add(key);
     return values.containsKey(key);
   }
 
   public String text(String key, String fallback) {
+    read.add(key);
     return values.getOrDefault(key, fallback);
   }
 
@@ -51,6 +60,7 @@ public final class RecipeOptions {
   }
 
   private <T> T parsed(String key, T fallback, java.util.function.Function<String, T> parse, String what) {
+    read.add(key);
     String v = values.get(key);
     try {
       return v == null ? fallback : parse.apply(v);
@@ -60,6 +70,7 @@ public final class RecipeOptions {
   }
 
   public boolean bool(String key, boolean fallback) {
+    read.add(key);
     String v = values.get(key);
     if (v == null) {
       return fallback;
@@ -72,6 +83,7 @@ public final class RecipeOptions {
 
   /** An enum constant by its lower-case, dash-separated name (case-insensitive). */
   public <E extends Enum<E>> E choice(String key, Class<E> type, E fallback) {
+    read.add(key);
     String v = values.get(key);
     if (v == null || v.isEmpty()) {
       return fallback;

@@ -54,7 +54,25 @@ public final class RecipeParser {
     RecipeOptions o = new RecipeOptions(options, names);
     PruneMethod m = MethodRegistry.byName(method);
     int[] layers = layers(o.text("layers", "0:-1"), o.name("layers"));
-    return new PruneRecipe(m, ratio, o.longValue("seed", 0), layers[0], layers[1], m.settings(o), cnn(o));
+    long seed = o.longValue("seed", 0);
+    MethodSettings settings = m.settings(o);
+    CnnSettings cnn = cnn(o); // read for every method: any CNN prune may fine-tune (recover-*)
+    for (String k : options.keySet()) {
+      if (!o.read().contains(k)) { // set, but nothing of this method reads it: a mistake, not a no-op
+        throw ServingException.invalid(o.name(k) + " does not apply to method '" + m.name() + "'" + readers(k));
+      }
+    }
+    return new PruneRecipe(m, ratio, seed, layers[0], layers[1], settings, cnn);
+  }
+
+  /** "; it is an option of a, b" for the methods whose settings read {@code key}. */
+  private static String readers(String key) {
+    List<String> by = MethodRegistry.all().stream().filter(x -> {
+      RecipeOptions probe = new RecipeOptions(Map.of());
+      x.settings(probe);
+      return probe.read().contains(key);
+    }).map(PruneMethod::name).toList();
+    return by.isEmpty() ? "" : "; it is an option of " + String.join(", ", by);
   }
 
   private static int[] layers(String v, String name) {

@@ -36,6 +36,10 @@ class RecipeParserTest {
     assertInvalid("unknown option 'colour'", () -> RecipeParser.parse("flap", 0.2, Map.of("colour", "red")));
     assertInvalid("flap-metric 'x' is not one of", () -> RecipeParser.parse("flap", 0.2, Map.of("flap-metric", "x")));
     assertInvalid("queries must be an integer", () -> RecipeParser.parse("mini-llm", 0.2, Map.of("queries", "q")));
+    assertInvalid("--flap-metric does not apply to method 'magnitude-l1'; it is an option of flap",
+        () -> RecipeParser.parse("magnitude-l1", 0.2, Map.of("flap-metric", "ifv")));
+    assertInvalid("--queries does not apply to method 'flap'",
+        () -> RecipeParser.parse("flap", 0.2, Map.of("queries", "4")));
     assertInvalid("ratio must be in (0, 1)", () -> RecipeParser.parse("flap", 1.5, Map.of()));
     assertInvalid("--layers must be layer indices from:to",
         () -> RecipeParser.parse("flap", 0.2, Map.of("layers", "3")));
