@@ -1,7 +1,6 @@
 package dev.pruneserve.grpc;
 
 import dev.pruneserve.config.ServerConfig;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor.MethodType;
 import io.grpc.ServerCall;
@@ -40,7 +39,7 @@ public class InFlightCalls implements ServerInterceptor {
       return next.startCall(call, headers);
     }
     open.incrementAndGet();
-    AtomicBoolean done = new AtomicBoolean();
+    AtomicBoolean done = new AtomicBoolean(); // startCall may throw before the listener exists
     Runnable end = () -> {
       if (done.compareAndSet(false, true) && open.decrementAndGet() == 0) {
         synchronized (ended) {
@@ -55,25 +54,7 @@ public class InFlightCalls implements ServerInterceptor {
       end.run();
       throw e;
     }
-    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
-      @Override
-      public void onCancel() {
-        try {
-          super.onCancel();
-        } finally {
-          end.run();
-        }
-      }
-
-      @Override
-      public void onComplete() {
-        try {
-          super.onComplete();
-        } finally {
-          end.run();
-        }
-      }
-    };
+    return CallEnd.after(listener, end);
   }
 
   /** After the session drain (a later observer priority), before Quarkus stops the gRPC server. */

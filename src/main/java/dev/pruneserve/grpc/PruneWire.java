@@ -47,6 +47,8 @@ final class PruneWire {
       Map.entry("fd-r", "options.cnn.r"), Map.entry("weight-decay", "options.cnn.weight_decay"),
       Map.entry("lr", "options.cnn.lr"), Map.entry("recover-steps", "options.recover.steps"),
       Map.entry("recover-lr", "options.recover.lr"), Map.entry("recover-batch", "options.recover.batch"),
+      Map.entry("recalibrate-bn", "options.recover.recalibrate_bn"),
+      Map.entry("recalibrate-batches", "options.recover.recalibrate_batches"),
       Map.entry("search-channels", "options.forward_search.channels"),
       Map.entry("search-budget", "options.forward_search.budget"),
       Map.entry("search-subset", "options.forward_search.subset"));
@@ -128,6 +130,10 @@ final class PruneWire {
     count(m, "recover-steps", rec.getSteps());
     put(m, "recover-lr", rec.getLr() == 0 ? "" : Double.toString(rec.getLr()));
     count(m, "recover-batch", rec.getBatch());
+    if (rec.hasRecalibrateBn()) {
+      m.put("recalibrate-bn", Boolean.toString(rec.getRecalibrateBn()));
+    }
+    count(m, "recalibrate-batches", rec.getRecalibrateBatches());
   }
 
   private static void put(Map<String, String> m, String key, String v) {

@@ -3,7 +3,6 @@ package dev.pruneserve.grpc;
 import com.google.protobuf.MessageLite;
 import dev.pruneserve.config.ServerConfig;
 import io.grpc.ForwardingServerCall;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -88,24 +87,6 @@ public class UnreadResponses implements ServerInterceptor {
       release.run();
       throw e;
     }
-    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
-      @Override
-      public void onCancel() {
-        try {
-          super.onCancel();
-        } finally {
-          release.run();
-        }
-      }
-
-      @Override
-      public void onComplete() {
-        try {
-          super.onComplete();
-        } finally {
-          release.run();
-        }
-      }
-    };
+    return CallEnd.after(listener, release);
   }
 }

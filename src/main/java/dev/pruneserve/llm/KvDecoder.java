@@ -12,9 +12,11 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Batch-1 incremental decoding over an exported decoder ({@code input_ids}, {@code attention_mask},
- * {@code position_ids}, {@code past_key_values.{i}.key|value} → {@code logits}, {@code
- * present.{i}.key|value}). Each layer's KV shape comes from the session's own input metadata, so
+ * Batch-1 incremental decoding over an exported decoder ({@code input_ids}, optional {@code
+ * attention_mask} and {@code position_ids} (Optimum exports without them compute positions
+ * in-graph), {@code past_key_values.{i}.key|value} → {@code logits}, {@code present.{i}.key|value});
+ * only the inputs the model declares are fed, and a model that declares other inputs is refused
+ * when the decoder opens. Each layer's KV shape comes from the session's own input metadata, so
  * layers pruned to different head counts work. The cache stays inside the runtime between steps
  * (a {@link CarryRun}); only logits are copied out. Not thread-safe: one decoder per generation;
  * the session is shared and must stay leased until the decoder is closed.
@@ -27,6 +29,8 @@ public final class KvDecoder implements AutoCloseable {
   private static final Set<String> LOGITS = Set.of("logits");
   private final int vocab;
   private final CarryRun run;
+  private final boolean mask;
+  private final boolean positions;
   private int pastLength;
 
   public KvDecoder(ModelSession session) {
@@ -63,8 +67,31 @@ public final class KvDecoder implements AutoCloseable {
       throw dev.pruneserve.error.ServingException.precondition("model's present.* outputs " + carry.keySet()
           + " do not match its past_key_values.* inputs " + past.keySet());
     }
+    Set<String> declared = declared(session);
+    this.mask = declared.contains("attention_mask");
+    this.positions = declared.contains("position_ids");
     this.run = session.openCarryRun(carry, past);
   }
+
+  /** The model's input names, checked: input_ids, optional mask and positions, past_key_values.*. */
+  private static Set<String> declared(ModelSession session) {
+    Set<String> names = new java.util.HashSet<>();
+    java.util.List<String> unknown = new java.util.ArrayList<>();
+    for (TensorSpec s : session.inputs()) {
+      names.add(s.name());
+      if (!s.name().startsWith(PAST) && !KNOWN.contains(s.name())) {
+        unknown.add(s.name());
+      }
+    }
+    if (!names.contains("input_ids") || !unknown.isEmpty()) {
+      throw dev.pruneserve.error.ServingException.precondition("a causal LM is fed input_ids, optionally"
+          + " attention_mask and position_ids, and past_key_values.*; this model "
+          + (names.contains("input_ids") ? "also declares " + unknown : "has no input_ids input"));
+    }
+    return names;
+  }
+
+  private static final Set<String> KNOWN = Set.of("input_ids", "attention_mask", "position_ids");
 
   public int vocab() {
     return vocab;
@@ -82,8 +109,12 @@ public final class KvDecoder implements AutoCloseable {
     Map<String, Tensor> in = new LinkedHashMap<>();
     int start = pastLength;
     in.put("input_ids", longs("input_ids", s, i -> ids[i]));
-    in.put("attention_mask", longs("attention_mask", total, i -> 1));
-    in.put("position_ids", longs("position_ids", s, i -> start + i));
+    if (mask) {
+      in.put("attention_mask", longs("attention_mask", total, i -> 1));
+    }
+    if (positions) {
+      in.put("position_ids", longs("position_ids", s, i -> start + i));
+    }
     Map<String, Tensor> out = run.step(in, LOGITS);
     pastLength = total;
     return out.get("logits").toFloatArray();
@@ -110,9 +141,15 @@ public final class KvDecoder implements AutoCloseable {
         in.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
       }
     }
+    Set<String> declared = new java.util.HashSet<>(); // callers add their own extra inputs (loss targets)
+    session.inputs().forEach(x -> declared.add(x.name()));
     in.put("input_ids", longs("input_ids", ids.length, i -> ids[i]));
-    in.put("attention_mask", longs("attention_mask", ids.length, i -> 1));
-    in.put("position_ids", longs("position_ids", ids.length, i -> i));
+    if (declared.contains("attention_mask")) {
+      in.put("attention_mask", longs("attention_mask", ids.length, i -> 1));
+    }
+    if (declared.contains("position_ids")) {
+      in.put("position_ids", longs("position_ids", ids.length, i -> i));
+    }
     return in;
   }
 

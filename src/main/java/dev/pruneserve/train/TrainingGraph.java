@@ -95,7 +95,7 @@ public record TrainingGraph(ModelProto model, String images, int batch, List<Par
           out.addNode(node("Mul", m.name() + ".node", m.name() + ".x", n.getInput(0), m.name()));
           out.addNode(n.toBuilder().setInput(0, m.name() + ".x"));
         }
-        case "BatchNormalization" -> norms.add(batchNorm(out, n, name, shapes.get(n.getInput(0))));
+        case "BatchNormalization" -> norms.add(batchNorm(out, n, name, shapes.get(n.getInput(0)), opset(inference)));
         default -> out.addNode(n);
       }
     }
@@ -174,8 +174,19 @@ public record TrainingGraph(ModelProto model, String images, int batch, List<Par
     return new Mask("mask." + name, name, n.getInput(1), new long[] {1, c}, c);
   }
 
+  /** ReduceMean over N, H, W: axes as an input from opset 18 on, as an attribute before. */
+  private static NodeProto reduceMean(String name, String out, String in, String axes, long opset) {
+    return opset >= 18 ? node("ReduceMean", name, out, in, axes)
+        : attr(node("ReduceMean", name, out, in), ModelBuilder.intsAttr("axes", 0, 2, 3));
+  }
+
+  private static long opset(ModelProto m) {
+    return m.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
+        .mapToLong(o -> o.getVersion()).max().orElse(17);
+  }
+
   /** y = (x − mean) / √(var + ε) · γ + β with the batch's mean and biased variance over N, H, W. */
-  private static Norm batchNorm(GraphProto.Builder out, NodeProto n, String name, long[] shape) {
+  private static Norm batchNorm(GraphProto.Builder out, NodeProto n, String name, long[] shape, long opset) {
     if (shape == null || shape.length != 4) {
       throw new IllegalArgumentException(
           "BatchNormalization " + name + ": training needs a rank-4 input of known shape");
@@ -183,17 +194,16 @@ public record TrainingGraph(ModelProto model, String images, int batch, List<Par
     float eps = n.getAttributeList().stream().filter(a -> a.getName().equals("epsilon")).map(a -> a.getF())
         .findFirst().orElse(1e-5f);
     String p = "bn." + name;
-    AttributeProto axes = ModelBuilder.intsAttr("axes", 0, 2, 3);
     out.addInitializer(TensorProto.newBuilder().setName(p + ".eps").setDataType(1).addFloatData(eps));
-    out.addNode(attr(node("ReduceMean", p + ".mean.node", p + ".mean", n.getInput(0)), axes));
+    out.addInitializer(TensorProto.newBuilder().setName(p + ".axes").setDataType(7).addDims(3).addInt64Data(0)
+        .addInt64Data(2).addInt64Data(3)); // N, H, W: the reduction's and the Unsqueezes' axes
+    out.addNode(reduceMean(p + ".mean.node", p + ".mean", n.getInput(0), p + ".axes", opset));
     out.addNode(node("Sub", p + ".centre.node", p + ".centred", n.getInput(0), p + ".mean"));
     out.addNode(node("Mul", p + ".sq.node", p + ".sq", p + ".centred", p + ".centred"));
-    out.addNode(attr(node("ReduceMean", p + ".var.node", p + ".var", p + ".sq"), axes));
+    out.addNode(reduceMean(p + ".var.node", p + ".var", p + ".sq", p + ".axes", opset));
     out.addNode(node("Add", p + ".vareps.node", p + ".vareps", p + ".var", p + ".eps"));
     out.addNode(node("Sqrt", p + ".std.node", p + ".std", p + ".vareps"));
     out.addNode(node("Div", p + ".hat.node", p + ".hat", p + ".centred", p + ".std"));
-    out.addInitializer(TensorProto.newBuilder().setName(p + ".axes").setDataType(7).addDims(3).addInt64Data(0)
-        .addInt64Data(2).addInt64Data(3));
     out.addNode(node("Unsqueeze", p + ".gamma.node", p + ".gamma", n.getInput(1), p + ".axes"));
     out.addNode(node("Unsqueeze", p + ".beta.node", p + ".beta", n.getInput(2), p + ".axes"));
     out.addNode(node("Mul", p + ".scaled.node", p + ".scaled", p + ".hat", p + ".gamma"));

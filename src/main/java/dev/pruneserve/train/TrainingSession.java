@@ -122,6 +122,54 @@ public final class TrainingSession implements AutoCloseable {
     return new Step(out.get(TrainingGraph.LOSS).toFloatArray()[0], correct(out.get(logits()), data, order, from));
   }
 
+  /**
+   * Re-estimates every BatchNormalization's running statistics from {@code batches} forward passes
+   * over a seeded shuffle of {@code data} (wrapping around), with the current parameters and masks:
+   * running mean = mean of the batch means, running variance = mean of the unbiased batch
+   * variances (PyTorch's cumulative average, {@code momentum=None}). No parameter changes. Returns
+   * the number of BN layers updated.
+   */
+  public int recalibrate(ImageSet data, int batches, long seed) {
+    if (graph.norms().isEmpty()) {
+      return 0;
+    }
+    if (data.size() < graph.batch()) {
+      throw new IllegalArgumentException("BN recalibration needs at least one batch of " + graph.batch()
+          + " images, got " + data.size());
+    }
+    Set<String> stats = new java.util.HashSet<>();
+    graph.norms().forEach(n -> stats.addAll(List.of(n.batchMean(), n.batchVar())));
+    Map<String, double[]> sums = new HashMap<>();
+    int perShuffle = data.size() / graph.batch();
+    int[] order = null;
+    for (int b = 0; b < batches; b++) {
+      if (b % perShuffle == 0) {
+        order = data.shuffled(seed * 1_000_003L + 7_919L * (b / perShuffle) + 1);
+      }
+      Map<String, Tensor> out = run(session, batchFeeds(data, order, (b % perShuffle) * graph.batch()), params,
+          masks, stats);
+      for (TrainingGraph.Norm n : graph.norms()) {
+        double unbias = n.count() / (n.count() - 1.0);
+        accumulate(sums, n.runningMean(), out.get(n.batchMean()).toFloatArray(), 1);
+        accumulate(sums, n.runningVar(), out.get(n.batchVar()).toFloatArray(), unbias);
+      }
+    }
+    sums.forEach((name, sum) -> {
+      float[] r = running.get(name);
+      for (int c = 0; c < r.length; c++) {
+        r[c] = (float) (sum[c] / batches);
+      }
+    });
+    return graph.norms().size();
+  }
+
+  private static void accumulate(Map<String, double[]> sums, String name, float[] v, double scale) {
+    double[] s = sums.computeIfAbsent(name, k -> new double[v.length]);
+    for (int c = 0; c < v.length; c++) {
+      s[c] += v[c] * scale;
+    }
+  }
+
   /** ∂loss/∂param for one batch at the current parameters and the given masks (no update). */
   public Map<String, float[]> paramGradients(Map<String, Tensor> batch, Map<String, float[]> atMasks) {
     Map<String, Tensor> out = run(session, batch, params, atMasks, outputs(false));

@@ -31,9 +31,6 @@ import io.grpc.Channel;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServiceDescriptor;
 import io.grpc.stub.ClientCalls;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -234,9 +231,7 @@ final class BadInputs {
         if (type != MethodDescriptor.MethodType.UNARY && type != MethodDescriptor.MethodType.SERVER_STREAMING) {
           continue; // the bidi ModelStreamInfer answers in-band: UndecodableRequestTest
         }
-        MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
-            .setFullMethodName(m.getFullMethodName()).setType(type).setRequestMarshaller(BYTES)
-            .setResponseMarshaller(BYTES).build();
+        MethodDescriptor<byte[], byte[]> raw = dev.pruneserve.testing.RawCalls.method(m.getFullMethodName(), type);
         boolean stringField1 = m.getRequestMarshaller() instanceof MethodDescriptor.PrototypeMarshaller<?> pm
             && pm.getMessagePrototype() instanceof com.google.protobuf.Message msg
             && msg.getDescriptorForType().findFieldByNumber(1) != null
@@ -271,20 +266,4 @@ final class BadInputs {
   private static String shortName(String s) {
     return s.length() > 24 ? s.substring(0, 8) + "…(" + s.length() + " chars)" : s.replace("\u0000", "\\0");
   }
-
-  private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-    }
-  };
 }

@@ -272,6 +272,9 @@ class PruningGrpcTest {
     assertTrue(v.getRecipeJson().matches(
         "(?s).*\"images_sha256\":\"[0-9a-f]{64}\",\"labels_sha256\":\"[0-9a-f]{64}\".*"), v.getRecipeJson());
     assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName(v.getName()).build()).getReady());
+    // 64 images, fewer than a recover batch: BN statistics recalibrated in batches of all of them
+    assertTrue(v.getReportJson().contains("\"bn_recalibrated\":") && v.getReportJson().contains("\"batch\":64"),
+        v.getReportJson());
 
     assertStatus(Code.NOT_FOUND, "no dataset 'model:theirs'", () -> events(req.setCalibration(CalibrationSpec
         .newBuilder().setImages(ImageDataset.newBuilder().setName("model:theirs"))).build()));

@@ -27,6 +27,14 @@ import org.junit.jupiter.api.io.TempDir;
  * on timing.
  */
 class LoadingWaitTest {
+  /** Every model may be loaded on demand (as variants are). */
+  static final LoadObserver ON_DEMAND = new LoadObserver() {
+    @Override
+    public boolean loadOnDemand(String model) {
+      return true;
+    }
+  };
+
   @TempDir Path root;
 
   @Test
@@ -45,12 +53,7 @@ class LoadingWaitTest {
       return ort.load(label, file);
     };
     ModelRegistry registry = new ModelRegistry(new ModelRepository(root), held, Warmup::run);
-    registry.observe(new LoadObserver() {
-      @Override
-      public boolean loadOnDemand(String model) {
-        return true;
-      }
-    });
+    registry.observe(ON_DEMAND);
     CompletableFuture<Lease> first = CompletableFuture.supplyAsync(() -> registry.acquire("mlp", ""));
     assertTrue(loading.await(60, TimeUnit.SECONDS), "the first request started the load");
     registry.setLoadWait(Duration.ZERO);
@@ -91,12 +94,7 @@ class LoadingWaitTest {
           }) instanceof dev.pruneserve.session.ModelSession p ? p : s;
     };
     ModelRegistry registry = new ModelRegistry(new ModelRepository(root), slowClose, Warmup::run);
-    registry.observe(new LoadObserver() {
-      @Override
-      public boolean loadOnDemand(String model) {
-        return true;
-      }
-    });
+    registry.observe(ON_DEMAND);
     registry.load("mlp");
     CompletableFuture<Void> unload = CompletableFuture.runAsync(() -> registry.unload("mlp"));
     assertTrue(closing.await(60, TimeUnit.SECONDS), "the unload is closing the session");

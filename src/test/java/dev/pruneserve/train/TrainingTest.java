@@ -1,5 +1,6 @@
 package dev.pruneserve.train;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -91,6 +92,71 @@ class TrainingTest {
     }
     moved.put(p, w);
     return s.maskGradients(batch, moved).get(TrainingGraph.LOSS)[0];
+  }
+
+  /**
+   * BN recalibration from one batch: the running statistics become that batch's mean and unbiased
+   * variance, so the exported model in inference mode gives the batch-statistics (training-mode)
+   * loss on it — which the initial statistics (mean 0, variance 1) do not.
+   */
+  @Test
+  void recalibrationMakesInferenceMatchTheBatchStatistics() throws Exception {
+    ImageSet data = random(4, 11);
+    int[] order = {0, 1, 2, 3};
+    try (TrainingSession s = TrainingSession.open(tiny(5), 4, OrtRuntime.cpu(1), dir)) {
+      double train = s.maskGradients(s.batchFeeds(data, order, 0), s.params()).get(TrainingGraph.LOSS)[0];
+      double before = inferenceLoss(s.export(), data);
+      assertTrue(s.recalibrate(data, 1, 3) > 0, "the tiny ResNet has BN layers");
+      double after = inferenceLoss(s.export(), data);
+      // equal up to the unbiased variance n/(n - 1) (n = 4 images × the positions of each BN)
+      assertEquals(train, after, 1e-2 * Math.abs(train), "inference = batch statistics");
+      assertTrue(Math.abs(before - train) > 5 * Math.abs(after - train), "before " + before + ", train " + train
+          + ", after " + after);
+    }
+  }
+
+  /** Mean cross-entropy of {@code m} (inference mode) on every image of {@code data}. */
+  private double inferenceLoss(ModelProto m, ImageSet data) throws Exception {
+    Path f = dir.resolve("recal-" + System.nanoTime() + ".onnx");
+    java.nio.file.Files.write(f, m.toByteArray());
+    try (dev.pruneserve.session.ModelSession s = OrtRuntime.cpu(1).load("recal/1", f)) {
+      String in = s.inputs().get(0).name();
+      float[] logits = s.run(Map.of(in, Tensor.fp32(in, new long[] {data.size(), data.channels(), data.height(),
+          data.width()}, data.pixels().clone())), java.util.Set.of(s.outputs().get(0).name())).values().iterator()
+          .next().toFloatArray();
+      int classes = logits.length / data.size();
+      double loss = 0;
+      for (int i = 0; i < data.size(); i++) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < classes; c++) {
+          max = Math.max(max, logits[i * classes + c]);
+        }
+        double z = 0;
+        for (int c = 0; c < classes; c++) {
+          z += Math.exp(logits[i * classes + c] - max);
+        }
+        loss += Math.log(z) + max - logits[i * classes + data.labels()[i]];
+      }
+      return loss / data.size();
+    }
+  }
+
+  /** Opset 18 moved ReduceMean's axes to an input: the batch-statistics BN must follow (same gradients). */
+  @Test
+  void anOpset18ModelTrainsWithTheSameGradients() throws Exception {
+    ModelProto m17 = tiny(3);
+    ModelProto m18 = m17.toBuilder().clearOpsetImport().addOpsetImport(
+        dev.pruneserve.onnx.proto.Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(18)).build();
+    ImageSet data = random(4, 5);
+    int[] order = {0, 1, 2, 3};
+    try (TrainingSession a = TrainingSession.open(m17, 4, OrtRuntime.cpu(1), dir);
+        TrainingSession b = TrainingSession.open(m18, 4, OrtRuntime.cpu(1), dir)) {
+      Map<String, float[]> ga = a.paramGradients(a.batchFeeds(data, order, 0), a.masks());
+      Map<String, float[]> gb = b.paramGradients(b.batchFeeds(data, order, 0), b.masks());
+      for (String p : ga.keySet()) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(ga.get(p), gb.get(p), 1e-6f, p);
+      }
+    }
   }
 
   @Test

@@ -17,7 +17,9 @@ import java.util.Map;
  * IFSO's removal cost {@code Δacts(g) = Σ_{producers A} N·H_out(A)·W_out(A)} (activations freed
  * per channel, §3.4). A Conv computes {@code H_out·W_out·kh·kw·C_out·C_in/group} (depthwise:
  * one input channel per output, outputs follow the alive inputs), with C_out the alive channels of
- * the group its weight rows belong to and C_in its alive input channels. Mutable through {@link #remove}; not thread-safe.
+ * the group its weight rows belong to and C_in its alive input channels; a Gemm/MatMul's outputs
+ * are its weight's axis 0 with {@code transB = 1}, else axis 1. Mutable through {@link #remove};
+ * not thread-safe.
  */
 final class CnnCost {
   /** A Conv or Gemm: {@code group} is the Conv's group attribute (1 for Gemm). */
@@ -39,10 +41,19 @@ final class CnnCost {
     List<ChannelGroup> groups = where.groups();
     OnnxGraph g = new OnnxGraph(model);
     Map<String, long[]> shapes = ShapeInference.infer(g).shapes();
-    Map<String, Integer> producedBy = new HashMap<>(); // weight of a group-1 Conv -> the group of its output rows
+    // the axis of each module weight that indexes its outputs: 0 for Conv and Gemm transB = 1, 1 for
+    // Gemm transB = 0 and MatMul ([in, out]); a slice on any other axis is an input slice
+    Map<String, Integer> outAxis = new HashMap<>();
+    for (NodeProto n : g.nodes()) {
+      if (n.getInputCount() > 1 && (n.getOpType().equals("Gemm") || n.getOpType().equals("MatMul"))) {
+        boolean transB = n.getAttributeList().stream().anyMatch(a -> a.getName().equals("transB") && a.getI() == 1);
+        outAxis.put(n.getInput(1), transB ? 0 : 1);
+      }
+    }
+    Map<String, Integer> producedBy = new HashMap<>(); // weight of a group-1 module -> the group of its outputs
     for (int i = 0; i < groups.size(); i++) {
       for (dev.pruneserve.pruning.cnn.ChannelSlice sl : groups.get(i).slices()) {
-        if (sl.axis() == 0) {
+        if (sl.axis() == outAxis.getOrDefault(sl.initializer(), 0)) {
           producedBy.putIfAbsent(sl.initializer(), i);
         }
       }

@@ -6,10 +6,13 @@ import java.util.Map;
 /**
  * The CNN part of a recipe: IFSO/Taylor schedule ({@link Ifso.Options} without target and seed),
  * the training images ({@code dataset} "" = none, {@code images} 0 = all) and the optional
- * {@code recover} fine-tune ({@code recoverSteps} 0 = none). Immutable.
+ * {@code recover} fine-tune ({@code recoverSteps} 0 = none) and BatchNormalization recalibration
+ * ({@code recalibrateBn}, {@code recalibrateBatches} batches of {@code recoverBatch} images; applies
+ * only when images are given). Immutable.
  */
 public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int interval, int rescoreEvery, double r,
-    double weightDecay, double lr, String dataset, int images, int recoverSteps, double recoverLr, int recoverBatch) {
+    double weightDecay, double lr, String dataset, int images, int recoverSteps, double recoverLr, int recoverBatch,
+    boolean recalibrateBn, int recalibrateBatches) {
   public static final java.util.List<String> DATASETS = java.util.List.of("fashion-mnist");
   /** {@code model:<folder>}: {@code datasets/<folder>/} in the pruned model's repository folder. */
   public static final String MODEL = "model:";
@@ -19,7 +22,7 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
       .compile("model:[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
   /** The IFSO reference settings (algorithms.md §3.7), no data, no recovery. */
   public static final CnnSettings DEFAULTS = new CnnSettings(Ifso.Mode.TRAIN, 128, 2, 10, 10, 1e-2, 1e-4, 0.1, "",
-      0, 0, 0.01, 128);
+      0, 0, 0.01, 128, true, 8);
 
   public CnnSettings {
     if (!dataset.isEmpty() && !DATASETS.contains(dataset) && !MODEL_DATASET.matcher(dataset).matches()
@@ -30,10 +33,11 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
     }
     if (batch < 2 || batch > 4096 || scoringBatches < 1 || scoringBatches > 1000 || interval < 1 || interval > 1000
         || rescoreEvery < 1 || images < 0 || recoverSteps < 0 || recoverSteps > 1_000_000 || recoverBatch < 2
-        || recoverBatch > 4096) {
+        || recoverBatch > 4096 || recalibrateBatches < 1 || recalibrateBatches > 10_000) {
       throw dev.pruneserve.error.ServingException
           .invalid("cnn options: batch in [2, 4096], scoring_batches and interval in"
-              + " [1, 1000], rescore_every >= 1, recover.steps <= 1e6, recover.batch in [2, 4096]");
+              + " [1, 1000], rescore_every >= 1, recover.steps <= 1e6, recover.batch in [2, 4096],"
+              + " recover.recalibrate_batches in [1, 10000]");
     }
     if (!(r > 0 && r < 1) || !(weightDecay > 0 && weightDecay < 1) || !(lr >= 0 && lr <= 10)
         || !(recoverLr >= 0 && recoverLr <= 10)) {
@@ -45,7 +49,12 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
   /** These settings with another dataset. */
   public CnnSettings withDataset(String d) {
     return new CnnSettings(mode, batch, scoringBatches, interval, rescoreEvery, r, weightDecay, lr, d, images,
-        recoverSteps, recoverLr, recoverBatch);
+        recoverSteps, recoverLr, recoverBatch, recalibrateBn, recalibrateBatches);
+  }
+
+  /** Whether the pruned network's BN statistics are re-estimated (asked for, and images given). */
+  public boolean recalibrates() {
+    return recalibrateBn && !dataset.isEmpty();
   }
 
   /** The Ifso options for a target of remaining FLOPs. */
@@ -83,6 +92,12 @@ public record CnnSettings(Ifso.Mode mode, int batch, int scoringBatches, int int
       r.put("lr", recoverLr);
       r.put("batch", recoverBatch);
       m.put("recover", r);
+    }
+    if (!dataset.isEmpty()) {
+      Map<String, Object> bn = new LinkedHashMap<>();
+      bn.put("batches", recalibrateBatches);
+      bn.put("batch", recoverBatch);
+      m.put("recalibrate_bn", recalibrateBn ? bn : false);
     }
     return m;
   }

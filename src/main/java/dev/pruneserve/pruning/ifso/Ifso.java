@@ -167,33 +167,40 @@ public final class Ifso {
     return pick;
   }
 
-  /** {group, channel} of the smallest normalised score (§3.5 eligibility; zero scores only as a last resort). */
-  private static int[] argmin(double[][] accum, BitSet[] removed, CnnCost cost) {
+  /**
+   * {group, channel} of the smallest normalised score, as the reference's
+   * {@code find_pruning_channel}: groups that keep ≥ 2 channels and whose alive channels' scores sum
+   * to more than 0 are eligible (§3.5); within them the minimum over alive channels, exact zeros
+   * included, so a channel that scored 0 (a dead ReLU channel) goes first. Ties: the first found.
+   */
+  static int[] argmin(double[][] accum, BitSet[] removed, CnnCost cost) {
     int[] best = null;
     double bestScore = Double.POSITIVE_INFINITY;
-    boolean bestZero = true;
     for (int g = 0; g < accum.length; g++) {
-      if (cost.alive(g) < 2) {
+      if (cost.alive(g) < 2 || aliveSum(accum[g], removed[g]) <= 0) {
         continue;
       }
       double norm = Math.sqrt(Math.max(cost.acts(g), 1)) / 1e6;
       for (int c = 0; c < accum[g].length; c++) {
-        if (removed[g].get(c)) {
-          continue;
-        }
-        double v = accum[g][c] / norm;
-        boolean zero = accum[g][c] == 0;
-        if (best == null || (bestZero && !zero) || (zero == bestZero && v < bestScore)) {
+        if (!removed[g].get(c) && (best == null || accum[g][c] / norm < bestScore)) {
           best = new int[] {g, c};
-          bestScore = v;
-          bestZero = zero;
+          bestScore = accum[g][c] / norm;
         }
       }
     }
     if (best == null) {
-      throw new IllegalArgumentException("the FLOPs target cannot be met: every group is down to one channel");
+      throw new IllegalArgumentException("the FLOPs target cannot be met: every group is down to one channel or"
+          + " scored 0 on every channel");
     }
     return best;
+  }
+
+  private static double aliveSum(double[] scores, BitSet removed) {
+    double sum = 0;
+    for (int c = 0; c < scores.length; c++) {
+      sum += removed.get(c) ? 0 : scores[c];
+    }
+    return sum;
   }
 
   private static void clear(double[][] a) {

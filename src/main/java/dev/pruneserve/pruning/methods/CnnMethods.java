@@ -11,6 +11,7 @@ import dev.pruneserve.train.ImageSet;
 import dev.pruneserve.train.NpyImages;
 import dev.pruneserve.train.Trainer;
 import dev.pruneserve.train.TrainingGraph;
+import dev.pruneserve.train.TrainingSession;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -20,7 +21,8 @@ import java.util.Map;
 /**
  * The CNN flow of {@link PruneMethods}: loads the recipe's images when it needs them and checks
  * they fit the model, runs the method's {@link PruneMethod#pruneCnn}, then the optional
- * {@code recover} fine-tune (progress phase training). Single-threaded.
+ * {@code recover} fine-tune (progress phase training) and the BatchNormalization recalibration
+ * (on by default whenever images are given). Single-threaded.
  */
 final class CnnMethods {
   private CnnMethods() {}
@@ -41,15 +43,26 @@ final class CnnMethods {
     ModelProto pruned = c.model();
     Map<String, Object> details = new LinkedHashMap<>(c.details());
     CnnSettings s = r.cnn();
-    if (s.recoverSteps() > 0) {
-      progress.report("training", 0);
-      double[] loss = new double[1];
-      pruned = Trainer.fineTune(pruned, images, Trainer.Options.of(s.recoverSteps(), s.recoverLr(), r.seed()),
-          s.recoverBatch(), loader, work, (step, lr, res) -> {
+    boolean recalibrate = s.recalibrates() && images.size() >= 2;
+    if (s.recoverSteps() > 0 || recalibrate) {
+      // a small dataset recalibrates in batches of all its images (the fine-tune needs full batches)
+      int batch = s.recoverSteps() > 0 ? s.recoverBatch() : Math.min(s.recoverBatch(), images.size());
+      try (TrainingSession t = TrainingSession.open(pruned, batch, loader, work)) {
+        if (s.recoverSteps() > 0) {
+          progress.report("training", 0);
+          double[] loss = new double[1];
+          Trainer.run(t, images, Trainer.Options.of(s.recoverSteps(), s.recoverLr(), r.seed()), (step, lr, res) -> {
             loss[0] = res.loss();
             progress.report("training", (step + 1.0) / s.recoverSteps());
           });
-      details.put("recover_final_batch_loss", loss[0]);
+          details.put("recover_final_batch_loss", loss[0]);
+        }
+        if (recalibrate) { // last: the stored statistics are the pruned (and tuned) network's own
+          int layers = t.recalibrate(images, s.recalibrateBatches(), r.seed());
+          details.put("bn_recalibrated", Map.of("layers", layers, "batches", s.recalibrateBatches(), "batch", batch));
+        }
+        pruned = t.export();
+      }
     }
     return new Pruner.Result(pruned, List.of(), c.channelsPerLayer(), Pruner.parameters(dense),
         Pruner.parameters(pruned), details);

@@ -21,8 +21,8 @@ public final class MethodRegistry {
       new WandaSpMethod("wanda-sp", 1),
       new FlapMethod("flap", 1),
       new MiniLlmMethod("mini-llm", 1),
-      new IfsoMethod("ifso", 1),
-      new TaylorMethod("taylor", 1),
+      new IfsoMethod("ifso", 2),
+      new TaylorMethod("taylor", 2),
       new ForwardSearchMethod("forward-search", 1));
 
   private MethodRegistry() {}

@@ -73,9 +73,19 @@ public final class PruneMethods {
     return out;
   }
 
-  /** The recipe's layer range must lie within the model's layers (attention blocks or MLPs). */
+  /**
+   * The recipe's layer range must lie within the model's layers (attention blocks or MLPs), and
+   * every attention block must be matched: otherwise heads would silently not be pruned while the
+   * recipe says they are (FAILED_PRECONDITION naming each unmatched Softmax and why).
+   */
   private static void requireLayers(ModelProto dense, PruneRecipe r) {
-    int layers = DecoderStructure.of(new OnnxGraph(dense)).layers();
+    OnnxGraph g = new OnnxGraph(dense);
+    HeadDiscovery.Scan scan = HeadDiscovery.scan(g);
+    if (!scan.unmatched().isEmpty()) {
+      throw ServingException.precondition(scan.unmatched().size() + " attention block(s) of this model were not"
+          + " recognised, so their heads cannot be pruned as the recipe asks: " + String.join("; ", scan.unmatched()));
+    }
+    int layers = DecoderStructure.of(g).layers();
     if (r.firstLayer() >= layers || r.endLayer() > layers) {
       throw ServingException.invalid("layer range [" + r.firstLayer() + ", " + (r.endLayer() < 0 ? "end" : r.endLayer())
           + ") is outside the model's " + layers + " layers");

@@ -17,7 +17,8 @@ public final class RecipeParser {
   public static final Set<String> KEYS = Set.of("seed", "layers", "flap-metric", "flap-structure",
       "bias-compensation", "zo-mode", "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch",
       "images", "images-count", "cnn-mode", "cnn-batch", "scoring-batches", "interval", "rescore-every", "fd-r",
-      "weight-decay", "lr", "recover-steps", "recover-lr", "recover-batch", "search-channels", "search-budget",
+      "weight-decay", "lr", "recover-steps", "recover-lr", "recover-batch", "recalibrate-bn", "recalibrate-batches",
+      "search-channels", "search-budget",
       "search-subset");
 
   /** Usage text of the recipe options, for the CLI's --help. */
@@ -30,6 +31,7 @@ public final class RecipeParser {
       "  CNN: [--images fashion-mnist|dir:<folder with images.npy, labels.npy>[:count]] [--cnn-mode train|one-shot]",
       "    [--cnn-batch n] [--scoring-batches n] [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l]",
       "    [--lr lr] [--recover-steps n] [--recover-lr lr] [--recover-batch n]",
+      "    [--recalibrate-bn true|false (default true with images)] [--recalibrate-batches n]",
       "  forward search: [--search-channels flap|wanda-sp] [--search-budget per-layer|global]",
       "    [--search-subset n (0 = all)] [--bias-compensation true|false]");
 
@@ -96,6 +98,7 @@ public final class RecipeParser {
         o.integer("rescore-every", d.rescoreEvery()), o.decimal("fd-r", d.r()),
         o.decimal("weight-decay", d.weightDecay()), o.decimal("lr", d.lr()), o.text("images", ""),
         o.integer("images-count", 0), o.integer("recover-steps", 0), o.decimal("recover-lr", d.recoverLr()),
-        o.integer("recover-batch", d.recoverBatch()));
+        o.integer("recover-batch", d.recoverBatch()), o.bool("recalibrate-bn", d.recalibrateBn()),
+        o.integer("recalibrate-batches", d.recalibrateBatches()));
   }
 }

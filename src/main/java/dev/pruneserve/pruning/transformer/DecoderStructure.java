@@ -27,11 +27,13 @@ public record DecoderStructure(List<HeadGroup> attention, List<MlpGroup> gatedMl
 
   /** Decoder layers with one attention block and one gated MLP each (calibration methods); their count. */
   public static int requireDecoderLayers(OnnxGraph g) {
-    int blocks = HeadDiscovery.attentionBlocks(g).size();
+    HeadDiscovery.Scan scan = HeadDiscovery.scan(g);
+    int blocks = scan.blocks().size();
     int mlps = GatedMlpDiscovery.gatedMlps(g).size();
-    if (blocks == 0 || blocks != mlps) {
+    if (blocks == 0 || blocks != mlps || !scan.unmatched().isEmpty()) {
       throw new IllegalArgumentException("calibration-based pruning needs decoder layers with one attention block"
-          + " and one gated MLP each; found " + blocks + " attention blocks and " + mlps + " gated MLPs");
+          + " and one gated MLP each; found " + blocks + " attention blocks and " + mlps + " gated MLPs"
+          + (scan.unmatched().isEmpty() ? "" : "; not matched: " + String.join("; ", scan.unmatched())));
     }
     return blocks;
   }

@@ -18,63 +18,122 @@ import java.util.Set;
  * KV-cache Concat) to their head-split {@code Transpose(Reshape(MatMul(x, W) [+ b], […, H, hd]))}.
  * Covers decoders (stories15M export) and BERT-style encoders (the MiniLM export: biases, shapes
  * built by Concat of Shape/Gather pieces and Constant nodes, attention mask added before Softmax).
- * A block that does not match exactly is not prunable and is skipped.
+ * Casts between the Softmax and the PV MatMul (transformers' eager attention upcasts to float32 and
+ * back) are looked through. A block that does not match exactly is not prunable; {@link #scan}
+ * says which Softmax and why, so callers can refuse instead of pruning less than asked.
  */
 public final class HeadDiscovery {
   private static final Set<String> PASS_THROUGH = Set.of("Add", "Mul", "Neg", "Slice", "Concat", "Transpose", "Sub");
 
   private HeadDiscovery() {}
 
+  /** The matched attention blocks, and for every Softmax that did not match: its node and why. */
+  public record Scan(List<HeadGroup> blocks, List<String> unmatched) {
+    public Scan {
+      blocks = List.copyOf(blocks);
+      unmatched = List.copyOf(unmatched);
+    }
+  }
+
   public static List<HeadGroup> attentionBlocks(OnnxGraph g) {
+    return scan(g).blocks();
+  }
+
+  public static Scan scan(OnnxGraph g) {
     List<HeadGroup> out = new ArrayList<>();
+    List<String> unmatched = new ArrayList<>();
     for (NodeProto softmax : g.nodes()) {
       if (softmax.getOpType().equals("Softmax")) {
-        match(g, softmax, out.size()).ifPresent(out::add);
+        List<String> why = new ArrayList<>();
+        Optional<HeadGroup> m = match(g, softmax, out.size(), why);
+        if (m.isPresent()) {
+          out.add(m.get());
+        } else if (attentionLike(g, softmax)) { // not e.g. a classifier's output Softmax
+          unmatched.add("Softmax node '" + softmax.getName() + "': " + (why.isEmpty() ? "not an attention block"
+              : why.get(0)));
+        }
       }
     }
-    return out;
+    return new Scan(out, unmatched);
+  }
+
+  /** A Softmax over MatMul(activation, activation) scores (q·kᵀ), within 4 nodes before it. */
+  private static boolean attentionLike(OnnxGraph g, NodeProto softmax) {
+    return g.producer(softmax.getInput(0)).flatMap(n -> findBack(g, n, "MatMul"))
+        .filter(mm -> mm.getInputList().stream().noneMatch(in -> g.initializer(in).isPresent())).isPresent();
+  }
+
+  /** The node reading {@code value} through a chain of single-consumer Casts, if it is an {@code op}. */
+  private static Optional<NodeProto> throughCasts(OnnxGraph g, String value, String op) {
+    String v = value;
+    for (int i = 0; i < 4; i++) {
+      Optional<NodeProto> cast = g.soleConsumer(v, "Cast");
+      if (cast.isEmpty()) {
+        break;
+      }
+      v = cast.get().getOutput(0);
+    }
+    String in = v;
+    return g.soleConsumer(v, op).filter(n -> n.getInput(0).equals(in));
   }
 
   private record Split(String weight, String bias, ShapeSlot shape, List<String> cache, int heads, int headDim) {}
 
-  private static Optional<HeadGroup> match(OnnxGraph g, NodeProto softmax, int index) {
-    Optional<NodeProto> pv = g.soleConsumer(softmax.getOutput(0), "MatMul");
-    if (pv.isEmpty() || !pv.get().getInput(0).equals(softmax.getOutput(0))) {
+  private static Optional<HeadGroup> match(OnnxGraph g, NodeProto softmax, int index, List<String> why) {
+    Optional<NodeProto> pv = throughCasts(g, softmax.getOutput(0), "MatMul");
+    if (pv.isEmpty()) {
+      why.add("its output (through Casts) is not read by exactly one MatMul as the attention weights; read by "
+          + g.consumers(softmax.getOutput(0)).stream().map(NodeProto::getOpType).toList());
       return Optional.empty();
     }
     Optional<NodeProto> tr = g.soleConsumer(pv.get().getOutput(0), "Transpose");
     Optional<NodeProto> merge = tr.flatMap(t -> g.soleConsumer(t.getOutput(0), "Reshape"));
     Optional<NodeProto> oProj = merge.flatMap(m -> g.soleConsumer(m.getOutput(0), "MatMul"));
     Optional<NodeProto> qk = g.producer(softmax.getInput(0)).flatMap(n -> findBack(g, n, "MatMul"));
-    if (oProj.isEmpty() || qk.isEmpty()) {
+    if (qk.isEmpty()) {
+      why.add("no QK MatMul within 4 nodes before it");
       return Optional.empty();
     }
-    Optional<Split> v = split(g, pv.get().getInput(1));
-    Optional<Split> q = split(g, qk.get().getInput(0));
-    Optional<Split> k = split(g, qk.get().getInput(1));
+    if (oProj.isEmpty()) {
+      why.add("the attention output (MatMul '" + pv.get().getName() + "') does not reach an output projection"
+          + " through Transpose -> Reshape -> MatMul");
+      return Optional.empty();
+    }
+    Optional<Split> v = split(g, pv.get().getInput(1), why);
+    Optional<Split> q = split(g, qk.get().getInput(0), why);
+    Optional<Split> k = split(g, qk.get().getInput(1), why);
     if (v.isEmpty() || q.isEmpty() || k.isEmpty()) {
+      String which = v.isEmpty() ? "v" : q.isEmpty() ? "q" : "k";
+      why.add(0, "the " + which + " projection was not found (expected Transpose(Reshape(MatMul(x, W) [+ b],"
+          + " [.., .., heads, head_dim])) behind RoPE and the KV cache)" + (why.isEmpty() ? "" : ": " + why.get(0)));
       return Optional.empty();
     }
     int heads = q.get().heads();
     int hd = q.get().headDim();
     if (k.get().heads() != heads || v.get().heads() != heads || k.get().headDim() != hd || v.get().headDim() != hd) {
-      return Optional.empty(); // grouped-query attention: not handled yet
+      why.add("grouped-query attention (q " + heads + " heads of " + hd + ", k " + k.get().heads() + ", v "
+          + v.get().heads() + "): not supported yet");
+      return Optional.empty();
     }
     String wo = oProj.get().getInput(1);
     Optional<ShapeSlot.Vector> merged = ShapeSlot.resolve(g, merge.get().getInput(1));
     if (GatedMlpDiscovery.rows(g, wo) != heads * hd || merged.isEmpty() || merged.get().values().length != 3
         || merged.get().values()[2] != (long) heads * hd) {
+      why.add("the head merge Reshape '" + merge.get().getName() + "' or the output projection '" + wo
+          + "' is not [.., .., " + heads * hd + "] with a constant last dim");
       return Optional.empty();
     }
     Set<ShapeSlot> shapes = new LinkedHashSet<>(List.of(q.get().shape(), k.get().shape(), v.get().shape()));
     Set<String> projections = Set.of(q.get().weight(), k.get().weight(), v.get().weight());
     for (ShapeSlot s : shapes) {
       if (!onlyReshapes(g, s.tensor(), r -> fedBy(g, r.getInput(0), projections))) {
-        return Optional.empty(); // the constant is shared beyond this block: rewriting it would break others
+        why.add("the head-split shape constant '" + s.tensor() + "' is shared beyond this block");
+        return Optional.empty(); // rewriting it would break the others
       }
     }
     if (!onlyReshapes(g, merged.get().slots()[2].tensor(),
         r -> g.consumers(r.getOutput(0)).stream().anyMatch(c -> c.getInputCount() > 1 && c.getInput(1).equals(wo)))) {
+      why.add("the merge shape constant '" + merged.get().slots()[2].tensor() + "' is shared beyond this block");
       return Optional.empty();
     }
     List<String> cache = new ArrayList<>();
@@ -92,7 +151,7 @@ public final class HeadDiscovery {
   }
 
   /** The head split feeding {@code value}, walking back through RoPE and KV-cache ops. */
-  private static Optional<Split> split(OnnxGraph g, String value) {
+  private static Optional<Split> split(OnnxGraph g, String value, List<String> why) {
     Deque<String> todo = new ArrayDeque<>(List.of(value));
     Set<String> seen = new HashSet<>();
     List<String> cache = new ArrayList<>();
@@ -109,7 +168,7 @@ public final class HeadDiscovery {
       NodeProto n = p.get();
       if (n.getOpType().equals("Transpose")) {
         Optional<Split> s = g.producer(n.getInput(0)).filter(r -> r.getOpType().equals("Reshape"))
-            .flatMap(r -> headSplit(g, r));
+            .flatMap(r -> headSplit(g, r, why));
         if (s.isPresent()) {
           if (found != null && !found.weight().equals(s.get().weight())) {
             return Optional.empty(); // two different projections: ambiguous
@@ -140,9 +199,10 @@ public final class HeadDiscovery {
    * Reshape(MatMul(x, W [D, H·hd]) [+ b [H·hd]], […, H, hd]) with constant H and hd (the shape an
    * initializer, or a Concat of dynamic batch/sequence pieces and constants).
    */
-  private static Optional<Split> headSplit(OnnxGraph g, NodeProto reshape) {
+  private static Optional<Split> headSplit(OnnxGraph g, NodeProto reshape, List<String> why) {
     Optional<ShapeSlot.Vector> shape = ShapeSlot.resolve(g, reshape.getInput(1));
     if (shape.isEmpty() || shape.get().values().length != 4) {
+      why.add("Reshape '" + reshape.getName() + "': its shape is not a constant 4-vector");
       return Optional.empty();
     }
     long[] v = shape.get().values();
@@ -161,13 +221,22 @@ public final class HeadDiscovery {
     if (slots[2] == null || slots[2].equals(slots[3])) {
       return Optional.empty(); // H must be its own element (not shared with hd)
     }
-    if (v[2] <= 0 || v[3] <= 0 || mm.isEmpty() || !mm.get().getOpType().equals("MatMul")) {
+    if (v[2] <= 0 || v[3] <= 0) {
+      why.add("Reshape '" + reshape.getName() + "': the head count or head size is inferred (" + v[2] + ", " + v[3]
+          + "), not a constant");
+      return Optional.empty();
+    }
+    if (mm.isEmpty() || !mm.get().getOpType().equals("MatMul")) {
+      why.add("Reshape '" + reshape.getName() + "' does not split a MatMul's output"
+          + mm.map(n -> " (it splits a " + n.getOpType() + ")").orElse(""));
       return Optional.empty();
     }
     String w = mm.get().getInput(1);
     int heads = (int) v[2];
     int hd = (int) v[3];
     if (GatedMlpDiscovery.cols(g, w) != heads * hd || (bias != null && length(g, bias) != heads * hd)) {
+      why.add("projection '" + w + "' is not an initializer [in, " + heads * hd + "]"
+          + (g.initializer(w).isEmpty() ? " (computed in the graph, e.g. Transpose(initializer))" : ""));
       return Optional.empty();
     }
     return Optional.of(new Split(w, bias, shape.get().slots()[2], List.of(), heads, hd));

@@ -39,11 +39,49 @@ public final class FmsScores {
   static Scores sweep(List<ScoredTensor> tensors, List<float[]> weights, List<Activation> acts, double[] c,
       CounterRng rng, Variant variant, Reduction reduction, int[] headDim, int[] heads, int[] channels,
       Runnable perTensor) {
+    return scores(tensors, weights, acts, i -> spsa(tensors.get(i), c, rng), variant, reduction, headDim, heads,
+        channels, perTensor);
+  }
+
+  /**
+   * The same scores from known gradients {@code grads} (∂L/∂W per tensor, row-major like the
+   * weights): Eq. 9 with the exact gradient in place of ĝ, the reference the estimator approximates.
+   */
+  public static Scores exact(List<ScoredTensor> tensors, List<float[]> weights, List<double[]> grads,
+      List<Activation> acts, Variant variant, Reduction reduction, int[] headDim, int[] heads, int[] channels) {
+    return scores(tensors, weights, acts, i -> k -> grads.get(i)[(int) k], variant, reduction, headDim, heads,
+        channels, () -> {});
+  }
+
+  /** Gradient estimate of one tensor's element {@code k} (row-major index). */
+  interface ElementGradient {
+    double at(long k);
+  }
+
+  /** ĝ_k = (1/q) Σ_i c_i·z_i(k), regenerated from the counter-based directions; 0 without queries. */
+  private static ElementGradient spsa(ScoredTensor t, double[] c, CounterRng rng) {
+    int q = c.length;
+    long[] streams = new long[q];
+    for (int i = 0; i < q; i++) {
+      streams[i] = rng.stream(i, t.id());
+    }
+    return k -> {
+      double g = 0;
+      for (int i = 0; i < q; i++) {
+        g += c[i] * rng.z(streams[i], k);
+      }
+      return q == 0 ? 0 : g / q;
+    };
+  }
+
+  private static Scores scores(List<ScoredTensor> tensors, List<float[]> weights, List<Activation> acts,
+      java.util.function.IntFunction<ElementGradient> gradients, Variant variant, Reduction reduction, int[] headDim,
+      int[] heads, int[] channels, Runnable perTensor) {
     int layers = heads.length;
     double[][][] parts = new double[tensors.size()][][];
     IntStream.range(0, tensors.size()).parallel().forEach(i -> {
       ScoredTensor t = tensors.get(i);
-      parts[i] = tensor(t, weights.get(i), acts.get(i), c, rng, variant, reduction, headDim[t.layer()],
+      parts[i] = tensor(t, weights.get(i), acts.get(i), gradients.apply(i), variant, reduction, headDim[t.layer()],
           t.role().head ? heads[t.layer()] : channels[t.layer()]);
       perTensor.run();
     });
@@ -73,13 +111,8 @@ public final class FmsScores {
   }
 
   /** [0] = FMS per group (sum, or max), [1] = Σ|W|·‖X‖ per group. */
-  private static double[][] tensor(ScoredTensor t, float[] w, Activation a, double[] c, CounterRng rng,
-      Variant variant, Reduction reduction, int headDim, int groups) {
-    int q = c.length;
-    long[] streams = new long[q];
-    for (int i = 0; i < q; i++) {
-      streams[i] = rng.stream(i, t.id());
-    }
+  private static double[][] tensor(ScoredTensor t, float[] w, Activation a, ElementGradient grad, Variant variant,
+      Reduction reduction, int headDim, int groups) {
     double[] score = new double[groups];
     double[] wa = new double[groups];
     for (int j = 0; j < t.in(); j++) {
@@ -91,12 +124,8 @@ public final class FmsScores {
       };
       for (int r = 0; r < t.out(); r++) {
         long k = (long) j * t.out() + r;
-        double g = 0;
-        for (int i = 0; i < q; i++) {
-          g += c[i] * rng.z(streams[i], k);
-        }
         double wk = Math.abs(w[(int) k]);
-        double s = q == 0 ? 0 : wk * Math.abs(g / q) * x;
+        double s = wk * Math.abs(grad.at(k)) * x;
         int grp = t.group(j, r, headDim);
         score[grp] = reduction == Reduction.MAX ? Math.max(score[grp], s) : score[grp] + s;
         wa[grp] += wk * norm;

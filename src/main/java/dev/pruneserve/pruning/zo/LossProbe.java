@@ -143,8 +143,14 @@ public final class LossProbe implements AutoCloseable {
     Map<String, Tensor> in = new LinkedHashMap<>();
     long[] shape = {b, t};
     in.put("input_ids", longs("input_ids", shape, ids));
-    in.put("attention_mask", longs("attention_mask", shape, mask));
-    in.put("position_ids", longs("position_ids", shape, pos));
+    Set<String> declared = new java.util.HashSet<>();
+    session.inputs().forEach(x -> declared.add(x.name()));
+    if (declared.contains("attention_mask")) {
+      in.put("attention_mask", longs("attention_mask", shape, mask));
+    }
+    if (declared.contains("position_ids")) { // exports without it derive positions in-graph
+      in.put("position_ids", longs("position_ids", shape, pos));
+    }
     if (loss) {
       in.put(CausalLmLoss.TARGETS, longs(CausalLmLoss.TARGETS, shape, targets));
       in.put(CausalLmLoss.WEIGHTS, Tensor.fp32(CausalLmLoss.WEIGHTS, shape, weights));

@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * apart from the parallel sweep; the input model is not changed.
  */
 public final class MiniLlm {
-  /** WEIGHTS = the paper's estimator over weights (faithful); MASKS = pruneserve's gate-space extension. */
+  /** WEIGHTS = the paper's estimator over weights as reconstructed in algorithms.md §2 (Eq. 7, 9 [RECON]); MASKS = pruneserve's gate-space extension. */
   public enum Mode {
     WEIGHTS, MASKS
   }

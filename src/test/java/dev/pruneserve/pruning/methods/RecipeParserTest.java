@@ -31,6 +31,19 @@ class RecipeParserTest {
   }
 
   @Test
+  void bnRecalibrationIsOnWithImagesAndPartOfTheIdentity() {
+    PruneRecipe with = RecipeParser.parse("magnitude-l1", 0.5, Map.of("images", "fashion-mnist"));
+    assertTrue(with.cnn().recalibrates());
+    assertTrue(with.identity().toString().contains("recalibrate_bn={batches=8, batch=128}"),
+        with.identity().toString());
+    PruneRecipe off = RecipeParser.parse("magnitude-l1", 0.5, Map.of("images", "fashion-mnist", "recalibrate-bn",
+        "false"));
+    assertFalse(off.cnn().recalibrates());
+    assertTrue(off.identity().toString().contains("recalibrate_bn=false"), off.identity().toString());
+    assertFalse(RecipeParser.parse("magnitude-l1", 0.5, Map.of()).cnn().recalibrates(), "no images, nothing to do");
+  }
+
+  @Test
   void badValuesAreRefusedNamingTheOption() {
     assertInvalid("unknown method 'nope'", () -> RecipeParser.parse("nope", 0.2, Map.of()));
     assertInvalid("unknown option 'colour'", () -> RecipeParser.parse("flap", 0.2, Map.of("colour", "red")));

@@ -86,6 +86,9 @@ class MaskSpsaTest {
       assertEquals(276, est.length);
       assertEquals(expected, cosine(est, fd), 0.04, "all gates");
       assertTrue(cosine(estHeads, fdHeads) > 0.9, "heads carry most of the gradient: " + cosine(estHeads, fdHeads));
+      // scale, not only direction: E ĝ = g, so the projection of ĝ on g is ‖g‖² (± ~3 % for this q)
+      double slope = dot(est, fd) / dot(fd, fd);
+      assertEquals(1.0, slope, 0.1, "ĝ·g / ‖g‖²");
     }
   }
 
@@ -138,6 +141,14 @@ class MaskSpsaTest {
   }
 
   /** Cosine of two vectors (shared with the bench). */
+  private static double dot(double[] a, double[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+
   static double cosine(double[] a, double[] b) {
     double ab = 0;
     double aa = 0;
