@@ -10,7 +10,20 @@ import io.grpc.ServerCall;
 final class CallEnd {
   private CallEnd() {}
 
-  static <Q> ServerCall.Listener<Q> after(ServerCall.Listener<Q> listener, Runnable end) {
+  /** Starts {@code call} on {@code next}, running {@code end} once when it ends (or if it fails to start). */
+  static <Q, R> ServerCall.Listener<Q> start(io.grpc.ServerCallHandler<Q, R> next, ServerCall<Q, R> call,
+      io.grpc.Metadata headers, Runnable end) {
+    ServerCall.Listener<Q> listener;
+    try {
+      listener = next.startCall(call, headers);
+    } catch (RuntimeException e) {
+      end.run();
+      throw e;
+    }
+    return after(listener, end);
+  }
+
+  private static <Q> ServerCall.Listener<Q> after(ServerCall.Listener<Q> listener, Runnable end) {
     java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
     Runnable once = () -> {
       if (done.compareAndSet(false, true)) {

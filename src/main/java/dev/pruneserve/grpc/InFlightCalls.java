@@ -12,7 +12,6 @@ import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
@@ -39,22 +38,13 @@ public class InFlightCalls implements ServerInterceptor {
       return next.startCall(call, headers);
     }
     open.incrementAndGet();
-    AtomicBoolean done = new AtomicBoolean(); // startCall may throw before the listener exists
-    Runnable end = () -> {
-      if (done.compareAndSet(false, true) && open.decrementAndGet() == 0) {
+    return CallEnd.start(next, call, headers, () -> { // CallEnd runs this once per call
+      if (open.decrementAndGet() == 0) {
         synchronized (ended) {
           ended.notifyAll();
         }
       }
-    };
-    ServerCall.Listener<Q> listener;
-    try {
-      listener = next.startCall(call, headers);
-    } catch (RuntimeException e) {
-      end.run();
-      throw e;
-    }
-    return CallEnd.after(listener, end);
+    });
   }
 
   /** After the session drain (a later observer priority), before Quarkus stops the gRPC server. */

@@ -80,13 +80,6 @@ public class UnreadResponses implements ServerInterceptor {
         }
       }
     };
-    ServerCall.Listener<Q> listener;
-    try {
-      listener = next.startCall(counted, headers);
-    } catch (RuntimeException e) {
-      release.run();
-      throw e;
-    }
-    return CallEnd.after(listener, release);
+    return CallEnd.start(next, counted, headers, release);
   }
 }

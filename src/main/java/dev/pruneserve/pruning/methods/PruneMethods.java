@@ -85,7 +85,8 @@ public final class PruneMethods {
       throw ServingException.precondition(scan.unmatched().size() + " attention block(s) of this model were not"
           + " recognised, so their heads cannot be pruned as the recipe asks: " + String.join("; ", scan.unmatched()));
     }
-    int layers = DecoderStructure.of(g).layers();
+    int layers = new DecoderStructure(scan.blocks(), dev.pruneserve.pruning.transformer.GatedMlpDiscovery.gatedMlps(g),
+        dev.pruneserve.pruning.transformer.FfnDiscovery.plainFfns(g)).layers(); // no second head scan
     if (r.firstLayer() >= layers || r.endLayer() > layers) {
       throw ServingException.invalid("layer range [" + r.firstLayer() + ", " + (r.endLayer() < 0 ? "end" : r.endLayer())
           + ") is outside the model's " + layers + " layers");
