@@ -38,7 +38,8 @@ public class ServerBeans {
   @Produces
   @ApplicationScoped
   ModelRepository modelRepository(ServerConfig config) {
-    return new ModelRepository(Path.of(config.repository().path()));
+    return new ModelRepository(Path.of(config.repository().path()),
+        new dev.pruneserve.checkpoint.HfImport(dev.pruneserve.assets.FixtureCache.defaultCache().root()));
   }
 
   @Produces

@@ -101,6 +101,10 @@ public final class GenerationService {
     Sampler sampler = new Sampler(params);
     StopMatcher stops = new StopMatcher(params.stops());
     BitSet seen = new BitSet(vocab);
+    BitSet stopIds = new BitSet();
+    for (int s : tok.stopIds()) {
+      stopIds.set(s);
+    }
     for (int id : promptIds) {
       seen.set(id);
     }
@@ -122,7 +126,7 @@ public final class GenerationService {
       if (firstAt == 0) {
         firstAt = System.nanoTime();
       }
-      if (id == tok.eosId() || id == tok.bosId()) { // llama2.c models mark a story's end with BOS
+      if (stopIds.get(id)) {
         reason = FinishReason.EOS;
         break;
       }

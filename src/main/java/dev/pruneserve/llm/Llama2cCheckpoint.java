@@ -13,7 +13,8 @@ import java.nio.file.StandardOpenOption;
  * n_layers, n_heads, n_kv_heads, vocab_size, seq_len} (vocab_size < 0 = untied classifier), then
  * fp32 arrays, matrices stored [out, in] row-major: tok_emb[V,D], rms_att[L,D], wq/wk/wv/wo[L,D,D],
  * rms_ffn[L,D], w1[L,F,D], w2[L,D,F], w3[L,F,D], rms_final[D], a legacy RoPE table
- * [seq_len, head_dim] (skipped), and wcls[V,D] when untied.
+ * [seq_len, head_dim] (skipped), and wcls[V,D] when untied. With grouped-query attention
+ * (n_kv_heads < n_heads) wk and wv are [L, D·n_kv_heads/n_heads, D].
  *
  * <p>The versioned format (magic "ak42") is rejected with a message. Views are slices of one
  * read-only memory map; they stay valid while this object is reachable.
@@ -50,7 +51,7 @@ public final class Llama2cCheckpoint {
     this.all = all;
     offRmsAtt = (long) vocab * dim;
     offWq = offRmsAtt + (long) layers * dim;
-    offRmsFfn = offWq + 4L * layers * dim * dim;
+    offRmsFfn = offWq + 2L * layers * dim * (dim + kvDim());
     offW1 = offRmsFfn + (long) layers * dim;
     offRmsFinal = offW1 + 3L * layers * dim * hiddenDim;
     offWcls = offRmsFinal + dim + (long) seqLen * (dim / heads);
@@ -73,9 +74,9 @@ public final class Llama2cCheckpoint {
           throw new IOException(file + ": header field " + i + " is " + h[i] + "; not a llama2.c checkpoint");
         }
       }
-      if (h[3] != h[4]) {
-        throw new IOException(file + ": grouped-query attention (n_kv_heads " + h[4] + " != n_heads " + h[3]
-            + ") is not supported yet");
+      if (h[3] % h[4] != 0 || h[0] % h[3] != 0) {
+        throw new IOException(file + ": n_heads " + h[3] + " must divide dim " + h[0] + " and be a multiple of"
+            + " n_kv_heads " + h[4]);
       }
       FloatBuffer floats = map.position(28).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
       Llama2cCheckpoint c = new Llama2cCheckpoint(h, floats);
@@ -102,9 +103,31 @@ public final class Llama2cCheckpoint {
     return slice(offRmsAtt + layer * dim, dim);
   }
 
-  /** {@code which} 0..3 = wq, wk, wv, wo; [out=D, in=D]. */
+  /** Width of the k and v projections: D · n_kv_heads / n_heads. */
+  public int kvDim() {
+    return dim / heads * kvHeads;
+  }
+
+  /** {@code which} 0..3 = wq [D, D], wk [kvDim, D], wv [kvDim, D], wo [D, D]; [out, in]. */
   public FloatBuffer attention(int which, int layer) {
-    return slice(offWq + (long) (which * layers + layer) * dim * dim, dim * dim);
+    long[] start = {0, (long) layers * dim, (long) layers * (dim + kvDim()),
+        2L * layers * (dim + kvDim()) - (long) layers * dim};
+    int rows = which == 1 || which == 2 ? kvDim() : dim;
+    return slice(offWq + (start[which] + (long) layer * rows) * dim, rows * dim);
+  }
+
+  /** The decoder this checkpoint describes (RMSNorm eps 1e-5, RoPE θ 10000, as llama2.c). */
+  public DecoderSpec spec() {
+    return new DecoderSpec(dim, hiddenDim, layers, heads, kvHeads, headDim(), vocab, seqLen, 1e-5f,
+        DecoderSpec.Rope.plain(10000f), false, false, false, tiedClassifier);
+  }
+
+  /**
+   * The weights under Hugging Face names and layout: q/k rows permuted from llama2.c's interleaved
+   * RoPE pairs to rotate-half order (the permutation of transformers' llama conversion script).
+   */
+  public DecoderWeights weights() {
+    return new Llama2cWeights(this);
   }
 
   public FloatBuffer rmsFfn(int layer) {

@@ -1,6 +1,7 @@
 package dev.pruneserve.llm;
 
 import dev.pruneserve.error.ServingException;
+import dev.pruneserve.tokenizer.HfCausalTokenizer;
 import dev.pruneserve.tokenizer.Llama2cTokenizer;
 import dev.pruneserve.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -29,10 +30,13 @@ public final class TokenizerCache {
       if (name.endsWith(".bin")) {
         return Llama2cTokenizer.read(file, vocab);
       }
+      if (name.endsWith(".json")) {
+        return HfCausalTokenizer.read(file, vocab);
+      }
     } catch (IOException e) {
       throw ServingException.precondition("cannot read tokenizer " + file + ": " + e.getMessage());
     }
     throw ServingException.precondition("unsupported tokenizer file '" + name
-        + "': causal LMs take a llama2.c tokenizer.bin");
+        + "': causal LMs take a Hugging Face tokenizer.json or a llama2.c tokenizer.bin");
   }
 }

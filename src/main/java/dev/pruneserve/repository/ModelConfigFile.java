@@ -31,6 +31,14 @@ public record ModelConfigFile(
   public static final String CAUSAL_LM = "causal-lm";
   public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null, null);
 
+  /** This file's settings, each absent one taken from {@code defaults}. */
+  public ModelConfigFile over(ModelConfigFile defaults) {
+    return new ModelConfigFile(kind != null ? kind : defaults.kind, tokenizer != null ? tokenizer : defaults.tokenizer,
+        labels != null ? labels : defaults.labels, maxBatchSize != null ? maxBatchSize : defaults.maxBatchSize,
+        warmup != null ? warmup : defaults.warmup, contextLength != null ? contextLength : defaults.contextLength,
+        allowUnguardedNativeOps != null ? allowUnguardedNativeOps : defaults.allowUnguardedNativeOps);
+  }
+
   public String kindOrDefault() {
     return kind == null ? "generic" : kind;
   }

@@ -13,17 +13,29 @@ import java.util.stream.Stream;
 
 /**
  * A Triton-style model repository on disk: {@code <root>/<model>/<version>/model.onnx} with numeric
- * version folders and an optional {@code <root>/<model>/config.json}. Read-only; thread-safe.
+ * version folders and an optional {@code <root>/<model>/config.json}. A folder without version
+ * folders whose {@code config.json} is a checkpoint's (a Hugging Face folder copied as it is) is
+ * served as version 1 of what {@link CheckpointImport} converts it to; pruneserve's own settings
+ * for it then live in {@code pruneserve.json} (same keys), over the checkpoint's defaults.
+ * Read-only; thread-safe.
  */
 public final class ModelRepository {
   public static final String MODEL_FILE = "model.onnx";
   public static final String CONFIG_FILE = "config.json";
+  /** pruneserve's settings in a checkpoint folder, whose config.json is the checkpoint's. */
+  public static final String SETTINGS_FILE = "pruneserve.json";
 
   private final Path root;
+  private final CheckpointImport checkpoints;
   private final ObjectMapper json = new ObjectMapper();
 
   public ModelRepository(Path root) {
+    this(root, CheckpointImport.NONE);
+  }
+
+  public ModelRepository(Path root, CheckpointImport checkpoints) {
     this.root = root.toAbsolutePath().normalize();
+    this.checkpoints = checkpoints;
   }
 
   public Path root() {
@@ -66,7 +78,15 @@ public final class ModelRepository {
     } catch (IOException e) {
       throw ServingException.precondition("cannot read the folder of model '" + name + "'; see the server log");
     }
+    if (out.isEmpty() && checkpoints.recognises(dir)) {
+      out.put(1L, checkpoints.modelFile(dir));
+    }
     return out;
+  }
+
+  /** Whether the model's folder is a checkpoint served through {@link CheckpointImport}. */
+  public boolean isCheckpoint(String name) {
+    return checkpoints.recognises(modelDir(name));
   }
 
   /**
@@ -86,19 +106,32 @@ public final class ModelRepository {
 
   private static final java.util.Set<String> IGNORED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  /** The model's config.json, or {@link ModelConfigFile#DEFAULT} when absent. */
+  /**
+   * The model's config.json, or {@link ModelConfigFile#DEFAULT} when absent; for a checkpoint
+   * folder, its {@code pruneserve.json} over the checkpoint's defaults.
+   */
   public ModelConfigFile config(String name) {
-    Path file = modelDir(name).resolve(CONFIG_FILE);
+    Path dir = modelDir(name);
+    if (checkpoints.recognises(dir)) {
+      ModelConfigFile defaults = checkpoints.defaults(dir);
+      Path settings = dir.resolve(SETTINGS_FILE);
+      return Files.isRegularFile(settings) ? read(name, settings).over(defaults) : defaults;
+    }
+    Path file = dir.resolve(CONFIG_FILE);
     if (!Files.isRegularFile(file)) {
       return ModelConfigFile.DEFAULT;
     }
+    return read(name, file);
+  }
+
+  private ModelConfigFile read(String name, Path file) {
     try {
       return json.readValue(file.toFile(), ModelConfigFile.class);
     } catch (IOException e) {
       String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j
           ? j.getOriginalMessage() + (j.getLocation() == null ? "" : " at line " + j.getLocation().getLineNr())
           : e.getMessage();
-      throw ServingException.precondition("invalid " + name + "/" + CONFIG_FILE + ": " + why);
+      throw ServingException.precondition("invalid " + name + "/" + file.getFileName() + ": " + why);
     }
   }
 

@@ -25,6 +25,17 @@ public final class HfTokenizer implements AutoCloseable {
         .optAddSpecialTokens(true).optTruncation(true).optMaxLength(maxLength).optPadding(false).build());
   }
 
+  /** The whole {@code tokenizer.json} pipeline without truncation or padding (causal LMs). */
+  public static HfTokenizer loadUntruncated(Path tokenizerJson) throws IOException {
+    return new HfTokenizer(HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson)
+        .optAddSpecialTokens(true).optTruncation(false).optPadding(false).build());
+  }
+
+  /** Ids of {@code text}; {@code special}: apply the post-processor (e.g. prepend BOS). */
+  public long[] ids(String text, boolean special) {
+    return tokenizer.encode(text, special, false).getIds();
+  }
+
   public Encoded encode(String text) {
     Encoding e = tokenizer.encode(text);
     return new Encoded(e.getIds(), e.getTypeIds(), e.getAttentionMask());

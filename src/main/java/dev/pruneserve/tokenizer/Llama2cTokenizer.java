@@ -186,6 +186,12 @@ public final class Llama2cTokenizer implements Tokenizer {
     return EOS;
   }
 
+  /** EOS, and BOS: llama2.c models mark a story's end with BOS. */
+  @Override
+  public int[] stopIds() {
+    return new int[] {EOS, BOS};
+  }
+
   private static String latin1(byte[] b) {
     return new String(b, StandardCharsets.ISO_8859_1);
   }

@@ -18,4 +18,9 @@ public interface Tokenizer {
   int bosId();
 
   int eosId();
+
+  /** Ids that end generation (EOS; several for chat models). */
+  default int[] stopIds() {
+    return new int[] {eosId()};
+  }
 }

@@ -108,7 +108,8 @@ final class LmInputs {
       Tokenizer tok = tokenizer(spec, dense, "self-samples (BOS/EOS ids)");
       int length = context == null ? ss.maxLength() : Math.min(ss.maxLength(), context); // never past the context
       try (var session = loader.load(spec.model() + "/self-samples", parentFile)) {
-        out.addAll(SelfSampler.sample(session, ss.count(), length, ss.seed(), tok.bosId(), tok.eosId(),
+        out.addAll(SelfSampler.sample(session, ss.count(), length, ss.seed(),
+            tok.bosId() >= 0 ? tok.bosId() : tok.eosId(), tok.stopIds(),
             done -> progress.accept(done / (double) ss.count())));
       }
     }

@@ -122,9 +122,9 @@ class Stories15mOnnxTest {
 
   @Test
   void selfSamplesAreSeededStoriesThatStopAtBosOrEos() {
-    var a = SelfSampler.sample(session, 3, 48, 5, tok.bosId(), tok.eosId(), n -> {});
-    var b = SelfSampler.sample(session, 3, 48, 5, tok.bosId(), tok.eosId(), n -> {});
-    var c = SelfSampler.sample(session, 3, 48, 6, tok.bosId(), tok.eosId(), n -> {});
+    var a = SelfSampler.sample(session, 3, 48, 5, tok.bosId(), tok.stopIds(), n -> {});
+    var b = SelfSampler.sample(session, 3, 48, 5, tok.bosId(), tok.stopIds(), n -> {});
+    var c = SelfSampler.sample(session, 3, 48, 6, tok.bosId(), tok.stopIds(), n -> {});
     assertEquals(3, a.size());
     for (int i = 0; i < 3; i++) {
       assertArrayEquals(a.get(i), b.get(i), "same seed, same sequence");

@@ -1,0 +1,164 @@
+package dev.pruneserve.checkpoint;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.llm.DecoderSpec;
+import dev.pruneserve.llm.LlamaOnnxExporter;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.repository.CheckpointImport;
+import dev.pruneserve.repository.ModelConfigFile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * Serves Hugging Face model folders: converts {@code config.json} + safetensors into
+ * pruneserve's ONNX decoder on first use, cached under {@code <cache>/hf/<sha256>/model.onnx},
+ * keyed by the content of the config and weight files and the converter's revision (a changed
+ * file converts again; an unchanged one is never rehashed while its size and mtime hold).
+ * Thread-safe; one conversion per content at a time.
+ */
+public final class HfImport implements CheckpointImport {
+  /** Bump when the conversion's output changes for the same checkpoint. */
+  static final String REVISION = "hf-import-1";
+  /** ONNX files are protobufs, which cannot exceed 2 GiB without external data. */
+  static final long MAX_INLINE_BYTES = (2L << 30) - (64L << 20);
+  private static final Logger LOG = Logger.getLogger(HfImport.class);
+
+  private final Path cacheRoot;
+  private final ObjectMapper json = new ObjectMapper();
+  private final Map<String, String> hashes = new ConcurrentHashMap<>();
+  private final Map<String, Object> locks = new ConcurrentHashMap<>();
+
+  /** @param cacheRoot where converted models are kept ({@code ~/.cache/pruneserve} by default) */
+  public HfImport(Path cacheRoot) {
+    this.cacheRoot = cacheRoot;
+  }
+
+  @Override
+  public boolean recognises(Path dir) {
+    Path config = dir.resolve(HfCheckpoint.CONFIG);
+    if (!Files.isRegularFile(config)) {
+      return false;
+    }
+    try {
+      return HfConfig.isCheckpoint(json.readTree(config.toFile()));
+    } catch (IOException e) {
+      return false; // not JSON: the repository reports it as pruneserve's own invalid config.json
+    }
+  }
+
+  @Override
+  public ModelConfigFile defaults(Path dir) {
+    DecoderSpec spec = guarded(dir, () -> HfConfig.spec(json.readTree(dir.resolve(HfCheckpoint.CONFIG).toFile())));
+    String tokenizer = Files.isRegularFile(dir.resolve("tokenizer.json")) ? "tokenizer.json" : null;
+    return new ModelConfigFile(ModelConfigFile.CAUSAL_LM, tokenizer, null, null, null, spec.contextLength(), null);
+  }
+
+  @Override
+  public Path modelFile(Path dir) {
+    String key = guarded(dir, () -> contentHash(dir));
+    Path target = cacheRoot.resolve("hf").resolve(key).resolve("model.onnx");
+    synchronized (locks.computeIfAbsent(key, k -> new Object())) {
+      if (!Files.isRegularFile(target)) {
+        guarded(dir, () -> {
+          convert(dir, target);
+          return null;
+        });
+      }
+    }
+    return target;
+  }
+
+  private void convert(Path dir, Path target) throws IOException {
+    long t0 = System.nanoTime();
+    HfCheckpoint ck = HfCheckpoint.open(dir);
+    DecoderSpec spec = ck.spec();
+    if (ck.fp32Bytes() > MAX_INLINE_BYTES) {
+      throw new UnsupportedCheckpointException("the converted model would hold " + (ck.fp32Bytes() >> 20)
+          + " MiB of FP32 weights; over 2 GiB needs ONNX external data, which the import does not write yet");
+    }
+    ModelProto model;
+    try {
+      model = LlamaOnnxExporter.export(spec, ck, ck.config().path("model_type").asText() + " checkpoint "
+          + dir.getFileName());
+    } catch (IllegalArgumentException e) {
+      throw new UnsupportedCheckpointException(e.getMessage());
+    }
+    List<String> unread = ck.unread(spec.tiedEmbeddings());
+    if (!unread.isEmpty()) {
+      throw new UnsupportedCheckpointException("the checkpoint has tensors the conversion does not use, so it would"
+          + " serve a different model: " + unread.subList(0, Math.min(5, unread.size()))
+          + (unread.size() > 5 ? " and " + (unread.size() - 5) + " more" : ""));
+    }
+    Files.createDirectories(target.getParent());
+    AtomicFiles.write(target, model.toByteArray());
+    LOG.infof("converted checkpoint %s (%s, %d layers, %d/%d heads) to %s in %d ms", dir,
+        spec.grouped() ? "GQA" : "MHA",
+        spec.layers(), spec.heads(), spec.kvHeads(), target, (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /** sha256 over the revision, config.json and every weight file (name and bytes). */
+  private String contentHash(Path dir) throws IOException {
+    List<Path> files = new ArrayList<>(List.of(dir.resolve(HfCheckpoint.CONFIG)));
+    files.addAll(HfCheckpoint.weightFiles(dir));
+    StringBuilder stamp = new StringBuilder(REVISION);
+    for (Path f : files) {
+      stamp.append('|').append(f.toAbsolutePath()).append(':').append(Files.size(f)).append(':')
+          .append(Files.getLastModifiedTime(f).toMillis());
+    }
+    String cached = hashes.get(stamp.toString());
+    if (cached != null) {
+      return cached;
+    }
+    MessageDigest md = sha256();
+    md.update(REVISION.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    byte[] buf = new byte[1 << 20];
+    for (Path f : files) {
+      md.update(f.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      try (InputStream in = Files.newInputStream(f)) {
+        for (int n; (n = in.read(buf)) > 0;) {
+          md.update(buf, 0, n);
+        }
+      }
+    }
+    String hash = HexFormat.of().formatHex(md.digest());
+    hashes.put(stamp.toString(), hash);
+    return hash;
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private interface Step<T> {
+    T run() throws IOException;
+  }
+
+  /** Runs {@code step}, turning what a checkpoint can get wrong into FAILED_PRECONDITION naming the folder. */
+  private static <T> T guarded(Path dir, Step<T> step) {
+    try {
+      return step.run();
+    } catch (UnsupportedCheckpointException e) {
+      throw ServingException.precondition("checkpoint folder '" + dir.getFileName() + "': " + e.getMessage());
+    } catch (IOException | java.io.UncheckedIOException e) {
+      LOG.warnf(e, "checkpoint folder %s", dir);
+      throw ServingException.precondition("checkpoint folder '" + dir.getFileName() + "': cannot read its files ("
+          + e.getClass().getSimpleName() + "); see the server log");
+    }
+  }
+}

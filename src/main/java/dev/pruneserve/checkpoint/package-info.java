@@ -1,0 +1,5 @@
+/**
+ * Checkpoints users bring: Hugging Face model folders (config.json + safetensors), read and
+ * converted into pruneserve's ONNX decoder. Knows nothing of gRPC or ONNX Runtime.
+ */
+package dev.pruneserve.checkpoint;

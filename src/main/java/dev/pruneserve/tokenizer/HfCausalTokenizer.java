@@ -1,0 +1,164 @@
+package dev.pruneserve.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A causal LM's Hugging Face {@code tokenizer.json}: encoding through the Rust tokenizers library
+ * ({@link HfTokenizer}); decoding piece by piece from the vocabulary, in one of the two layouts
+ * causal LMs ship: byte-level BPE (GPT-2's byte-to-unicode alphabet: Llama 3, Qwen, SmolLM) or
+ * SentencePiece-style BPE ({@code ▁} for spaces, {@code <0xNN>} byte fallback, the leading space of
+ * the text dropped: Llama 2, Mistral, TinyLlama). Special tokens decode to nothing. BOS and EOS
+ * come from {@code tokenizer_config.json} and {@code generation_config.json} next to the file
+ * (several EOS ids allowed). Thread-safe; close to free the native tokenizer.
+ */
+public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
+  private final HfTokenizer encoder;
+  private final byte[][] pieces;
+  private final boolean byteLevel;
+  private final int bos;
+  private final int[] stops;
+
+  private HfCausalTokenizer(HfTokenizer encoder, byte[][] pieces, boolean byteLevel, int bos, int[] stops) {
+    this.encoder = encoder;
+    this.pieces = pieces;
+    this.byteLevel = byteLevel;
+    this.bos = bos;
+    this.stops = stops;
+  }
+
+  /** @param vocab the model's logits width; ids past the tokenizer's vocabulary decode to nothing */
+  public static HfCausalTokenizer read(Path tokenizerJson, int vocab) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    JsonNode tj = json.readTree(tokenizerJson.toFile());
+    boolean byteLevel = tj.path("decoder").toString().contains("\"ByteLevel\"");
+    Map<Integer, byte[]> byteTable = byteLevel ? ByteLevelAlphabet.decoding() : Map.of();
+    byte[][] pieces = new byte[vocab][];
+    JsonNode model = tj.path("model");
+    if (!model.path("type").asText("BPE").equals("BPE") || !model.path("vocab").isObject()) {
+      throw new IOException("tokenizer.json: model type '" + model.path("type").asText() + "' is not supported for"
+          + " causal LMs (BPE only)");
+    }
+    for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) {
+      int id = e.getValue().asInt();
+      if (id >= 0 && id < vocab) {
+        pieces[id] = byteLevel ? ByteLevelAlphabet.decode(e.getKey(), byteTable) : sentencePiece(e.getKey());
+      }
+    }
+    List<String> special = new ArrayList<>();
+    for (JsonNode t : tj.path("added_tokens")) {
+      int id = t.path("id").asInt(-1);
+      if (id >= 0 && id < vocab) {
+        boolean isSpecial = t.path("special").asBoolean(false);
+        pieces[id] = isSpecial ? new byte[0] : t.path("content").asText().getBytes(StandardCharsets.UTF_8);
+        if (isSpecial) {
+          special.add(t.path("content").asText());
+        }
+      }
+    }
+    Path dir = tokenizerJson.toAbsolutePath().getParent();
+    JsonNode cfg = readIfPresent(json, dir.resolve("tokenizer_config.json"));
+    JsonNode gen = readIfPresent(json, dir.resolve("generation_config.json"));
+    HfTokenizer enc = HfTokenizer.loadUntruncated(tokenizerJson);
+    int bosId = gen.path("bos_token_id").canConvertToInt() ? gen.get("bos_token_id").asInt()
+        : idOf(enc, tokenText(cfg.path("bos_token")));
+    List<Integer> eos = new ArrayList<>();
+    JsonNode genEos = gen.path("eos_token_id");
+    if (genEos.isArray()) {
+      genEos.forEach(n -> eos.add(n.asInt()));
+    } else if (genEos.canConvertToInt()) {
+      eos.add(genEos.asInt());
+    }
+    int cfgEos = idOf(enc, tokenText(cfg.path("eos_token")));
+    if (cfgEos >= 0 && !eos.contains(cfgEos)) {
+      eos.add(cfgEos);
+    }
+    if (eos.isEmpty()) {
+      enc.close();
+      throw new IOException("no EOS token: neither generation_config.json eos_token_id nor tokenizer_config.json"
+          + " eos_token is set next to " + tokenizerJson.getFileName());
+    }
+    return new HfCausalTokenizer(enc, pieces, byteLevel, bosId, eos.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  private static JsonNode readIfPresent(ObjectMapper json, Path file) throws IOException {
+    return Files.isRegularFile(file) ? json.readTree(file.toFile()) : json.createObjectNode();
+  }
+
+  /** A special token as tokenizer_config.json writes it: a string, or an object with {@code content}. */
+  private static String tokenText(JsonNode n) {
+    return n.isTextual() ? n.asText() : n.path("content").isTextual() ? n.get("content").asText() : null;
+  }
+
+  private static int idOf(HfTokenizer enc, String token) {
+    if (token == null) {
+      return -1;
+    }
+    long[] ids = enc.ids(token, false);
+    return ids.length == 1 ? (int) ids[0] : -1;
+  }
+
+  /** A SentencePiece-style piece: {@code <0xNN>} is that byte, {@code ▁} a space. */
+  private static byte[] sentencePiece(String piece) {
+    if (piece.length() == 6 && piece.startsWith("<0x") && piece.endsWith(">")) {
+      try {
+        return new byte[] {(byte) Integer.parseInt(piece.substring(3, 5), 16)};
+      } catch (NumberFormatException e) {
+        // an ordinary token that looks like one
+      }
+    }
+    return piece.replace('\u2581', ' ').getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public int[] encode(String text, boolean withBos) {
+    long[] ids = encoder.ids(text, withBos);
+    int[] out = new int[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      out[i] = (int) ids[i];
+    }
+    return out;
+  }
+
+  @Override
+  public byte[] piece(int previous, int id) {
+    byte[] p = id >= 0 && id < pieces.length && pieces[id] != null ? pieces[id] : new byte[0];
+    boolean start = previous < 0 || previous == bos;
+    if (!byteLevel && start && p.length > 0 && p[0] == ' ') {
+      return java.util.Arrays.copyOfRange(p, 1, p.length); // SentencePiece's dummy prefix
+    }
+    return p;
+  }
+
+  @Override
+  public int vocabSize() {
+    return pieces.length;
+  }
+
+  @Override
+  public int bosId() {
+    return bos;
+  }
+
+  @Override
+  public int eosId() {
+    return stops[0];
+  }
+
+  @Override
+  public int[] stopIds() {
+    return stops.clone();
+  }
+
+  @Override
+  public void close() {
+    encoder.close();
+  }
+}

@@ -1,0 +1,133 @@
+package dev.pruneserve.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.error.ErrorKind;
+import dev.pruneserve.error.ServingException;
+import dev.pruneserve.llm.KvDecoder;
+import dev.pruneserve.repository.ModelRepository;
+import dev.pruneserve.runtime.OrtRuntime;
+import dev.pruneserve.session.ModelSession;
+import dev.pruneserve.testing.HfFolders;
+import dev.pruneserve.testing.ReferenceLlama;
+import dev.pruneserve.testing.Safetensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Hugging Face folders (seeded tiny GQA checkpoints of each family, each weight dtype) imported
+ * and served by ONNX Runtime: logits equal the independent plain-Java forward of
+ * {@link ReferenceLlama}; decoding with the KV cache equals full recompute; what cannot be
+ * converted is refused naming the key or tensor.
+ */
+class HfImportTest {
+  private static final int[] PROMPT = {1, 17, 5, 42, 9, 63, 0, 28, 11};
+  @TempDir Path tmp;
+
+  private Path convert(Path dir) {
+    return new HfImport(tmp.resolve("cache")).modelFile(dir);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"llama, F32", "llama, BF16", "qwen2, F16", "qwen3, BF16", "mistral, F32"})
+  void theImportComputesWhatTheReferenceForwardComputes(String family, String dtype) throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve(family), family, dtype, 7);
+    float[][] want = new ReferenceLlama(f.config(), f.weights()).logits(PROMPT);
+    int vocab = want[0].length;
+    try (ModelSession s = OrtRuntime.cpu(1).load(family + "/1", convert(f.dir())); KvDecoder full = new KvDecoder(s)) {
+      float[] got = full.step(PROMPT);
+      for (int t = 0; t < PROMPT.length; t++) {
+        assertArrayEquals(want[t], Arrays.copyOfRange(got, t * vocab, (t + 1) * vocab), 1e-4f,
+            family + " position " + t);
+      }
+      try (KvDecoder cached = new KvDecoder(s)) { // one token at a time through the KV cache
+        for (int t = 0; t < PROMPT.length; t++) {
+          assertArrayEquals(want[t], cached.step(new int[] {PROMPT[t]}), 1e-4f, family + " cached position " + t);
+        }
+      }
+    }
+  }
+
+  @Test
+  void aConversionIsCachedByContentAndRedoneWhenAWeightChanges() throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve("m"), "qwen2", "F32", 1);
+    Path a = convert(f.dir());
+    assertEquals(a, convert(f.dir()), "same content, same file");
+    HfFolders.tiny(tmp.resolve("m"), "qwen2", "F32", 2);
+    assertTrue(!a.equals(convert(f.dir())), "changed weights convert again");
+  }
+
+  @Test
+  void aCheckpointFolderIsServedAsVersionOneWithSettingsFromPruneserveJson() throws Exception {
+    Path repo = tmp.resolve("repo");
+    HfFolders.tiny(repo.resolve("tiny-qwen3"), "qwen3", "BF16", 3);
+    Files.writeString(repo.resolve("tiny-qwen3/tokenizer.json"), "{}");
+    ModelRepository r = new ModelRepository(repo, new HfImport(tmp.resolve("cache")));
+    assertEquals(1, r.versions("tiny-qwen3").size());
+    assertEquals("causal-lm", r.config("tiny-qwen3").kindOrDefault());
+    assertEquals("tokenizer.json", r.config("tiny-qwen3").tokenizer());
+    assertEquals(64, r.config("tiny-qwen3").contextLength());
+    Files.writeString(repo.resolve("tiny-qwen3/pruneserve.json"), "{\"context_length\": 32, \"warmup\": false}");
+    assertEquals(32, r.config("tiny-qwen3").contextLength());
+    assertEquals("causal-lm", r.config("tiny-qwen3").kindOrDefault(), "unset keys keep the checkpoint's defaults");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "model_type|\"gpt2\"|model_type 'gpt2' is not supported",
+      "hidden_act|\"gelu\"|hidden_act 'gelu'",
+      "rope_scaling|{\"rope_type\": \"yarn\", \"factor\": 4.0}|rope_scaling.rope_type 'yarn'",
+      "num_key_value_heads|3|not a multiple of num_key_value_heads 3",
+      "use_sliding_window|true|use_sliding_window"})
+  void unsupportedConfigKeysAreNamed(String key, String value, String expected) throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve("bad"), "qwen2", "F32", 1);
+    f.config().set(key, new com.fasterxml.jackson.databind.ObjectMapper().readTree(value));
+    Files.writeString(f.dir().resolve("config.json"), f.config().toString());
+    ServingException e = assertThrows(ServingException.class, () -> convert(f.dir()));
+    assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().contains(expected) && e.getMessage().contains("'bad'"), e.getMessage());
+  }
+
+  @Test
+  void tensorsTheConversionWouldIgnoreOrMissAreNamed() throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve("extra"), "llama", "F32", 1);
+    Map<String, Safetensor.Tensor> w = new LinkedHashMap<>(f.weights());
+    w.put("model.layers.0.self_attn.q_proj.lora_A", new Safetensor.Tensor(new long[] {2}, new float[2]));
+    HfFolders.write(f.dir(), f.config(), w, "F32");
+    ServingException e = assertThrows(ServingException.class, () -> convert(f.dir()));
+    assertTrue(e.getMessage().contains("q_proj.lora_A"), e.getMessage());
+
+    w.remove("model.layers.0.self_attn.q_proj.lora_A");
+    w.remove("model.layers.1.mlp.up_proj.weight");
+    HfFolders.write(f.dir(), f.config(), w, "F32");
+    e = assertThrows(ServingException.class, () -> convert(f.dir()));
+    assertTrue(e.getMessage().contains("no tensor model.layers.1.mlp.up_proj.weight"), e.getMessage());
+  }
+
+  @Test
+  void halfPrecisionIsWidenedExactly() {
+    for (int bits = 0; bits < 0x10000; bits++) {
+      float want = bits >= 0x7c00 && (bits & 0x7fff) >= 0x7c00 ? Float.NaN : 0; // checked below only for finite
+      float got = Safetensors.halfToFloat((short) bits);
+      int e = (bits >>> 10) & 0x1f;
+      if (e != 0x1f) {
+        double m = (bits & 0x3ff);
+        double v = e == 0 ? m * Math.pow(2, -24) : (1 + m / 1024) * Math.pow(2, e - 15);
+        want = (float) ((bits & 0x8000) != 0 ? -v : v);
+        assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got), "bits " + bits);
+      } else {
+        assertTrue((bits & 0x3ff) == 0 ? Float.isInfinite(got) : Float.isNaN(got), "bits " + bits);
+      }
+    }
+  }
+}
