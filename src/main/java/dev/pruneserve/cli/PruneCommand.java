@@ -65,7 +65,7 @@ final class PruneCommand {
         .integer("threads", 0);
     SessionLoader rt = runtime.apply(threads);
     long t0 = System.nanoTime();
-    ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(model));
+    ModelProto dense = dev.pruneserve.graph.TransposedWeights.fold(ModelProto.parseFrom(Files.readAllBytes(model)));
     List<int[]> calibration = calibrationFile == null ? null : TokenFiles.stories(calibrationFile);
     PruneMethods.Family family = PruneMethods.family(dense);
     Pruner.Result r = PruneMethods.apply(dense, family, recipe, calibration, rt, dev.pruneserve.pruning.Progress.NONE);

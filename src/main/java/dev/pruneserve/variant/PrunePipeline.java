@@ -48,7 +48,9 @@ final class PrunePipeline {
   void run(PruneJob job, PruneService.Spec spec, Path parentFile, String parentSha, Map<String, Object> recipe) {
     long t0 = System.nanoTime();
     try {
-      ModelProto dense = ModelProto.parseFrom(Files.readAllBytes(parentFile));
+      // weights behind Transpose (do_constant_folding=False exports) folded, so discovery sees them
+      ModelProto dense = dev.pruneserve.graph.TransposedWeights
+          .fold(ModelProto.parseFrom(Files.readAllBytes(parentFile)));
       dev.pruneserve.graph.NativeHazards.Report hazards = dev.pruneserve.graph.NativeHazards.analyse(dense);
       if (!hazards.safe()) { // calibration and validation would run it on inputs nobody checked
         throw ServingException.precondition("model '" + spec.model() + "' cannot be pruned: "

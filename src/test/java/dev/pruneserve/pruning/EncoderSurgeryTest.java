@@ -55,10 +55,12 @@ class EncoderSurgeryTest {
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(graph);
     assertEquals(6, blocks.size());
     for (HeadGroup b : blocks) {
-      assertEquals(12, b.heads());
+      assertEquals(12, b.queryHeads());
       assertEquals(32, b.headDim());
-      assertEquals(3, b.qkvBiases().size());
-      assertEquals(3, b.splitShapes().size());
+      assertEquals(1, b.qBiases().size());
+      assertEquals(2, b.kvBiases().size());
+      assertEquals(1, b.queryShapes().size());
+      assertEquals(2, b.kvShapes().size());
       assertTrue(b.cacheValues().isEmpty());
     }
     List<FfnGroup> ffns = FfnDiscovery.plainFfns(graph);
@@ -81,7 +83,7 @@ class EncoderSurgeryTest {
     ModelProto zeroed = dense;
     Map<Integer, BitSet> heads = new HashMap<>();
     for (HeadGroup b : HeadDiscovery.attentionBlocks(graph)) {
-      BitSet h = random(rng, b.heads(), 1 + b.index() % 6);
+      BitSet h = random(rng, b.queryHeads(), 1 + b.index() % 6);
       heads.put(b.index(), h);
       BitSet rows = new BitSet();
       h.stream().forEach(i -> rows.set(i * b.headDim(), (i + 1) * b.headDim()));
@@ -98,7 +100,7 @@ class EncoderSurgeryTest {
     pruned = Surgery.removeFfnChannels(g2, FfnDiscovery.plainFfns(g2), channels);
     OnnxGraph done = new OnnxGraph(pruned);
     for (HeadGroup b : HeadDiscovery.attentionBlocks(done)) {
-      assertEquals(12 - heads.get(b.index()).cardinality(), b.heads());
+      assertEquals(12 - heads.get(b.index()).cardinality(), b.queryHeads());
     }
     for (FfnGroup f : FfnDiscovery.plainFfns(done)) {
       assertEquals(1536 - channels.get(f.index()).cardinality(), f.width());

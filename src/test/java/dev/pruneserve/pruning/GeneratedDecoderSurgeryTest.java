@@ -65,7 +65,7 @@ class GeneratedDecoderSurgeryTest {
     OnnxGraph g2 = new OnnxGraph(pruned);
     pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), channels);
     assertEquals(List.of(3, 2, 3), HeadDiscovery.attentionBlocks(new OnnxGraph(pruned)).stream()
-        .map(HeadGroup::heads).toList());
+        .map(HeadGroup::queryHeads).toList());
     assertEquals(List.of(78, 68, 58), GatedMlpDiscovery.gatedMlps(new OnnxGraph(pruned)).stream()
         .map(MlpGroup::width).toList());
     float[] a = logits(zeroed);

@@ -51,7 +51,7 @@ class HeadSurgeryTest {
   void discoversEveryAttentionBlockByPattern() {
     assertEquals(6, groups.size());
     for (HeadGroup g : groups) {
-      assertEquals(6, g.heads());
+      assertEquals(6, g.queryHeads());
       assertEquals(48, g.headDim());
       assertEquals(List.of("past_key_values." + g.index() + ".key", "present." + g.index() + ".key",
           "past_key_values." + g.index() + ".value", "present." + g.index() + ".value"), g.cacheValues());
@@ -70,7 +70,7 @@ class HeadSurgeryTest {
     for (HeadGroup g : groups) {
       BitSet heads = new BitSet();
       for (int k = 0; k <= g.index() % 5; k++) {
-        heads.set((g.index() + 2 * k) % g.heads()); // 1..5 heads, different per layer
+        heads.set((g.index() + 2 * k) % g.queryHeads()); // 1..5 heads, different per layer
       }
       drop.put(g.index(), heads);
       BitSet rows = new BitSet();
@@ -79,7 +79,7 @@ class HeadSurgeryTest {
     }
     ModelProto pruned = Surgery.removeHeads(graph, groups, drop);
     for (HeadGroup g : HeadDiscovery.attentionBlocks(new OnnxGraph(pruned))) {
-      assertEquals(6 - drop.get(g.index()).cardinality(), g.heads());
+      assertEquals(6 - drop.get(g.index()).cardinality(), g.queryHeads());
     }
     float[] a = logits(zeroed);
     float[] b = logits(pruned);

@@ -49,20 +49,33 @@ public enum Criterion {
     };
   }
 
-  /** Scores of the heads of {@code g}, length {@code g.heads()}. */
+  /**
+   * Scores of the units of {@code g} (heads; with GQA, K/V heads with their query heads), length
+   * {@code g.units()}. L1/L2 with GQA: the mean over q, k, v, o of each part's sum over the unit.
+   */
   public double[] heads(OnnxGraph graph, HeadGroup g, long seed) {
+    if (g.grouped() && (this == MAGNITUDE_L1 || this == MAGNITUDE_L2)) {
+      return mean(perUnit(colPower(graph, g.qWeight(), power(), false), g.unitWidth()),
+          perUnit(colPower(graph, g.kWeight(), power(), false), g.headDim()),
+          perUnit(colPower(graph, g.vWeight(), power(), false), g.headDim()),
+          perUnit(rowPower(graph, g.oWeight(), power(), false), g.unitWidth()));
+    }
     double[] channel = switch (this) {
-      case RANDOM -> random(seed, g.index(), 1, g.heads() * g.headDim());
+      case RANDOM -> random(seed, g.index(), 1, g.units() * g.unitWidth());
       case MAGNITUDE_SP -> rowPower(graph, g.oWeight(), 2, true);
       case MAGNITUDE_L1, MAGNITUDE_L2 -> mean(colPower(graph, g.qWeight(), power(), false),
           colPower(graph, g.kWeight(), power(), false), colPower(graph, g.vWeight(), power(), false),
           rowPower(graph, g.oWeight(), power(), false));
     };
-    double[] heads = new double[g.heads()];
+    return perUnit(channel, g.unitWidth());
+  }
+
+  private static double[] perUnit(double[] channel, int width) {
+    double[] units = new double[channel.length / width];
     for (int c = 0; c < channel.length; c++) {
-      heads[c / g.headDim()] += channel[c];
+      units[c / width] += channel[c];
     }
-    return heads;
+    return units;
   }
 
   /** Heads to remove from a block of {@code heads} × {@code headDim} at ratio {@code p} (§1.3). */

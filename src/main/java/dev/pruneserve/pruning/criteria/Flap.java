@@ -90,14 +90,15 @@ public final class Flap {
         attn = standardise(attn);
         mlp = standardise(mlp);
       }
-      heads.add(perHead(attn, b.heads(), b.headDim(), o.structure() == Structure.AL_AM));
+      heads.add(perHead(attn, b.units(), b.unitWidth(), o.structure() == Structure.AL_AM));
       channels.add(mlp);
     }
     Map<Integer, BitSet> dropHeads = new HashMap<>();
     Map<Integer, BitSet> dropChannels = new HashMap<>();
     double threshold = Double.NaN;
     if (o.structure() == Structure.AL_AM) {
-      threshold = FlapThreshold.find(heads, channels, o.firstLayer(), end, headWeight(blocks.get(0).headDim()),
+      threshold = FlapThreshold.find(heads, channels, o.firstLayer(), end,
+          headWeight(blocks.get(0).headDim(), blocks.get(0).groupSize()),
           o.ratio());
       for (int l = o.firstLayer(); l < end; l++) {
         dropHeads.put(l, keepBest(below(heads.get(l), threshold), heads.get(l)));
@@ -118,7 +119,7 @@ public final class Flap {
       for (int l = o.firstLayer(); l < end; l++) {
         BitSet hc = new BitSet();
         BitSet dh = dropHeads.get(l);
-        int hd = blocks.get(l).headDim();
+        int hd = blocks.get(l).unitWidth();
         dh.stream().forEach(h -> hc.set(h * hd, (h + 1) * hd));
         pruned = compensate(pruned, g, blocks.get(l).oWeight(), hc, stats.mean(2 * l));
         pruned = compensate(pruned, g, mlps.get(l).downWeight(), dropChannels.get(l), stats.mean(2 * l + 1));
@@ -145,9 +146,12 @@ public final class Flap {
         (double) k / n));
   }
 
-  /** Channels a head weighs in the global sort: int(4·hd/3) (q, k, v, o vs gate, up, down). */
-  static int headWeight(int headDim) {
-    return 4 * headDim / 3;
+  /**
+   * Channels a unit weighs in the global sort: its q/k/v/o parameters over an MLP channel's
+   * (gate, up, down): int(2·hd·(g+1)/3) for g query heads per K/V head, int(4·hd/3) without GQA.
+   */
+  static int headWeight(int headDim, int groupSize) {
+    return 2 * headDim * (groupSize + 1) / 3;
   }
 
   /** The per-input-channel metric of the MatMul reading {@code weight}, from statistics entry {@code k}. */

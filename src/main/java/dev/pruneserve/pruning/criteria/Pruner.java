@@ -63,7 +63,7 @@ public final class Pruner {
     Map<Integer, BitSet> dropHeads = new HashMap<>();
     for (HeadGroup b : blocks) {
       if (b.index() >= o.firstLayer() && b.index() < end) {
-        int n = Math.min(b.heads() - 1, o.criterion().headsToRemove(o.ratio(), b.heads(), b.headDim()));
+        int n = Math.min(b.units() - 1, o.criterion().headsToRemove(o.ratio(), b.units(), b.unitWidth()));
         dropHeads.put(b.index(), lowest(o.criterion().heads(g, b, o.seed()), n));
       }
     }
@@ -91,7 +91,7 @@ public final class Pruner {
   public static Result summarise(ModelProto dense, ModelProto pruned) {
     OnnxGraph g = new OnnxGraph(pruned);
     List<Integer> heads = new ArrayList<>();
-    HeadDiscovery.attentionBlocks(g).forEach(b -> heads.add(b.heads()));
+    HeadDiscovery.attentionBlocks(g).forEach(b -> heads.add(b.queryHeads()));
     List<Integer> channels = new ArrayList<>();
     GatedMlpDiscovery.gatedMlps(g).forEach(m -> channels.add(m.width()));
     FfnDiscovery.plainFfns(g).forEach(f -> channels.add(f.width()));

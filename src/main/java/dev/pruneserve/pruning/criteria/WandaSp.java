@@ -61,14 +61,14 @@ public final class WandaSp {
           work.resolve("wanda-l" + l + ".onnx"),
           (k, n) -> progress.report("calibrating", (layer + (double) k / n) / count)).sumSquares();
       double[] oChannels = scores(GatedMlpDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
-      double[] heads = new double[block.heads()];
+      double[] heads = new double[block.units()];
       for (int c = 0; c < oChannels.length; c++) {
-        heads[c / block.headDim()] += oChannels[c];
+        heads[c / block.unitWidth()] += oChannels[c];
       }
       double[] channels = scores(GatedMlpDiscovery.require(g, mlp.downWeight()), sumsq[1], calibration.size());
       headScores.add(heads);
       mlpScores.add(channels);
-      BitSet dropHeads = Pruner.lowest(heads, Math.min(block.heads() - 1, (int) (p * block.heads())));
+      BitSet dropHeads = Pruner.lowest(heads, Math.min(block.units() - 1, (int) (p * block.units())));
       BitSet dropChannels = Pruner.lowest(channels, Math.min(mlp.width() - 1, (int) (p * mlp.width())));
       model = Surgery.removeHeads(g, List.of(block), Map.of(block.index(), dropHeads));
       OnnxGraph g2 = new OnnxGraph(model);

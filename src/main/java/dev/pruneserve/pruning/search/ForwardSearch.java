@@ -116,7 +116,7 @@ public final class ForwardSearch {
     int[] toRemove = new int[layers];
     for (int l = 0; l < layers; l++) {
       HeadGroup b = blocks.get(l);
-      toRemove[l] = Math.min(b.heads() - 1, Criterion.MAGNITUDE_L2.headsToRemove(o.ratio(), b.heads(), b.headDim()));
+      toRemove[l] = Math.min(b.units() - 1, Criterion.MAGNITUDE_L2.headsToRemove(o.ratio(), b.units(), b.unitWidth()));
     }
     List<int[]> subset = o.subset() == 0 || o.subset() >= calibration.size() ? calibration
         : calibration.subList(0, o.subset());

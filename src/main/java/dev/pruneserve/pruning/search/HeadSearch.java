@@ -32,14 +32,14 @@ final class HeadSearch {
     int steps = Arrays.stream(toRemove).sum();
     int sum = 0;
     if (budget == ForwardSearch.Budget.GLOBAL) { // an upper estimate: every remaining head of every layer per step
-      int all = blocks.stream().mapToInt(HeadGroup::heads).sum();
+      int all = blocks.stream().mapToInt(HeadGroup::units).sum();
       for (int k = 0; k < steps; k++) {
         sum += all - k;
       }
     } else {
       for (int l = 0; l < blocks.size(); l++) {
         for (int k = 0; k < toRemove[l]; k++) {
-          sum += blocks.get(l).heads() - k;
+          sum += blocks.get(l).units() - k;
         }
       }
     }
@@ -94,9 +94,9 @@ final class HeadSearch {
   private List<int[]> open(Map<Integer, BitSet> heads, int layer) {
     List<int[]> candidates = new ArrayList<>();
     for (int l = 0; l < blocks.size(); l++) {
-      boolean open = budget == ForwardSearch.Budget.GLOBAL ? blocks.get(l).heads() - heads.get(l).cardinality() > 1
+      boolean open = budget == ForwardSearch.Budget.GLOBAL ? blocks.get(l).units() - heads.get(l).cardinality() > 1
           : l == layer;
-      for (int h = 0; open && h < blocks.get(l).heads(); h++) {
+      for (int h = 0; open && h < blocks.get(l).units(); h++) {
         if (!heads.get(l).get(h)) {
           candidates.add(new int[] {l, h});
         }

@@ -37,7 +37,7 @@ final class SearchGates {
     List<LossProbe.Gate> gates = new ArrayList<>();
     for (int l = 0; l < blocks.size(); l++) {
       HeadGroup b = blocks.get(l);
-      gates.add(new LossProbe.Gate(name("heads", l), b.oWeight(), b.heads() * b.headDim(),
+      gates.add(new LossProbe.Gate(name("heads", l), b.oWeight(), b.units() * b.unitWidth(),
           compensation ? name("heads.fill", l) : null));
       gates.add(new LossProbe.Gate(name("channels", l), mlps.get(l).downWeight(), mlps.get(l).width(),
           compensation ? name("channels.fill", l) : null));
@@ -50,7 +50,7 @@ final class SearchGates {
     Map<String, Tensor> in = new LinkedHashMap<>();
     for (int l = 0; l < blocks.size(); l++) {
       HeadGroup b = blocks.get(l);
-      put(in, "heads", l, headChannels(heads.get(l), b), b.heads() * b.headDim(), 2 * l);
+      put(in, "heads", l, headChannels(heads.get(l), b), b.units() * b.unitWidth(), 2 * l);
       put(in, "channels", l, channels.get(l), mlps.get(l).width(), 2 * l + 1);
     }
     return in;
@@ -59,7 +59,7 @@ final class SearchGates {
   /** The o-projection input channels of the removed heads. */
   static BitSet headChannels(BitSet heads, HeadGroup b) {
     BitSet c = new BitSet();
-    heads.stream().forEach(h -> c.set(h * b.headDim(), (h + 1) * b.headDim()));
+    heads.stream().forEach(h -> c.set(h * b.unitWidth(), (h + 1) * b.unitWidth()));
     return c;
   }
 

@@ -60,7 +60,7 @@ public final class TaylorLlm {
       int l = t.layer();
       HeadGroup b = blocks.get(l);
       if (heads[l] == null) {
-        heads[l] = new double[b.heads()];
+        heads[l] = new double[b.units()];
         channels[l] = new double[mlps.get(l).width()];
       }
       float[] w = t.values(g);
@@ -69,7 +69,7 @@ public final class TaylorLlm {
       for (int j = 0; j < t.in(); j++) {
         for (int r = 0; r < t.out(); r++) {
           int k = j * t.out() + r;
-          into[t.group(j, r, b.headDim())] += Math.abs(gw[k] * w[k]);
+          into[t.group(j, r)] += Math.abs(gw[k] * w[k]);
         }
       }
       progress.report("scoring", 1);

@@ -23,7 +23,8 @@ import java.util.Set;
  * says which Softmax and why, so callers can refuse instead of pruning less than asked.
  */
 public final class HeadDiscovery {
-  private static final Set<String> PASS_THROUGH = Set.of("Add", "Mul", "Neg", "Slice", "Concat", "Transpose", "Sub");
+  private static final Set<String> PASS_THROUGH = Set.of("Add", "Mul", "Neg", "Slice", "Concat", "Transpose", "Sub",
+      "Cast");
 
   private HeadDiscovery() {}
 
@@ -77,7 +78,18 @@ public final class HeadDiscovery {
     return g.soleConsumer(v, op).filter(n -> n.getInput(0).equals(in));
   }
 
-  private record Split(String weight, String bias, ShapeSlot shape, List<String> cache, int heads, int headDim) {}
+  /**
+   * A q/k/v projection split into heads. {@code shape}: the head-count element of its split shape,
+   * null when inferred (−1). {@code repeatQuery}/{@code repeatKv}: for K/V behind repeat_kv, the
+   * elements holding the repeated (query) head count and the K/V head count; {@code repeatNodes}
+   * the Expand/Reshape nodes that read them.
+   */
+  private record Split(String weight, String bias, ShapeSlot shape, List<String> cache, int heads, int headDim,
+      List<ShapeSlot> repeatQuery, List<ShapeSlot> repeatKv, Set<String> repeatNodes) {
+    Split withRepeat(List<String> cacheValues, List<ShapeSlot> query, List<ShapeSlot> kv, Set<String> nodes) {
+      return new Split(weight, bias, shape, cacheValues, heads, headDim, query, kv, nodes);
+    }
+  }
 
   private static Optional<HeadGroup> match(OnnxGraph g, NodeProto softmax, int index, List<String> why) {
     Optional<NodeProto> pv = throughCasts(g, softmax.getOutput(0), "MatMul");
@@ -109,10 +121,16 @@ public final class HeadDiscovery {
       return Optional.empty();
     }
     int heads = q.get().heads();
+    int kvHeads = k.get().heads();
     int hd = q.get().headDim();
-    if (k.get().heads() != heads || v.get().heads() != heads || k.get().headDim() != hd || v.get().headDim() != hd) {
-      why.add("grouped-query attention (q " + heads + " heads of " + hd + ", k " + k.get().heads() + ", v "
-          + v.get().heads() + "): not supported yet");
+    if (v.get().heads() != kvHeads || k.get().headDim() != hd || v.get().headDim() != hd || heads % kvHeads != 0) {
+      why.add("q, k and v heads do not line up (q " + heads + " heads of " + hd + ", k " + kvHeads + " of "
+          + k.get().headDim() + ", v " + v.get().heads() + " of " + v.get().headDim() + ")");
+      return Optional.empty();
+    }
+    if (kvHeads != heads && (k.get().repeatNodes().isEmpty() || v.get().repeatNodes().isEmpty())) {
+      why.add("grouped-query attention (" + heads + " query heads over " + kvHeads + " K/V heads) without a repeat_kv"
+          + " (Unsqueeze -> Expand -> Reshape) between the cache and the attention MatMuls");
       return Optional.empty();
     }
     String wo = oProj.get().getInput(1);
@@ -123,12 +141,46 @@ public final class HeadDiscovery {
           + "' is not [.., .., " + heads * hd + "] with a constant last dim");
       return Optional.empty();
     }
-    Set<ShapeSlot> shapes = new LinkedHashSet<>(List.of(q.get().shape(), k.get().shape(), v.get().shape()));
     Set<String> projections = Set.of(q.get().weight(), k.get().weight(), v.get().weight());
-    for (ShapeSlot s : shapes) {
+    Set<ShapeSlot> split = new LinkedHashSet<>();
+    for (Split sp : List.of(q.get(), k.get(), v.get())) {
+      if (sp.shape() != null) {
+        split.add(sp.shape());
+      }
+    }
+    for (ShapeSlot s : split) {
       if (!onlyReshapes(g, s.tensor(), r -> fedBy(g, r.getInput(0), projections))) {
         why.add("the head-split shape constant '" + s.tensor() + "' is shared beyond this block");
         return Optional.empty(); // rewriting it would break the others
+      }
+    }
+    Set<String> repeatNodes = new HashSet<>(k.get().repeatNodes());
+    repeatNodes.addAll(v.get().repeatNodes());
+    List<ShapeSlot> queryShapes = new ArrayList<>();
+    List<ShapeSlot> kvShapes = new ArrayList<>();
+    if (q.get().shape() != null) {
+      queryShapes.add(q.get().shape());
+    }
+    for (Split sp : List.of(k.get(), v.get())) {
+      if (sp.shape() != null && !kvShapes.contains(sp.shape())) {
+        kvShapes.add(sp.shape());
+      }
+      for (ShapeSlot s : sp.repeatQuery()) {
+        if (!queryShapes.contains(s)) {
+          queryShapes.add(s);
+        }
+      }
+      for (ShapeSlot s : sp.repeatKv()) {
+        if (!kvShapes.contains(s)) {
+          kvShapes.add(s);
+        }
+      }
+    }
+    for (ShapeSlot s : queryShapes.size() + kvShapes.size() > 0 ? concat(queryShapes, kvShapes)
+        : List.<ShapeSlot>of()) {
+      if (!split.contains(s) && !onlyReadBy(g, s.tensor(), repeatNodes)) {
+        why.add("the repeat_kv shape constant '" + s.tensor() + "' is shared beyond this block");
+        return Optional.empty();
       }
     }
     if (!onlyReshapes(g, merged.get().slots()[2].tensor(),
@@ -137,24 +189,50 @@ public final class HeadDiscovery {
       return Optional.empty();
     }
     List<String> cache = new ArrayList<>();
-    for (Split s : List.of(k.get(), v.get())) {
-      cache.addAll(s.cache());
+    for (Split sp : List.of(k.get(), v.get())) {
+      cache.addAll(sp.cache());
     }
-    List<String> biases = new ArrayList<>();
-    for (Split s : List.of(q.get(), k.get(), v.get())) {
-      if (s.bias() != null) {
-        biases.add(s.bias());
+    List<String> qBias = q.get().bias() == null ? List.of() : List.of(q.get().bias());
+    List<String> kvBias = new ArrayList<>();
+    for (Split sp : List.of(k.get(), v.get())) {
+      if (sp.bias() != null) {
+        kvBias.add(sp.bias());
       }
     }
-    return Optional.of(new HeadGroup(index, q.get().weight(), k.get().weight(), v.get().weight(), wo,
-        List.copyOf(biases), List.copyOf(shapes), merged.get().slots()[2], List.copyOf(cache), heads, hd));
+    return Optional.of(new HeadGroup(index, q.get().weight(), k.get().weight(), v.get().weight(), wo, qBias, kvBias,
+        queryShapes, kvShapes, merged.get().slots()[2], List.copyOf(cache), heads, kvHeads, hd));
   }
 
-  /** The head split feeding {@code value}, walking back through RoPE and KV-cache ops. */
+  private static List<ShapeSlot> concat(List<ShapeSlot> a, List<ShapeSlot> b) {
+    List<ShapeSlot> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  /** Whether every node reading the constant {@code tensor} (directly or through a shape Concat) is in {@code nodes}. */
+  private static boolean onlyReadBy(OnnxGraph g, String tensor, Set<String> nodes) {
+    for (NodeProto c : g.consumers(tensor)) {
+      List<NodeProto> readers = c.getOpType().equals("Concat") ? g.consumers(c.getOutput(0)) : List.of(c);
+      for (NodeProto r : readers) {
+        if (!nodes.contains(r.getOutput(0))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The head split feeding {@code value}, walking back through RoPE, the KV-cache Concat and
+   * repeat_kv (Reshape(Expand(Unsqueeze(kv)))).
+   */
   private static Optional<Split> split(OnnxGraph g, String value, List<String> why) {
     Deque<String> todo = new ArrayDeque<>(List.of(value));
     Set<String> seen = new HashSet<>();
     List<String> cache = new ArrayList<>();
+    List<ShapeSlot> repeatQuery = new ArrayList<>();
+    List<ShapeSlot> repeatKv = new ArrayList<>();
+    Set<String> repeatNodes = new HashSet<>();
     Split found = null;
     while (!todo.isEmpty() && seen.size() < 64) {
       String v = todo.pop();
@@ -167,8 +245,7 @@ public final class HeadDiscovery {
       }
       NodeProto n = p.get();
       if (n.getOpType().equals("Transpose")) {
-        Optional<Split> s = g.producer(n.getInput(0)).filter(r -> r.getOpType().equals("Reshape"))
-            .flatMap(r -> headSplit(g, r, why));
+        Optional<Split> s = headSplitBehind(g, n.getInput(0), why);
         if (s.isPresent()) {
           if (found != null && !found.weight().equals(s.get().weight())) {
             return Optional.empty(); // two different projections: ambiguous
@@ -185,14 +262,106 @@ public final class HeadDiscovery {
           }
         }
       }
-      if (PASS_THROUGH.contains(n.getOpType())) {
+      Optional<String> repeated = repeatKv(g, n, repeatQuery, repeatKv, repeatNodes, why);
+      if (repeated.isPresent()) {
+        todo.push(repeated.get());
+      } else if (PASS_THROUGH.contains(n.getOpType())) {
         n.getInputList().forEach(todo::push);
       }
     }
     if (found == null) {
       return Optional.empty();
     }
-    return Optional.of(new Split(found.weight(), found.bias(), found.shape(), cache, found.heads(), found.headDim()));
+    return Optional.of(found.withRepeat(cache, repeatQuery, repeatKv, repeatNodes));
+  }
+
+  /**
+   * transformers' repeat_kv: {@code Reshape(Expand(Unsqueeze(x, axis 2), [b, KV, rep, t, hd]),
+   * [b, KV·rep, t, hd])}. Records the shape elements holding KV·rep (query) and KV (when the
+   * Expand names it rather than broadcasting from 1) and returns x.
+   */
+  private static Optional<String> repeatKv(OnnxGraph g, NodeProto reshape, List<ShapeSlot> query,
+      List<ShapeSlot> kv, Set<String> nodes, List<String> why) {
+    if (!reshape.getOpType().equals("Reshape")) {
+      return Optional.empty();
+    }
+    Optional<NodeProto> expand = g.producer(reshape.getInput(0)).filter(n -> n.getOpType().equals("Expand"));
+    Optional<NodeProto> unsq = expand.flatMap(e -> g.producer(e.getInput(0)))
+        .filter(n -> n.getOpType().equals("Unsqueeze"));
+    if (unsq.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<ShapeSlot.Vector> to = ShapeSlot.resolve(g, reshape.getInput(1));
+    Optional<ShapeSlot.Vector> ex = ShapeSlot.resolve(g, expand.get().getInput(1));
+    if (to.isEmpty() || ex.isEmpty() || to.get().values().length != 4 || ex.get().values().length != 5
+        || to.get().slots()[1] == null || to.get().values()[1] <= 0 || ex.get().slots()[2] == null) {
+      why.add("repeat_kv at Reshape '" + reshape.getName() + "': the repeated head count or the Expand's repeat"
+          + " factor is not a constant");
+      return Optional.empty();
+    }
+    query.add(to.get().slots()[1]);
+    if (ex.get().slots()[1] != null && ex.get().values()[1] > 1) {
+      kv.add(ex.get().slots()[1]);
+    }
+    nodes.add(reshape.getOutput(0));
+    nodes.add(expand.get().getOutput(0));
+    return Optional.of(unsq.get().getInput(0));
+  }
+
+  /** Ops a per-head norm between the head split and its Transpose may use (Qwen3's q/k RMSNorm). */
+  private static final Set<String> NORM_OPS = Set.of("Mul", "Div", "Add", "Pow", "Sqrt", "Reciprocal", "ReduceMean",
+      "Cast");
+
+  /**
+   * The head split whose output {@code value} is, directly or through a per-head RMSNorm (every
+   * reduction over the last axis only, so the norm's weight [hd] is shared by all heads).
+   */
+  private static Optional<Split> headSplitBehind(OnnxGraph g, String value, List<String> why) {
+    Deque<String> todo = new ArrayDeque<>(List.of(value));
+    Set<String> seen = new HashSet<>();
+    NodeProto reshape = null;
+    while (!todo.isEmpty() && seen.size() < 16) {
+      String v = todo.pop();
+      if (!seen.add(v)) {
+        continue;
+      }
+      Optional<NodeProto> p = g.producer(v);
+      if (p.isEmpty()) {
+        continue;
+      }
+      NodeProto n = p.get();
+      if (n.getOpType().equals("Reshape")) {
+        if (reshape != null && !reshape.getOutput(0).equals(n.getOutput(0))) {
+          return Optional.empty();
+        }
+        reshape = n;
+      } else if (NORM_OPS.contains(n.getOpType())) {
+        if (n.getOpType().equals("ReduceMean") && !lastAxisOnly(g, n)) {
+          return Optional.empty();
+        }
+        for (String in : n.getInputList()) {
+          if (g.initializer(in).isEmpty() && g.constant(in).isEmpty()) {
+            todo.push(in);
+          }
+        }
+      } else {
+        return Optional.empty();
+      }
+    }
+    return reshape == null ? Optional.empty() : headSplit(g, reshape, why);
+  }
+
+  private static boolean lastAxisOnly(OnnxGraph g, NodeProto reduce) {
+    for (var a : reduce.getAttributeList()) {
+      if (a.getName().equals("axes")) {
+        return a.getIntsCount() == 1 && (a.getInts(0) == -1 || a.getInts(0) == 3);
+      }
+    }
+    if (reduce.getInputCount() > 1) { // opset 18: axes as an input
+      Optional<long[]> axes = ShapeSlot.ints(g, reduce.getInput(1));
+      return axes.isPresent() && axes.get().length == 1 && (axes.get()[0] == -1 || axes.get()[0] == 3);
+    }
+    return false;
   }
 
   /**
@@ -218,12 +387,14 @@ public final class HeadDiscovery {
       }
     }
     ShapeSlot[] slots = shape.get().slots();
-    if (slots[2] == null || slots[2].equals(slots[3])) {
-      return Optional.empty(); // H must be its own element (not shared with hd)
+    if (slots[2] == null || slots[3] == null || slots[2].equals(slots[3])) {
+      why.add("Reshape '" + reshape.getName() + "': the head count or head size is computed in the graph, not a"
+          + " constant");
+      return Optional.empty(); // H must be its own constant element (not shared with hd)
     }
-    if (v[2] <= 0 || v[3] <= 0) {
-      why.add("Reshape '" + reshape.getName() + "': the head count or head size is inferred (" + v[2] + ", " + v[3]
-          + "), not a constant");
+    if (v[3] <= 0 || v[2] == 0 || v[2] < -1) {
+      why.add("Reshape '" + reshape.getName() + "': head size " + v[3] + " / head count " + v[2]
+          + " is not a positive constant");
       return Optional.empty();
     }
     if (mm.isEmpty() || !mm.get().getOpType().equals("MatMul")) {
@@ -232,14 +403,17 @@ public final class HeadDiscovery {
       return Optional.empty();
     }
     String w = mm.get().getInput(1);
-    int heads = (int) v[2];
     int hd = (int) v[3];
-    if (GatedMlpDiscovery.cols(g, w) != heads * hd || (bias != null && length(g, bias) != heads * hd)) {
-      why.add("projection '" + w + "' is not an initializer [in, " + heads * hd + "]"
+    long width = GatedMlpDiscovery.cols(g, w);
+    boolean inferred = v[2] == -1; // view(*input_shape, -1, head_dim): H follows from the weight
+    int heads = inferred ? (int) (width / hd) : (int) v[2];
+    if (width <= 0 || width != (long) heads * hd || (bias != null && length(g, bias) != width)) {
+      why.add("projection '" + w + "' is not an initializer [in, " + (inferred ? "H·" + hd : heads * hd) + "]"
           + (g.initializer(w).isEmpty() ? " (computed in the graph, e.g. Transpose(initializer))" : ""));
       return Optional.empty();
     }
-    return Optional.of(new Split(w, bias, shape.get().slots()[2], List.of(), heads, hd));
+    return Optional.of(new Split(w, bias, inferred ? null : slots[2], List.of(), heads, hd, List.of(), List.of(),
+        Set.of()));
   }
 
   /**

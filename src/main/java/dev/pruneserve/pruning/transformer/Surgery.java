@@ -71,8 +71,9 @@ public final class Surgery {
   }
 
   /**
-   * Removes heads {@code removed.get(group.index())} from each attention block (missing = none):
-   * q/k/v columns, o rows, the shape constants and the KV-cache declarations.
+   * Removes units {@code removed.get(group.index())} (heads; with GQA, K/V heads with their query
+   * heads) from each attention block (missing = none): q columns and o rows of each unit, its k/v
+   * columns, the head counts in the shape constants and the KV-cache declarations.
    */
   public static ModelProto removeHeads(OnnxGraph g, java.util.List<HeadGroup> groups, Map<Integer, BitSet> removed) {
     Map<String, TensorProto> replaced = new HashMap<>();
@@ -82,30 +83,31 @@ public final class Surgery {
       if (drop.isEmpty()) {
         continue;
       }
-      if (drop.length() > grp.heads()) {
-        throw new IllegalArgumentException("attention block " + grp.index() + ": head " + (drop.length() - 1)
-            + " out of range [0, " + grp.heads() + ")");
+      String unit = grp.grouped() ? "KV group" : "head";
+      if (drop.length() > grp.units()) {
+        throw new IllegalArgumentException("attention block " + grp.index() + ": " + unit + " " + (drop.length() - 1)
+            + " out of range [0, " + grp.units() + ")");
       }
-      int kept = grp.heads() - drop.cardinality();
+      int kept = grp.units() - drop.cardinality();
       if (kept == 0) {
         throw new IllegalArgumentException("attention block " + grp.index() + ": refusing to remove all "
-            + grp.heads() + " heads");
+            + grp.units() + " " + unit + "s");
       }
-      BitSet cols = new BitSet();
-      for (int h = drop.nextSetBit(0); h >= 0; h = drop.nextSetBit(h + 1)) {
-        cols.set(h * grp.headDim(), (h + 1) * grp.headDim());
+      BitSet qCols = grp.queryChannels(drop);
+      BitSet kvCols = grp.kvChannels(drop);
+      slice(g, replaced, grp.qWeight(), 1, qCols);
+      slice(g, replaced, grp.kWeight(), 1, kvCols);
+      slice(g, replaced, grp.vWeight(), 1, kvCols);
+      grp.qBiases().forEach(b -> slice(g, replaced, b, 0, qCols));
+      grp.kvBiases().forEach(b -> slice(g, replaced, b, 0, kvCols));
+      slice(g, replaced, grp.oWeight(), 0, qCols);
+      for (ShapeSlot s : grp.queryShapes()) {
+        setShape(g, replaced, s, (long) kept * grp.groupSize());
       }
-      for (String w : java.util.List.of(grp.qWeight(), grp.kWeight(), grp.vWeight())) {
-        slice(g, replaced, w, 1, cols);
-      }
-      for (String b : grp.qkvBiases()) {
-        slice(g, replaced, b, 0, cols);
-      }
-      slice(g, replaced, grp.oWeight(), 0, cols);
-      for (ShapeSlot s : grp.splitShapes()) {
+      for (ShapeSlot s : grp.kvShapes()) {
         setShape(g, replaced, s, kept);
       }
-      setShape(g, replaced, grp.mergeShape(), (long) kept * grp.headDim());
+      setShape(g, replaced, grp.mergeShape(), (long) kept * grp.unitWidth());
       grp.cacheValues().forEach(v -> cacheHeads.put(v, kept));
     }
     GraphProto.Builder graph = replace(g.model().getGraph().toBuilder(), replaced);

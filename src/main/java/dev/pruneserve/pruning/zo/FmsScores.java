@@ -33,14 +33,13 @@ public final class FmsScores {
   private FmsScores() {}
 
   /**
-   * Per layer l: {@code headDim[l]}, {@code heads[l]}, {@code channels[l]} (layers may differ, e.g.
+   * Per layer l: {@code heads[l]} (prunable units), {@code channels[l]} (layers may differ, e.g.
    * in a variant pruned before). {@code perTensor} runs after each tensor, on the sweeping thread.
    */
   static Scores sweep(List<ScoredTensor> tensors, List<float[]> weights, List<Activation> acts, double[] c,
-      CounterRng rng, Variant variant, Reduction reduction, int[] headDim, int[] heads, int[] channels,
-      Runnable perTensor) {
-    return scores(tensors, weights, acts, i -> spsa(tensors.get(i), c, rng), variant, reduction, headDim, heads,
-        channels, perTensor);
+      CounterRng rng, Variant variant, Reduction reduction, int[] heads, int[] channels, Runnable perTensor) {
+    return scores(tensors, weights, acts, i -> spsa(tensors.get(i), c, rng), variant, reduction, heads, channels,
+        perTensor);
   }
 
   /**
@@ -48,9 +47,9 @@ public final class FmsScores {
    * weights): Eq. 9 with the exact gradient in place of ĝ, the reference the estimator approximates.
    */
   public static Scores exact(List<ScoredTensor> tensors, List<float[]> weights, List<double[]> grads,
-      List<Activation> acts, Variant variant, Reduction reduction, int[] headDim, int[] heads, int[] channels) {
-    return scores(tensors, weights, acts, i -> k -> grads.get(i)[(int) k], variant, reduction, headDim, heads,
-        channels, () -> {});
+      List<Activation> acts, Variant variant, Reduction reduction, int[] heads, int[] channels) {
+    return scores(tensors, weights, acts, i -> k -> grads.get(i)[(int) k], variant, reduction, heads, channels,
+        () -> {});
   }
 
   /** Gradient estimate of one tensor's element {@code k} (row-major index). */
@@ -75,13 +74,13 @@ public final class FmsScores {
   }
 
   private static Scores scores(List<ScoredTensor> tensors, List<float[]> weights, List<Activation> acts,
-      java.util.function.IntFunction<ElementGradient> gradients, Variant variant, Reduction reduction, int[] headDim,
+      java.util.function.IntFunction<ElementGradient> gradients, Variant variant, Reduction reduction,
       int[] heads, int[] channels, Runnable perTensor) {
     int layers = heads.length;
     double[][][] parts = new double[tensors.size()][][];
     IntStream.range(0, tensors.size()).parallel().forEach(i -> {
       ScoredTensor t = tensors.get(i);
-      parts[i] = tensor(t, weights.get(i), acts.get(i), gradients.apply(i), variant, reduction, headDim[t.layer()],
+      parts[i] = tensor(t, weights.get(i), acts.get(i), gradients.apply(i), variant, reduction,
           t.role().head ? heads[t.layer()] : channels[t.layer()]);
       perTensor.run();
     });
@@ -112,7 +111,7 @@ public final class FmsScores {
 
   /** [0] = FMS per group (sum, or max), [1] = Σ|W|·‖X‖ per group. */
   private static double[][] tensor(ScoredTensor t, float[] w, Activation a, ElementGradient grad, Variant variant,
-      Reduction reduction, int headDim, int groups) {
+      Reduction reduction, int groups) {
     double[] score = new double[groups];
     double[] wa = new double[groups];
     for (int j = 0; j < t.in(); j++) {
@@ -126,7 +125,7 @@ public final class FmsScores {
         long k = (long) j * t.out() + r;
         double wk = Math.abs(w[(int) k]);
         double s = wk * Math.abs(grad.at(k)) * x;
-        int grp = t.group(j, r, headDim);
+        int grp = t.group(j, r);
         score[grp] = reduction == Reduction.MAX ? Math.max(score[grp], s) : score[grp] + s;
         wa[grp] += wk * norm;
       }

@@ -41,7 +41,7 @@ final class MaskSpsa implements Perturbation {
     List<LossProbe.Gate> g = new ArrayList<>();
     for (int l : layers) {
       HeadGroup b = blocks.get(l);
-      g.add(new LossProbe.Gate(headGate(l), b.oWeight(), b.heads() * b.headDim()));
+      g.add(new LossProbe.Gate(headGate(l), b.oWeight(), b.units() * b.unitWidth()));
       g.add(new LossProbe.Gate(channelGate(l), mlps.get(l).downWeight(), mlps.get(l).width()));
     }
     return g;
@@ -53,7 +53,8 @@ final class MaskSpsa implements Perturbation {
     Map<String, Tensor> out = new LinkedHashMap<>();
     for (int l : layers) {
       HeadGroup b = blocks.get(l);
-      out.put(headGate(l), gate(headGate(l), b.heads() * b.headDim(), b.headDim(), rng, query, 2 * l, sign, epsilon));
+      out.put(headGate(l),
+          gate(headGate(l), b.units() * b.unitWidth(), b.unitWidth(), rng, query, 2 * l, sign, epsilon));
       out.put(channelGate(l), gate(channelGate(l), mlps.get(l).width(), 1, rng, query, 2 * l + 1, sign, epsilon));
     }
     return out;
@@ -75,7 +76,7 @@ final class MaskSpsa implements Perturbation {
 
   /** Signed ĝ per head ([0]) and per channel ([1]) of layer {@code l}: (1/q) Σ c_i z_i. */
   double[][] gradient(CounterRng rng, double[] c, int l) {
-    double[] h = new double[blocks.get(l).heads()];
+    double[] h = new double[blocks.get(l).units()];
     double[] ch = new double[mlps.get(l).width()];
     for (int i = 0; i < c.length; i++) {
       long hs = rng.stream(i, STREAM_BASE + 2 * l);

@@ -168,7 +168,7 @@ public final class MiniLlm {
       MaskSpsa masks = new MaskSpsa(blocks, mlps, eligible);
       perturbation = masks;
       gates = masks.gates();
-      diag.put("perturbed_gates", eligible.stream().mapToLong(l -> blocks.get(l).heads() + mlps.get(l).width()).sum());
+      diag.put("perturbed_gates", eligible.stream().mapToLong(l -> blocks.get(l).units() + mlps.get(l).width()).sum());
     }
     double[] c;
     try (LossProbe probe = LossProbe.open(dense, weightInputs, gates, calibration, z.microBatch(), loader,
@@ -182,13 +182,12 @@ public final class MiniLlm {
     }
     long t2 = System.nanoTime();
 
-    int[] hd = blocks.stream().mapToInt(HeadGroup::headDim).toArray();
-    int[] nh = blocks.stream().mapToInt(HeadGroup::heads).toArray();
+    int[] nh = blocks.stream().mapToInt(HeadGroup::units).toArray();
     int[] nc = mlps.stream().mapToInt(MlpGroup::width).toArray();
     AtomicInteger swept = new AtomicInteger();
     Object lock = new Object();
     FmsScores.Scores s = FmsScores.sweep(scored, weights, acts, z.mode() == Mode.WEIGHTS ? c : new double[0], rng,
-        z.fms(), z.reduction(), hd, nh, nc, () -> {
+        z.fms(), z.reduction(), nh, nc, () -> {
           synchronized (lock) { // reports come from the sweeping threads, one at a time
             progress.report("scoring", (double) swept.incrementAndGet() / scored.size());
           }
@@ -229,7 +228,7 @@ public final class MiniLlm {
         continue;
       }
       HeadGroup b = blocks.get(l);
-      int nh = Math.min(b.heads() - 1, Criterion.MAGNITUDE_L2.headsToRemove(ratio, b.heads(), b.headDim()));
+      int nh = Math.min(b.units() - 1, Criterion.MAGNITUDE_L2.headsToRemove(ratio, b.units(), b.unitWidth()));
       int width = mlps.get(l).width();
       int nc = Math.min(width - 1, Criterion.MAGNITUDE_L2.channelsToRemove(ratio, width));
       dropHeads.put(l, Pruner.lowest(scored.headScores()[l], nh));

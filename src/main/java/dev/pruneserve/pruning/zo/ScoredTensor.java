@@ -16,8 +16,10 @@ import java.util.List;
  * by MLP channel (algorithms.md §1.2).
  *
  * @param id stable tensor number (layer·7 + role), the key of its perturbation stream
+ * @param width channels per group: a unit's q/o width or its k/v width ({@link HeadGroup}) for head
+ *     roles, 1 for MLP roles
  */
-public record ScoredTensor(String name, Role role, int layer, int id, int in, int out, String input) {
+public record ScoredTensor(String name, Role role, int layer, int id, int in, int out, String input, int width) {
   /** Roles in a LLaMA-style layer; {@link #byRow} tells whether groups index rows (inputs) or columns. */
   public enum Role {
     Q(true, false), K(true, false), V(true, false), O(true, true), GATE(false, false), UP(false, false),
@@ -32,10 +34,9 @@ public record ScoredTensor(String name, Role role, int layer, int id, int in, in
     }
   }
 
-  /** The group of element (j, r): a head index for head roles, else a channel index. */
-  public int group(int j, int r, int headDim) {
-    int idx = role.byRow ? j : r;
-    return role.head ? idx / headDim : idx;
+  /** The group of element (j, r): a unit (head or KV group) index for head roles, else a channel index. */
+  public int group(int j, int r) {
+    return (role.byRow ? j : r) / width;
   }
 
   /** Every scored weight of every decoder layer, in layer order then role order. */
@@ -53,7 +54,8 @@ public record ScoredTensor(String name, Role role, int layer, int id, int in, in
           throw new IllegalArgumentException("weight " + n + " is not a 2-D FP32 initializer with raw data");
         }
         out.add(new ScoredTensor(n, role, l, l * 7 + role.ordinal(), (int) t.getDims(0), (int) t.getDims(1),
-            DecoderStructure.inputOf(g, n)));
+            DecoderStructure.inputOf(g, n), !role.head ? 1 : role == Role.K || role == Role.V ? b.headDim()
+                : b.unitWidth()));
       }
     }
     return out;

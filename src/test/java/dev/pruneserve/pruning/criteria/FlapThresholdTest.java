@@ -27,6 +27,6 @@ class FlapThresholdTest {
   void standardiseUsesTheUnbiasedStd() {
     // mean 2, unbiased std 1 for {1, 2, 3}.
     assertArrayEquals(new double[] {-1, 0, 1}, Flap.standardise(new double[] {1, 2, 3}), 1e-12);
-    assertEquals(64, Flap.headWeight(48));
+    assertEquals(64, Flap.headWeight(48, 1));
   }
 }

@@ -37,7 +37,7 @@ class EstimatorTest {
   @TempDir Path dir;
 
   private record Setup(OnnxGraph graph, List<ScoredTensor> tensors, List<float[]> weights, List<double[]> grads,
-      int[] headDim, int[] heads, int[] channels) {}
+      int[] heads, int[] channels) {}
 
   private Setup setup(ModelProto dense, List<int[]> calib) throws Exception {
     OnnxGraph g = new OnnxGraph(dense);
@@ -47,8 +47,8 @@ class EstimatorTest {
     Map<String, double[]> grad = TaylorLlm.gradients(dense, tensors.stream().map(ScoredTensor::name).toList(), calib,
         OrtRuntime.cpu(2), dir, Progress.NONE);
     return new Setup(g, tensors, tensors.stream().map(t -> t.values(g)).toList(),
-        tensors.stream().map(t -> grad.get(t.name())).toList(), blocks.stream().mapToInt(HeadGroup::headDim).toArray(),
-        blocks.stream().mapToInt(HeadGroup::heads).toArray(), mlps.stream().mapToInt(MlpGroup::width).toArray());
+        tensors.stream().map(t -> grad.get(t.name())).toList(),
+        blocks.stream().mapToInt(HeadGroup::units).toArray(), mlps.stream().mapToInt(MlpGroup::width).toArray());
   }
 
   @Test
@@ -66,7 +66,7 @@ class EstimatorTest {
       acts.add(new FmsScores.Activation(stats.sumSquares()[k], stats.mean(k)));
     }
     FmsScores.Scores fms = FmsScores.exact(s.tensors(), s.weights(), s.grads(), acts, FmsScores.Variant.A,
-        FmsScores.Reduction.SUM, s.headDim(), s.heads(), s.channels());
+        FmsScores.Reduction.SUM, s.heads(), s.channels());
     for (int l = 0; l < 6; l++) {
       close(ref.get("heads").get(l), fms.heads()[l], "heads " + l);
       close(ref.get("mlp").get(l), fms.channels()[l], "mlp " + l);
