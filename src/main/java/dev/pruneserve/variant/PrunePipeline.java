@@ -79,14 +79,20 @@ final class PrunePipeline {
         report.put("quality", inputs.evaluate(spec, dense, parentFile, bytes, f -> job.report("evaluating",
             0.86 + 0.02 * f))); // a cancel stops it before the next window
       }
+      // the parent's repository folder and version: a checkpoint folder's model file lives in the cache
+      Path parentDir = registry.repository().modelDir(spec.model());
+      String parentVersion = registry.repository().versions(spec.model()).entrySet().stream()
+          .filter(e -> e.getValue().equals(parentFile)).map(e -> Long.toString(e.getKey())).findFirst()
+          .orElse(parentFile.getParent().getFileName().toString());
       VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
-          spec.model(), parentFile.getParent().getFileName().toString(), parentSha, recipe, report,
+          spec.model(), parentVersion, parentSha, recipe, report,
           VariantIds.sha256Hex(bytes), r.parametersBefore(), r.parametersAfter(), bytes.length,
           Instant.now().toString());
       if (job.cancelRequested()) {
         throw new CancellationException("cancelled before writing");
       }
-      store.write(m, bytes, parentFile.getParent().getParent());
+      store.write(m, bytes, parentDir, registry.repository().isCheckpoint(spec.model())
+          ? registry.repository().config(spec.model()) : null);
       job.report("loading", 0.93);
       registry.load(m.name());
       if (!spec.activateAs().isEmpty()) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelRepository;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -38,9 +39,20 @@ public final class VariantStore {
     this.repository = repository;
   }
 
-  /** Writes a complete variant; fails if one with that name already exists. */
-  @SuppressWarnings("try") // the lock is held for the block, never read
+  /** Writes a complete variant of a plain model folder; fails if one with that name already exists. */
   public void write(VariantManifest m, byte[] model, Path parentDir) throws IOException {
+    write(m, model, parentDir, null);
+  }
+
+  /**
+   * Writes a complete variant; fails if one with that name already exists. A checkpoint parent
+   * ({@code checkpointSettings} non-null: a Hugging Face folder) gives its tokenizer files but not
+   * its weights or its checkpoint config; the variant's config.json holds those settings instead,
+   * so the variant is a plain model folder.
+   */
+  @SuppressWarnings("try") // the lock is held for the block, never read
+  public void write(VariantManifest m, byte[] model, Path parentDir, ModelConfigFile checkpointSettings)
+      throws IOException {
     Path root = repository.root();
     Path target = root.resolve(m.name());
     if (Files.exists(target)) {
@@ -51,11 +63,18 @@ public final class VariantStore {
       AtomicFiles.write(staging.resolve("1").resolve(ModelRepository.MODEL_FILE), model);
       try (Stream<Path> files = Files.list(parentDir)) {
         for (Path f : (Iterable<Path>) files::iterator) {
-          if (Files.isRegularFile(f) && !f.getFileName().toString().equals(VariantManifest.FILE)) {
+          String n = f.getFileName().toString();
+          boolean checkpointFile = checkpointSettings != null && (n.endsWith(".safetensors")
+              || n.endsWith(".safetensors.index.json") || n.equals(ModelRepository.CONFIG_FILE)
+              || n.equals(ModelRepository.SETTINGS_FILE));
+          if (Files.isRegularFile(f) && !n.equals(VariantManifest.FILE) && !checkpointFile) {
             AtomicFiles.copy(f, staging.resolve(f.getFileName().toString()));
             force(staging.resolve(f.getFileName().toString()));
           }
         }
+      }
+      if (checkpointSettings != null) {
+        AtomicFiles.write(staging.resolve(ModelRepository.CONFIG_FILE), JSON.writeValueAsBytes(checkpointSettings));
       }
       AtomicFiles.write(staging.resolve(VariantManifest.FILE), JSON.writeValueAsBytes(m));
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);

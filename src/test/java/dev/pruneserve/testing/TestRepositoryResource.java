@@ -19,6 +19,8 @@ import java.util.Map;
  *   <li>{@code broken}: a model.onnx that is not ONNX (fails to load, stays UNAVAILABLE);
  *   <li>{@code stories15m}: the real LLM fixture, when it can be fetched;
  *   <li>{@code stories15m-pruned}: stories15m pruned by the engine (Mag-SP, p = 0.5), same config;
+ *   <li>{@code stories15m-hf}, {@code stories15m-gqa}: stories15M as Hugging Face folders (the
+ *       second with 3 mean-pooled K/V heads for 6 query heads), when the fixture can be fetched;
  *   <li>{@code minilm}: all-MiniLM-L6-v2, when its jar is in the cache.
  * </ul>
  */
@@ -41,6 +43,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
       installStories15m(root);
       installPrunedStories15m(root);
+      installHfFolders(root);
       installMiniLm(root);
       return Map.of("pruneserve.repository.path", root.toString());
     } catch (IOException e) {
@@ -71,6 +74,16 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
     var pruned = dev.pruneserve.pruning.criteria.Pruner.prune(dense, new dev.pruneserve.pruning.criteria.Pruner.Options(
         dev.pruneserve.pruning.criteria.Criterion.MAGNITUDE_SP, 0.5, 0, 0, -1));
     Files.write(dst.resolve("1/model.onnx"), pruned.model().toByteArray());
+  }
+
+  /** Hugging Face folders copied into the repository as users copy them (converted on first load). */
+  private static void installHfFolders(Path root) {
+    try {
+      Stories15mHf.write(root.resolve("stories15m-hf"));
+      Stories15mHf.write(root.resolve("stories15m-gqa"), 3);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("stories15m-hf not installed in the test repository: " + e.getMessage());
+    }
   }
 
   /** minilm from the fixture cache (the build copies its jar there); tests check readiness. */

@@ -53,6 +53,28 @@ class VariantStoreTest {
     assertFalse(Files.exists(live), "once its writer is gone, the folder is abandoned");
   }
 
+  /**
+   * A variant of a Hugging Face folder gets the tokenizer files, not the weights or the checkpoint
+   * config: its config.json holds the parent's effective settings and it serves as a plain folder.
+   */
+  @Test
+  void aCheckpointParentsVariantIsAPlainModelFolder() throws Exception {
+    var tiny = dev.pruneserve.testing.HfFolders.tiny(root.resolve("tiny"), "qwen2", "F32", 1);
+    Files.writeString(tiny.dir().resolve("tokenizer.json"), "{}");
+    Files.writeString(tiny.dir().resolve("pruneserve.json"), "{\"context_length\": 48}");
+    ModelRepository repo = new ModelRepository(root, new dev.pruneserve.checkpoint.HfImport(root.resolve(".cache")));
+    byte[] model = Files.readAllBytes(repo.versions("tiny").get(1L));
+    VariantManifest v = manifest("tiny@random-p50-aaaaaaaaaa", model);
+    new VariantStore(repo).write(v, model, tiny.dir(), repo.config("tiny"));
+    Path dir = root.resolve(v.name());
+    assertTrue(Files.isRegularFile(dir.resolve("tokenizer.json")));
+    assertFalse(Files.exists(dir.resolve("model.safetensors")), "weights are not copied");
+    assertFalse(repo.isCheckpoint(v.name()));
+    assertEquals("causal-lm", repo.config(v.name()).kindOrDefault());
+    assertEquals(48, repo.config(v.name()).contextLength());
+    assertEquals("tokenizer.json", repo.config(v.name()).tokenizer());
+  }
+
   @Test
   void completeWritesSurviveARestartAndPartialOrCorruptOnesNeverServe() throws Exception {
     Path parent = root.resolve("mlp");
