@@ -18,6 +18,7 @@ public final class FetchFixtures {
       System.out.println("stories15M ok: " + Stories15m.modelFile(cache) + ", " + Stories15m.tokenizerFile(cache));
       MiniLm.ensure(cache);
       System.out.println("all-MiniLM-L6-v2 ok: " + MiniLm.modelFile(cache) + ", " + MiniLm.tokenizerFile(cache));
+      System.out.println("Qwen3 tokenizer ok: " + Qwen3Tokenizer.ensure(cache));
     } catch (IOException e) {
       System.err.println("fixture fetch failed: " + e.getMessage());
       System.exit(1);

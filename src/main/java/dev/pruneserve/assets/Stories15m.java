@@ -66,12 +66,12 @@ public final class Stories15m {
     }
   }
 
-  private static void run(Path dir, List<String> cmd) throws IOException {
+  static void run(Path dir, List<String> cmd) throws IOException {
     Process p;
     try {
       p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
     } catch (IOException e) {
-      throw new IOException("cannot run '" + cmd.get(0) + "' to fetch stories15M (" + e.getMessage()
+      throw new IOException("cannot run '" + cmd.get(0) + "' to fetch a fixture (" + e.getMessage()
           + "); install Node.js/npm, or place stories15M.bin and tokenizer.bin (sha256 "
           + MODEL_SHA256 + ", " + TOKENIZER_SHA256 + ") in " + dir.getParent(), e);
     }
@@ -87,7 +87,7 @@ public final class Stories15m {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
+  static void deleteTree(Path dir) throws IOException {
     try (var s = Files.walk(dir)) {
       for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

@@ -70,14 +70,16 @@ public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
           p.getMaxNewTokens()) + "; this server allows at most " + limits.maxNewTokens()
           + " (pruneserve.limits.max-new-tokens)");
     }
-    if (req.getPromptBytes().size() > limits.maxPromptBytes()) {
-      throw dev.pruneserve.error.ServingException.invalid("prompt is " + req.getPromptBytes().size() + " bytes; this"
+    var prompt = new dev.pruneserve.llm.PromptInput(req.getPrompt(), req.getMessagesList().stream()
+        .map(m -> new dev.pruneserve.tokenizer.ChatTemplate.Message(m.getRole(), m.getContent())).toList());
+    if (prompt.bytes() > limits.maxPromptBytes()) {
+      throw dev.pruneserve.error.ServingException.invalid("prompt is " + prompt.bytes() + " bytes; this"
           + " server allows at most " + limits.maxPromptBytes() + " (pruneserve.limits.max-prompt-bytes)");
     }
     SamplingParams params = SamplingParams.of(Integer.toUnsignedLong(p.getMaxNewTokens()), p.getTemperature(),
         Integer.toUnsignedLong(p.getTopK()), p.getTopP(), p.getRepetitionPenalty(),
         p.hasSeed() ? p.getSeed() : null, p.getStopList());
-    return generation.generate(req.getModel(), req.getVersion(), req.getPrompt(), params, cancelled, sink);
+    return generation.generate(req.getModel(), req.getVersion(), prompt, params, cancelled, sink);
   }
 
   private static GenerateSummary summary(GenerationResult r) {

@@ -47,6 +47,12 @@ public final class GenerationService {
    */
   public GenerationResult generate(String model, String version, String prompt, SamplingParams params,
       BooleanSupplier cancelled, Consumer<TokenEvent> sink) {
+    return generate(model, version, PromptInput.text(prompt), params, cancelled, sink);
+  }
+
+  /** As above from a prompt or chat messages. */
+  public GenerationResult generate(String model, String version, PromptInput prompt, SamplingParams params,
+      BooleanSupplier cancelled, Consumer<TokenEvent> sink) {
     long t0 = System.nanoTime();
     try (Lease lease = registry.acquire(model, version)) {
       ModelConfigFile config = lease.config();
@@ -62,18 +68,22 @@ public final class GenerationService {
   }
 
   private GenerationResult generate(String model, String version, java.nio.file.Path dir, ModelConfigFile config,
-      KvDecoder decoder, String prompt, SamplingParams params, BooleanSupplier cancelled, Consumer<TokenEvent> sink,
+      KvDecoder decoder, PromptInput prompt, SamplingParams params, BooleanSupplier cancelled,
+      Consumer<TokenEvent> sink,
       long t0) {
     Tokenizer tok = tokenizers.get(dir.resolve(config.tokenizer()), decoder.vocab());
     int context = config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
     // A token covers at most MAX_TOKEN_BYTES bytes, so longer prompts cannot fit: refuse them before
     // spending time on tokenization.
-    long bytes = prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    long bytes = prompt.bytes();
     if (bytes > (long) context * MAX_TOKEN_BYTES) {
       throw ServingException.invalid("prompt is " + bytes + " bytes, far more than model '" + model
           + "' can take (context of " + context + " tokens)");
     }
-    int[] promptIds = tok.encode(prompt, true);
+    int[] promptIds = prompt.encode(tok, model);
+    if (promptIds.length == 0) {
+      throw ServingException.invalid("the prompt encodes to no token (this model's tokenizer adds no BOS)");
+    }
     if (promptIds.length > context) {
       throw ServingException.invalid("prompt is " + promptIds.length + " tokens; model '" + model
           + "' has a context of " + context + " tokens");

@@ -25,13 +25,16 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
   private final boolean byteLevel;
   private final int bos;
   private final int[] stops;
+  private final ChatTemplate chat;
 
-  private HfCausalTokenizer(HfTokenizer encoder, byte[][] pieces, boolean byteLevel, int bos, int[] stops) {
+  private HfCausalTokenizer(HfTokenizer encoder, byte[][] pieces, boolean byteLevel, int bos, int[] stops,
+      ChatTemplate chat) {
     this.encoder = encoder;
     this.pieces = pieces;
     this.byteLevel = byteLevel;
     this.bos = bos;
     this.stops = stops;
+    this.chat = chat;
   }
 
   /** @param vocab the model's logits width; ids past the tokenizer's vocabulary decode to nothing */
@@ -85,7 +88,30 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
       throw new IOException("no EOS token: neither generation_config.json eos_token_id nor tokenizer_config.json"
           + " eos_token is set next to " + tokenizerJson.getFileName());
     }
-    return new HfCausalTokenizer(enc, pieces, byteLevel, bosId, eos.stream().mapToInt(Integer::intValue).toArray());
+    return new HfCausalTokenizer(enc, pieces, byteLevel, bosId, eos.stream().mapToInt(Integer::intValue).toArray(),
+        chatTemplate(dir, cfg));
+  }
+
+  /**
+   * tokenizer_config.json's {@code chat_template} (a string, or a list of named templates: the one
+   * named "default"), else a {@code chat_template.jinja} file next to it; null when neither.
+   */
+  private static ChatTemplate chatTemplate(Path dir, JsonNode cfg) throws IOException {
+    JsonNode t = cfg.path("chat_template");
+    String text = null;
+    if (t.isTextual()) {
+      text = t.asText();
+    } else if (t.isArray()) {
+      for (JsonNode named : t) {
+        if (named.path("name").asText().equals("default")) {
+          text = named.path("template").asText(null);
+        }
+      }
+    } else if (Files.isRegularFile(dir.resolve("chat_template.jinja"))) {
+      text = Files.readString(dir.resolve("chat_template.jinja"));
+    }
+    return text == null ? null : new ChatTemplate(text, tokenText(cfg.path("bos_token")),
+        tokenText(cfg.path("eos_token")));
   }
 
   private static JsonNode readIfPresent(ObjectMapper json, Path file) throws IOException {
@@ -150,6 +176,11 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
   @Override
   public int eosId() {
     return stops[0];
+  }
+
+  @Override
+  public java.util.Optional<ChatTemplate> chatTemplate() {
+    return java.util.Optional.ofNullable(chat);
   }
 
   @Override

@@ -19,6 +19,11 @@ public interface Tokenizer {
 
   int eosId();
 
+  /** The model's chat template, if its tokenizer files carry one. */
+  default java.util.Optional<ChatTemplate> chatTemplate() {
+    return java.util.Optional.empty();
+  }
+
   /** Ids that end generation (EOS; several for chat models). */
   default int[] stopIds() {
     return new int[] {eosId()};

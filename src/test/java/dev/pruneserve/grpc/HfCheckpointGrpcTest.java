@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
 import dev.pruneserve.api.inference.ModelReadyRequest;
 import dev.pruneserve.api.v1.CalibrationSpec;
+import dev.pruneserve.api.v1.ChatMessage;
 import dev.pruneserve.api.v1.GenerateRequest;
 import dev.pruneserve.api.v1.GenerateResult;
 import dev.pruneserve.api.v1.MiniLlmOptions;
@@ -55,6 +56,28 @@ class HfCheckpointGrpcTest {
     assertTrue(
         r.getText().startsWith(", there was a little girl named Lily. She loved to play outside in the sunshine"),
         r.getText());
+  }
+
+  @Test
+  void messagesAreRenderedWithTheChatTemplate() {
+    GenerateRequest.Builder req = GenerateRequest.newBuilder().setModel("stories15m-hf")
+        .addMessages(ChatMessage.newBuilder().setRole("system").setContent("ignored"))
+        .addMessages(ChatMessage.newBuilder().setRole("user").setContent("Once upon a time"))
+        .setParams(SamplingParams.newBuilder().setMaxNewTokens(20));
+    assertEquals(GenerationGrpcTest.GOLDEN, gen.generateUnary(req.build()).getTokenIdsList(),
+        "[BOS] + the user text, exactly what the prompt feeds");
+    GrpcAssertions.assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT, "not both",
+        () -> gen.generateUnary(req.clone().setPrompt("x").build()));
+    GrpcAssertions.assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT, "only user turns",
+        () -> gen.generateUnary(req.clone().addMessages(ChatMessage.newBuilder().setRole("assistant").setContent("a"))
+            .build()));
+    GrpcAssertions.assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT, "messages[0].role",
+        () -> gen.generateUnary(req.clone().clearMessages().addMessages(ChatMessage.newBuilder().setContent("a"))
+            .build()));
+    if (inference.modelReady(ModelReadyRequest.newBuilder().setName("stories15m").build()).getReady()) {
+      GrpcAssertions.assertStatus(io.grpc.Status.Code.FAILED_PRECONDITION, "no chat template",
+          () -> gen.generateUnary(req.clone().setModel("stories15m").build()));
+    }
   }
 
   @ParameterizedTest

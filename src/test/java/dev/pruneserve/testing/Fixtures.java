@@ -49,6 +49,13 @@ public final class Fixtures {
     return dev.pruneserve.assets.MiniLm.modelFile(cache);
   }
 
+  /** The folder with Qwen3's tokenizer.json and tokenizer_config.json. */
+  public static java.nio.file.Path qwen3Tokenizer() {
+    FixtureCache cache = FixtureCache.defaultCache();
+    ensureOrSkip("Qwen3 tokenizer", () -> dev.pruneserve.assets.Qwen3Tokenizer.ensure(cache));
+    return dev.pruneserve.assets.Qwen3Tokenizer.dir(cache);
+  }
+
   public static FixtureCache stories15m() {
     FixtureCache cache = FixtureCache.defaultCache();
     ensureOrSkip("stories15M", () -> Stories15m.ensure(cache));

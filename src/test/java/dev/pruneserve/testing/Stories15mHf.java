@@ -30,6 +30,13 @@ import java.util.Map;
  * its group (no uptraining, so quality drops; the structure is what users bring).
  */
 public final class Stories15mHf {
+  /**
+   * A story-completion "chat" template: BOS, then the user turns' text, so Generate with messages
+   * [{user, p}] feeds exactly what prompt p feeds.
+   */
+  public static final String CHAT_TEMPLATE = "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}"
+      + "{{ m.content }}{% elif m.role != 'system' %}{{ raise_exception('only user turns') }}{% endif %}{% endfor %}";
+
   private Stories15mHf() {}
 
   public static Path write(Path dir) throws IOException {
@@ -71,7 +78,8 @@ public final class Stories15mHf {
     Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson(Stories15m.tokenizerFile(cache), ck.vocab));
     Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\","
         + " \"unk_token\": \"<unk>\", \"add_bos_token\": true, \"add_eos_token\": false,"
-        + " \"tokenizer_class\": \"LlamaTokenizer\", \"model_max_length\": " + ck.seqLen + "}\n");
+        + " \"tokenizer_class\": \"LlamaTokenizer\", \"model_max_length\": " + ck.seqLen + ", \"chat_template\": "
+        + json.writeValueAsString(CHAT_TEMPLATE) + "}\n");
     Files.writeString(dir.resolve("generation_config.json"), "{\"bos_token_id\": 1, \"eos_token_id\": 2}\n");
     return dir;
   }
