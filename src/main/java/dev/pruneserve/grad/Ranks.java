@@ -35,7 +35,7 @@ final class Ranks {
       case "Shape", "Range", "NonZero", "Size" -> n.getOpType().equals("Size") ? 0 : n.getOpType().equals("NonZero")
           ? 2 : 1;
       case "Add", "Sub", "Mul", "Div", "Pow", "Where", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-          "And", "Or", "MatMul", "Expand" -> {
+          "And", "Or", "MatMul", "Expand", "Max", "Min", "Mod" -> {
         int r = -1;
         for (int i = 0; i < n.getInputCount(); i++) {
           int ri = n.getOpType().equals("Expand") && i == 1 ? constLength(n, 1, shapes) : rankOf(n, i, shapes);
@@ -64,7 +64,8 @@ final class Ranks {
       }
       case "Concat", "Slice", "Transpose", "Softmax", "LogSoftmax", "Cast", "Neg", "Sqrt", "Exp", "Log", "Sigmoid",
           "Tanh", "Relu", "Erf", "Cos", "Sin", "Identity", "Not", "Trilu", "CumSum", "ScatterND", "ScatterElements",
-          "GatherElements" -> in0;
+          "GatherElements", "Reciprocal", "Abs", "Floor", "Ceil", "Round", "Softplus", "LeakyRelu", "HardSigmoid",
+          "HardSwish", "Clip", "IsNaN", "IsInf", "Sign" -> in0;
       default -> -1;
     };
   }

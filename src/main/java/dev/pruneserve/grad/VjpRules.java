@@ -77,6 +77,7 @@ final class VjpRules {
         g[0] = sumTo(e.op("Mul", gy, e.op("Mul", p, e.op("Pow", x, e.op("Sub", p, e.scalar(1f))))), y, x);
       }
       case "Sqrt" -> g[0] = e.op("Div", gy, e.op("Mul", y, e.scalar(2f)));
+      case "Reciprocal" -> g[0] = e.op("Neg", e.op("Mul", gy, e.op("Mul", y, y))); // d(1/x) = −y²
       case "Exp" -> g[0] = e.op("Mul", gy, y);
       case "Log" -> g[0] = e.op("Div", gy, x);
       case "Relu" -> g[0] = e.op("Mul", gy, e.op("Cast", attrs(i("to", 1)), e.op("Greater", x, e.scalar(0f))));

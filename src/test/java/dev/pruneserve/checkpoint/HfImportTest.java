@@ -114,6 +114,43 @@ class HfImportTest {
     assertTrue(e.getMessage().contains("no tensor model.layers.1.mlp.up_proj.weight"), e.getMessage());
   }
 
+  /** parameters_before: an lm_head stored as the transposed copy of a tied embedding counts once. */
+  @Test
+  void aTransposedCopyOfTheTiedEmbeddingCountsOnce() throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve("tied"), "qwen2", "F32", 1);
+    var tied = dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(convert(f.dir())));
+    var g = tied.getGraph().toBuilder().clearNode();
+    String head = null;
+    for (var n : tied.getGraph().getNodeList()) {
+      if (n.getOpType().equals("Transpose") && n.getInput(0).equals("model.embed_tokens.weight")) {
+        head = n.getOutput(0);
+      } else {
+        g.addNode(n);
+      }
+    }
+    var emb = new dev.pruneserve.graph.OnnxGraph(tied).initializer("model.embed_tokens.weight").orElseThrow();
+    java.nio.FloatBuffer src = emb.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer();
+    int v = (int) emb.getDims(0);
+    int d = (int) emb.getDims(1);
+    java.nio.ByteBuffer t = java.nio.ByteBuffer.allocate(v * d * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < d; i++) {
+      for (int j = 0; j < v; j++) {
+        t.putFloat(src.get(j * d + i));
+      }
+    }
+    g.addInitializer(dev.pruneserve.onnx.proto.Onnx.TensorProto.newBuilder().setName(head).setDataType(1).addDims(d)
+        .addDims(v).setRawData(com.google.protobuf.ByteString.copyFrom(t.array())));
+    var copied = tied.toBuilder().setGraph(g).build();
+    long once = dev.pruneserve.pruning.criteria.Pruner.parameters(tied);
+    assertEquals(once, dev.pruneserve.pruning.criteria.Pruner.parameters(copied));
+    t.putFloat(0, t.getFloat(0) + 1); // no longer a copy: counted
+    g.setInitializer(g.getInitializerCount() - 1, g.getInitializer(g.getInitializerCount() - 1).toBuilder()
+        .setRawData(com.google.protobuf.ByteString.copyFrom(t.array())));
+    assertEquals(once + (long) v * d, dev.pruneserve.pruning.criteria.Pruner.parameters(tied.toBuilder().setGraph(g)
+        .build()));
+  }
+
   @Test
   void halfPrecisionIsWidenedExactly() {
     for (int bits = 0; bits < 0x10000; bits++) {

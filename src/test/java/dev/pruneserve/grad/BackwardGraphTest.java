@@ -94,7 +94,8 @@ class BackwardGraphTest {
         n("LeakyRelu", "l", in("x"), ModelBuilder.floatAttr("alpha", 0.1f)), n("Tanh", "t", in("x")),
         n("Erf", "e", in("x")), n("Sigmoid", "sg", in("x")), n("Log", "lg", in("sg")), n("Exp", "ex", in("t")),
         n("Sqrt", "sq", in("ex")), n("Add", "a1", in("r", "l")), n("Add", "a2", in("a1", "e")),
-        n("Add", "a3", in("a2", "lg")), n("Mul", "a4", in("a3", "sq")), n("Neg", "y0", in("a4")),
+        n("Add", "a3", in("a2", "lg")), n("Mul", "a4", in("a3", "sq")), n("Reciprocal", "rc", in("ex")),
+        n("Mul", "a5", in("a4", "rc")), n("Neg", "y0", in("a5")),
         n("Identity", "y", in("y0")))));
   }
 

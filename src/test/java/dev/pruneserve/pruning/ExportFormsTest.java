@@ -57,6 +57,20 @@ class ExportFormsTest {
     assertEquals(plain, TransposedWeights.fold(plain), "nothing to fold: the same model");
   }
 
+  /** transformers' RMSNorm (float32 Casts, Pow, Reciprocal): rank inference goes through it, so Taylor runs. */
+  @Test
+  void taylorRunsThroughTransformersRmsNorm() throws Exception {
+    ModelProto plain = GeneratedDecoder.model(dir);
+    ModelProto hf = ExportForms.hfRmsNorm(plain);
+    assertTrue(hf.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("Reciprocal")));
+    assertArrayEquals(logits(plain), logits(hf), 1e-5f, "the rewrite computes the same");
+    List<int[]> calib = GeneratedDecoder.sequences(4, 3);
+    Pruner.Result a = PruneMethods.apply(plain, PruneRecipe.of("taylor", 0.3), calib, OrtRuntime.cpu(1));
+    Pruner.Result b = PruneMethods.apply(hf, PruneRecipe.of("taylor", 0.3), calib, OrtRuntime.cpu(1));
+    assertEquals(a.headsPerLayer(), b.headsPerLayer());
+    assertEquals(a.channelsPerLayer(), b.channelsPerLayer());
+  }
+
   /** Same blocks, same pruned weights and the same pruned logits as the plain export. */
   private void samePruning(ModelProto form) throws Exception {
     ModelProto plain = GeneratedDecoder.model(dir);

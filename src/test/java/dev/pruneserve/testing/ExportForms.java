@@ -10,6 +10,7 @@ import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -102,6 +103,58 @@ public final class ExportForms {
       b.addNode(n);
     }
     return m.toBuilder().setGraph(b).build();
+  }
+
+  /**
+   * Every RMSNorm {@code Div(x, Sqrt(ReduceMean(Mul(x, x)) + eps))} written as transformers' LlamaRMSNorm
+   * exports: {@code Cast(Mul(Cast(x), Reciprocal(Sqrt(ReduceMean(Pow(Cast(x), 2)) + eps))))}.
+   */
+  public static ModelProto hfRmsNorm(ModelProto m) {
+    OnnxGraph g = new OnnxGraph(m);
+    java.util.Set<String> drop = new java.util.HashSet<>();
+    java.util.Map<String, List<NodeProto>> replace = new java.util.HashMap<>();
+    for (NodeProto d : m.getGraph().getNodeList()) {
+      Optional<NodeProto> sqrt = d.getOpType().equals("Div") ? g.producer(d.getInput(1)) : Optional.empty();
+      Optional<NodeProto> add = sqrt.filter(n -> n.getOpType().equals("Sqrt")).flatMap(n -> g.producer(n.getInput(0)));
+      Optional<NodeProto> mean = add.filter(n -> n.getOpType().equals("Add")).flatMap(n -> g.producer(n.getInput(0)));
+      Optional<NodeProto> sq = mean.filter(n -> n.getOpType().equals("ReduceMean")).flatMap(n -> g.producer(n
+          .getInput(0)));
+      String x = d.getInput(0);
+      if (sq.isEmpty() || !sq.get().getOpType().equals("Mul") || !sq.get().getInput(0).equals(x)
+          || !sq.get().getInput(1).equals(x)) {
+        continue;
+      }
+      String p = d.getOutput(0) + ".hf";
+      List<NodeProto> nodes = List.of(node("Cast", p + ".x32", List.of(x), ModelBuilder.intAttr("to", 1)),
+          node("Pow", p + ".pow", List.of(p + ".x32", "hf.two")),
+          mean.get().toBuilder().setInput(0, p + ".pow").setOutput(0, p + ".mean").setName(p + ".mean").build(),
+          node("Add", p + ".add", List.of(p + ".mean", add.get().getInput(1))),
+          node("Sqrt", p + ".sqrt", List.of(p + ".add")), node("Reciprocal", p + ".rsqrt", List.of(p + ".sqrt")),
+          node("Mul", p + ".mul", List.of(p + ".x32", p + ".rsqrt")),
+          node("Cast", d.getOutput(0), List.of(p + ".mul"), ModelBuilder.intAttr("to", 1)));
+      drop.addAll(List.of(sq.get().getOutput(0), mean.get().getOutput(0), add.get().getOutput(0),
+          sqrt.get().getOutput(0)));
+      replace.put(d.getOutput(0), nodes);
+    }
+    GraphProto.Builder b = m.getGraph().toBuilder().clearNode();
+    b.addInitializer(TensorProto.newBuilder().setName("hf.two").setDataType(1).addFloatData(2f));
+    for (NodeProto n : m.getGraph().getNodeList()) {
+      if (replace.containsKey(n.getOutput(0))) {
+        replace.get(n.getOutput(0)).forEach(b::addNode);
+      } else if (!drop.contains(n.getOutput(0))) {
+        b.addNode(n);
+      }
+    }
+    return m.toBuilder().setGraph(b).build();
+  }
+
+  private static NodeProto node(String op, String out, List<String> in,
+      dev.pruneserve.onnx.proto.Onnx.AttributeProto... a) {
+    NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(out + ".node").addOutput(out).addAllInput(in);
+    for (var x : a) {
+      n.addAttribute(x);
+    }
+    return n.build();
   }
 
   /** The weight {@code name} read through {@code Mul(W, 1)}: a weight computed in the graph. */

@@ -113,17 +113,49 @@ public final class Pruner {
   }
 
   /** Elements of all floating-point initializers. */
+  /**
+   * Float parameters stored as initializers; a 2-D FP32 initializer that is exactly the transpose
+   * of another (a tied embedding an exporter also wrote as a transposed lm_head copy) counts once.
+   */
   public static long parameters(ModelProto m) {
     long n = 0;
+    java.util.Map<String, TensorProto> matrices = new java.util.HashMap<>();
     for (TensorProto t : m.getGraph().getInitializerList()) {
       if (t.getDataType() == 1 || t.getDataType() == 10 || t.getDataType() == 16) {
         long e = 1;
         for (long d : t.getDimsList()) {
           e *= d;
         }
-        n += e;
+        boolean copy = false;
+        if (t.getDataType() == 1 && t.getDimsCount() == 2 && t.hasRawData()) {
+          TensorProto twin = matrices.get(t.getDims(1) + "x" + t.getDims(0));
+          copy = twin != null && transposed(twin, t);
+          matrices.putIfAbsent(t.getDims(0) + "x" + t.getDims(1), t);
+        }
+        n += copy ? 0 : e;
       }
     }
     return n;
+  }
+
+  /** Whether b [C, R] holds exactly the transpose of a [R, C] (FP32 raw data). */
+  private static boolean transposed(TensorProto a, TensorProto b) {
+    int rows = (int) a.getDims(0);
+    int cols = (int) a.getDims(1);
+    if ((long) rows * cols > Integer.MAX_VALUE / 4 || a.getRawData().size() != b.getRawData().size()) {
+      return false;
+    }
+    java.nio.FloatBuffer x = a.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer();
+    java.nio.FloatBuffer y = b.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer();
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        if (Float.floatToRawIntBits(x.get(r * cols + c)) != Float.floatToRawIntBits(y.get(c * rows + r))) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 }
