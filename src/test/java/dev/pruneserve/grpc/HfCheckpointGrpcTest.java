@@ -25,13 +25,14 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Hugging Face folders copied into the repository as they are ({@code stories15m-hf}: stories15M
  * with tokenizer.json; {@code stories15m-gqa}: 6 query heads over 3 K/V heads): served through
- * Generate with tokenizer.json, and the GQA one pruned by every LLM method through the Prune RPC,
- * each variant served at once with fewer K/V heads.
+ * Generate with tokenizer.json (prompt and chat messages), and the GQA one — as a folder and as a
+ * third-party ONNX decoder ({@code stories15m-optimum}) — pruned by every LLM method through the
+ * Prune RPC, each variant served at once.
  */
 @QuarkusTest
 @WithTestResource(TestRepositoryResource.class)
@@ -80,11 +81,27 @@ class HfCheckpointGrpcTest {
     }
   }
 
+  /** The third-party form generates what the imported GQA folder generates, from a prompt and from messages. */
+  @Test
+  void theThirdPartyDecoderServesPromptsAndMessages() {
+    GenerateRequest.Builder req = GenerateRequest.newBuilder().setModel("stories15m-gqa").setPrompt("Once upon a time")
+        .setParams(SamplingParams.newBuilder().setMaxNewTokens(12));
+    List<Integer> want = gen.generateUnary(req.build()).getTokenIdsList();
+    assertEquals(12, want.size());
+    assertEquals(want, gen.generateUnary(req.clone().setModel("stories15m-optimum").build()).getTokenIdsList());
+    assertEquals(want, gen.generateUnary(req.clone().setModel("stories15m-optimum").clearPrompt()
+        .addMessages(ChatMessage.newBuilder().setRole("user").setContent("Once upon a time")).build())
+        .getTokenIdsList());
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {"magnitude-l2", "wanda-sp", "flap", "mini-llm", "forward-search", "taylor"})
-  void everyLlmMethodPrunesTheGqaFolderAndTheVariantIsServed(String method) {
-    assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName("stories15m-gqa").build()).getReady());
-    PruneRequest.Builder req = PruneRequest.newBuilder().setModel("stories15m-gqa").setMethod(method).setRatio(0.34)
+  @CsvSource({"stories15m-gqa, magnitude-l2", "stories15m-gqa, wanda-sp", "stories15m-gqa, flap",
+      "stories15m-gqa, mini-llm", "stories15m-gqa, forward-search", "stories15m-gqa, taylor",
+      "stories15m-optimum, magnitude-l2", "stories15m-optimum, wanda-sp", "stories15m-optimum, flap",
+      "stories15m-optimum, mini-llm", "stories15m-optimum, forward-search", "stories15m-optimum, taylor"})
+  void everyLlmMethodPrunesTheGqaModelsAndTheVariantIsServed(String model, String method) {
+    assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName(model).build()).getReady());
+    PruneRequest.Builder req = PruneRequest.newBuilder().setModel(model).setMethod(method).setRatio(0.34)
         .setCalibration(CalibrationSpec.newBuilder().addTexts(STORY).addTexts("The dog ran to the park."));
     if (method.equals("mini-llm")) {
       req.setOptions(PruneOptions.newBuilder().setMiniLlm(MiniLlmOptions.newBuilder().setQueries(2)));

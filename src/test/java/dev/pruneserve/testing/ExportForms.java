@@ -175,6 +175,42 @@ public final class ExportForms {
     return m.toBuilder().setGraph(b).build();
   }
 
+  /** position_ids = Unsqueeze(Range(past, past + seq)) from the cache length and input_ids. */
+  public static ModelProto withoutPositionIds(ModelProto m) {
+    GraphProto.Builder g = m.getGraph().toBuilder();
+    for (int i = 0; i < g.getInputCount(); i++) {
+      if (g.getInput(i).getName().equals("position_ids")) {
+        g.removeInput(i);
+        break;
+      }
+    }
+    g.addInitializer(scalar("pos.two", 2)).addInitializer(scalar("pos.one", 1))
+        .addInitializer(TensorProto.newBuilder().setName("pos.axes").setDataType(7).addDims(1).addInt64Data(0));
+    NodeProto[] nodes = {posNode("Shape", "pos.pk", "past_key_values.0.key"), posNode("Gather", "pos.past", "pos.pk",
+        "pos.two"), posNode("Shape", "pos.si", "input_ids"), posNode("Gather", "pos.seq", "pos.si", "pos.one"),
+        posNode("Add", "pos.end", "pos.past", "pos.seq"),
+        posNode("Range", "pos.range", "pos.past", "pos.end", "pos.one"),
+        posNode("Unsqueeze", "position_ids", "pos.range", "pos.axes")};
+    GraphProto.Builder out = g.clearNode();
+    for (NodeProto n : nodes) {
+      out.addNode(n);
+    }
+    m.getGraph().getNodeList().forEach(out::addNode);
+    return m.toBuilder().setGraph(out).build();
+  }
+
+  private static TensorProto scalar(String name, long v) {
+    return TensorProto.newBuilder().setName(name).setDataType(7).addInt64Data(v).build();
+  }
+
+  private static NodeProto posNode(String op, String out, String... in) {
+    NodeProto.Builder b = NodeProto.newBuilder().setOpType(op).setName(out + ".node").addOutput(out);
+    for (String i : in) {
+      b.addInput(i);
+    }
+    return b.build();
+  }
+
   private static TensorProto ints(String name, long[] v) {
     TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(7).addDims(v.length);
     for (long x : v) {

@@ -21,6 +21,9 @@ import java.util.Map;
  *   <li>{@code stories15m-pruned}: stories15m pruned by the engine (Mag-SP, p = 0.5), same config;
  *   <li>{@code stories15m-hf}, {@code stories15m-gqa}: stories15M as Hugging Face folders (the
  *       second with 3 mean-pooled K/V heads for 6 query heads), when the fixture can be fetched;
+ *   <li>{@code stories15m-optimum}: the GQA model as a third-party ONNX decoder (Optimum names, no
+ *       {@code position_ids}, eager-attention casts, inferred head counts, transformers' RMSNorm,
+ *       weights behind Transpose) with its tokenizer.json, in a plain model folder;
  *   <li>{@code minilm}: all-MiniLM-L6-v2, when its jar is in the cache.
  * </ul>
  */
@@ -80,7 +83,19 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
   private static void installHfFolders(Path root) {
     try {
       Stories15mHf.write(root.resolve("stories15m-hf"));
-      Stories15mHf.write(root.resolve("stories15m-gqa"), 3);
+      Path gqa = Stories15mHf.write(root.resolve("stories15m-gqa"), 3);
+      Path cache = Files.createTempDirectory("pruneserve-test-hf");
+      var m = dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(
+          new dev.pruneserve.checkpoint.HfImport(cache).modelFile(gqa)));
+      m = ExportForms.transposedWeights(ExportForms.hfRmsNorm(ExportForms.inferredHeadCounts(
+          ExportForms.castsAroundSoftmax(ExportForms.withoutPositionIds(m)))));
+      Path optimum = root.resolve("stories15m-optimum");
+      TestModels.write(root, "stories15m-optimum", 1, m);
+      for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "generation_config.json"}) {
+        Files.copy(gqa.resolve(f), optimum.resolve(f));
+      }
+      TestModels.writeText(optimum.resolve("config.json"), "{\"kind\": \"causal-lm\", \"tokenizer\": "
+          + "\"tokenizer.json\", \"context_length\": 256}");
     } catch (IOException | RuntimeException e) {
       System.err.println("stories15m-hf not installed in the test repository: " + e.getMessage());
     }
