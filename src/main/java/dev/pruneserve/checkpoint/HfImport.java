@@ -102,7 +102,7 @@ public final class HfImport implements CheckpointImport {
           + (unread.size() > 5 ? " and " + (unread.size() - 5) + " more" : ""));
     }
     Files.createDirectories(target.getParent());
-    AtomicFiles.write(target, model.toByteArray());
+    AtomicFiles.write(target, model::writeTo); // streamed: no second copy of the weights in memory
     LOG.infof("converted checkpoint %s (%s, %d layers, %d/%d heads) to %s in %d ms", dir,
         spec.grouped() ? "GQA" : "MHA",
         spec.layers(), spec.heads(), spec.kvHeads(), target, (System.nanoTime() - t0) / 1_000_000);

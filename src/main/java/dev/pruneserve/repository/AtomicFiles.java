@@ -28,6 +28,28 @@ public final class AtomicFiles {
     }
   }
 
+  /** What {@link #write(Path, Writer)} streams into the temporary file. */
+  public interface Writer {
+    void writeTo(java.io.OutputStream out) throws IOException;
+  }
+
+  /** As {@link #write(Path, byte[])}, streaming: the content is never held in memory whole. */
+  public static void write(Path file, Writer content) throws IOException {
+    Files.createDirectories(file.getParent());
+    Path tmp = Files.createTempFile(file.getParent(), ".tmp-", ".part");
+    try {
+      try (java.io.FileOutputStream fos = new java.io.FileOutputStream(tmp.toFile());
+          java.io.BufferedOutputStream out = new java.io.BufferedOutputStream(fos, 1 << 20)) {
+        content.writeTo(out);
+        out.flush();
+        fos.getChannel().force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
   /** Copies {@code source} to {@code target} the same way. */
   public static void copy(Path source, Path target) throws IOException {
     Files.createDirectories(target.getParent());

@@ -2,9 +2,7 @@ package dev.pruneserve.pruning.transformer;
 
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -23,8 +21,6 @@ import java.util.Set;
  * says which Softmax and why, so callers can refuse instead of pruning less than asked.
  */
 public final class HeadDiscovery {
-  private static final Set<String> PASS_THROUGH = Set.of("Add", "Mul", "Neg", "Slice", "Concat", "Transpose", "Sub",
-      "Cast");
 
   private HeadDiscovery() {}
 
@@ -78,19 +74,6 @@ public final class HeadDiscovery {
     return g.soleConsumer(v, op).filter(n -> n.getInput(0).equals(in));
   }
 
-  /**
-   * A q/k/v projection split into heads. {@code shape}: the head-count element of its split shape,
-   * null when inferred (−1). {@code repeatQuery}/{@code repeatKv}: for K/V behind repeat_kv, the
-   * elements holding the repeated (query) head count and the K/V head count; {@code repeatNodes}
-   * the Expand/Reshape nodes that read them.
-   */
-  private record Split(String weight, String bias, ShapeSlot shape, List<String> cache, int heads, int headDim,
-      List<ShapeSlot> repeatQuery, List<ShapeSlot> repeatKv, Set<String> repeatNodes) {
-    Split withRepeat(List<String> cacheValues, List<ShapeSlot> query, List<ShapeSlot> kv, Set<String> nodes) {
-      return new Split(weight, bias, shape, cacheValues, heads, headDim, query, kv, nodes);
-    }
-  }
-
   private static Optional<HeadGroup> match(OnnxGraph g, NodeProto softmax, int index, List<String> why) {
     Optional<NodeProto> pv = throughCasts(g, softmax.getOutput(0), "MatMul");
     if (pv.isEmpty()) {
@@ -111,9 +94,9 @@ public final class HeadDiscovery {
           + " through Transpose -> Reshape -> MatMul");
       return Optional.empty();
     }
-    Optional<Split> v = split(g, pv.get().getInput(1), why);
-    Optional<Split> q = split(g, qk.get().getInput(0), why);
-    Optional<Split> k = split(g, qk.get().getInput(1), why);
+    Optional<HeadSplits.Split> v = HeadSplits.trace(g, pv.get().getInput(1), why);
+    Optional<HeadSplits.Split> q = HeadSplits.trace(g, qk.get().getInput(0), why);
+    Optional<HeadSplits.Split> k = HeadSplits.trace(g, qk.get().getInput(1), why);
     if (v.isEmpty() || q.isEmpty() || k.isEmpty()) {
       String which = v.isEmpty() ? "v" : q.isEmpty() ? "q" : "k";
       why.add(0, "the " + which + " projection was not found (expected Transpose(Reshape(MatMul(x, W) [+ b],"
@@ -143,7 +126,7 @@ public final class HeadDiscovery {
     }
     Set<String> projections = Set.of(q.get().weight(), k.get().weight(), v.get().weight());
     Set<ShapeSlot> split = new LinkedHashSet<>();
-    for (Split sp : List.of(q.get(), k.get(), v.get())) {
+    for (HeadSplits.Split sp : List.of(q.get(), k.get(), v.get())) {
       if (sp.shape() != null) {
         split.add(sp.shape());
       }
@@ -161,7 +144,7 @@ public final class HeadDiscovery {
     if (q.get().shape() != null) {
       queryShapes.add(q.get().shape());
     }
-    for (Split sp : List.of(k.get(), v.get())) {
+    for (HeadSplits.Split sp : List.of(k.get(), v.get())) {
       if (sp.shape() != null && !kvShapes.contains(sp.shape())) {
         kvShapes.add(sp.shape());
       }
@@ -189,12 +172,12 @@ public final class HeadDiscovery {
       return Optional.empty();
     }
     List<String> cache = new ArrayList<>();
-    for (Split sp : List.of(k.get(), v.get())) {
+    for (HeadSplits.Split sp : List.of(k.get(), v.get())) {
       cache.addAll(sp.cache());
     }
     List<String> qBias = q.get().bias() == null ? List.of() : List.of(q.get().bias());
     List<String> kvBias = new ArrayList<>();
-    for (Split sp : List.of(k.get(), v.get())) {
+    for (HeadSplits.Split sp : List.of(k.get(), v.get())) {
       if (sp.bias() != null) {
         kvBias.add(sp.bias());
       }
@@ -223,200 +206,6 @@ public final class HeadDiscovery {
   }
 
   /**
-   * The head split feeding {@code value}, walking back through RoPE, the KV-cache Concat and
-   * repeat_kv (Reshape(Expand(Unsqueeze(kv)))).
-   */
-  private static Optional<Split> split(OnnxGraph g, String value, List<String> why) {
-    Deque<String> todo = new ArrayDeque<>(List.of(value));
-    Set<String> seen = new HashSet<>();
-    List<String> cache = new ArrayList<>();
-    List<ShapeSlot> repeatQuery = new ArrayList<>();
-    List<ShapeSlot> repeatKv = new ArrayList<>();
-    Set<String> repeatNodes = new HashSet<>();
-    Split found = null;
-    while (!todo.isEmpty() && seen.size() < 64) {
-      String v = todo.pop();
-      if (!seen.add(v)) {
-        continue;
-      }
-      Optional<NodeProto> p = g.producer(v);
-      if (p.isEmpty()) {
-        continue;
-      }
-      NodeProto n = p.get();
-      if (n.getOpType().equals("Transpose")) {
-        Optional<Split> s = headSplitBehind(g, n.getInput(0), why);
-        if (s.isPresent()) {
-          if (found != null && !found.weight().equals(s.get().weight())) {
-            return Optional.empty(); // two different projections: ambiguous
-          }
-          found = s.get();
-          continue;
-        }
-      }
-      if (n.getOpType().equals("Concat")) {
-        for (String in : n.getInputList()) {
-          if (g.producer(in).isEmpty() && g.initializer(in).isEmpty()) {
-            cache.add(in); // the past KV graph input; the Concat's output is the present one
-            cache.add(n.getOutput(0));
-          }
-        }
-      }
-      Optional<String> repeated = repeatKv(g, n, repeatQuery, repeatKv, repeatNodes, why);
-      if (repeated.isPresent()) {
-        todo.push(repeated.get());
-      } else if (PASS_THROUGH.contains(n.getOpType())) {
-        n.getInputList().forEach(todo::push);
-      }
-    }
-    if (found == null) {
-      return Optional.empty();
-    }
-    return Optional.of(found.withRepeat(cache, repeatQuery, repeatKv, repeatNodes));
-  }
-
-  /**
-   * transformers' repeat_kv: {@code Reshape(Expand(Unsqueeze(x, axis 2), [b, KV, rep, t, hd]),
-   * [b, KV·rep, t, hd])}. Records the shape elements holding KV·rep (query) and KV (when the
-   * Expand names it rather than broadcasting from 1) and returns x.
-   */
-  private static Optional<String> repeatKv(OnnxGraph g, NodeProto reshape, List<ShapeSlot> query,
-      List<ShapeSlot> kv, Set<String> nodes, List<String> why) {
-    if (!reshape.getOpType().equals("Reshape")) {
-      return Optional.empty();
-    }
-    Optional<NodeProto> expand = g.producer(reshape.getInput(0)).filter(n -> n.getOpType().equals("Expand"));
-    Optional<NodeProto> unsq = expand.flatMap(e -> g.producer(e.getInput(0)))
-        .filter(n -> n.getOpType().equals("Unsqueeze"));
-    if (unsq.isEmpty()) {
-      return Optional.empty();
-    }
-    Optional<ShapeSlot.Vector> to = ShapeSlot.resolve(g, reshape.getInput(1));
-    Optional<ShapeSlot.Vector> ex = ShapeSlot.resolve(g, expand.get().getInput(1));
-    if (to.isEmpty() || ex.isEmpty() || to.get().values().length != 4 || ex.get().values().length != 5
-        || to.get().slots()[1] == null || to.get().values()[1] <= 0 || ex.get().slots()[2] == null) {
-      why.add("repeat_kv at Reshape '" + reshape.getName() + "': the repeated head count or the Expand's repeat"
-          + " factor is not a constant");
-      return Optional.empty();
-    }
-    query.add(to.get().slots()[1]);
-    if (ex.get().slots()[1] != null && ex.get().values()[1] > 1) {
-      kv.add(ex.get().slots()[1]);
-    }
-    nodes.add(reshape.getOutput(0));
-    nodes.add(expand.get().getOutput(0));
-    return Optional.of(unsq.get().getInput(0));
-  }
-
-  /** Ops a per-head norm between the head split and its Transpose may use (Qwen3's q/k RMSNorm). */
-  private static final Set<String> NORM_OPS = Set.of("Mul", "Div", "Add", "Pow", "Sqrt", "Reciprocal", "ReduceMean",
-      "Cast");
-
-  /**
-   * The head split whose output {@code value} is, directly or through a per-head RMSNorm (every
-   * reduction over the last axis only, so the norm's weight [hd] is shared by all heads).
-   */
-  private static Optional<Split> headSplitBehind(OnnxGraph g, String value, List<String> why) {
-    Deque<String> todo = new ArrayDeque<>(List.of(value));
-    Set<String> seen = new HashSet<>();
-    NodeProto reshape = null;
-    while (!todo.isEmpty() && seen.size() < 16) {
-      String v = todo.pop();
-      if (!seen.add(v)) {
-        continue;
-      }
-      Optional<NodeProto> p = g.producer(v);
-      if (p.isEmpty()) {
-        continue;
-      }
-      NodeProto n = p.get();
-      if (n.getOpType().equals("Reshape")) {
-        if (reshape != null && !reshape.getOutput(0).equals(n.getOutput(0))) {
-          return Optional.empty();
-        }
-        reshape = n;
-      } else if (NORM_OPS.contains(n.getOpType())) {
-        if (n.getOpType().equals("ReduceMean") && !lastAxisOnly(g, n)) {
-          return Optional.empty();
-        }
-        for (String in : n.getInputList()) {
-          if (g.initializer(in).isEmpty() && g.constant(in).isEmpty()) {
-            todo.push(in);
-          }
-        }
-      } else {
-        return Optional.empty();
-      }
-    }
-    return reshape == null ? Optional.empty() : headSplit(g, reshape, why);
-  }
-
-  private static boolean lastAxisOnly(OnnxGraph g, NodeProto reduce) {
-    for (var a : reduce.getAttributeList()) {
-      if (a.getName().equals("axes")) {
-        return a.getIntsCount() == 1 && (a.getInts(0) == -1 || a.getInts(0) == 3);
-      }
-    }
-    if (reduce.getInputCount() > 1) { // opset 18: axes as an input
-      Optional<long[]> axes = ShapeSlot.ints(g, reduce.getInput(1));
-      return axes.isPresent() && axes.get().length == 1 && (axes.get()[0] == -1 || axes.get()[0] == 3);
-    }
-    return false;
-  }
-
-  /**
-   * Reshape(MatMul(x, W [D, H·hd]) [+ b [H·hd]], […, H, hd]) with constant H and hd (the shape an
-   * initializer, or a Concat of dynamic batch/sequence pieces and constants).
-   */
-  private static Optional<Split> headSplit(OnnxGraph g, NodeProto reshape, List<String> why) {
-    Optional<ShapeSlot.Vector> shape = ShapeSlot.resolve(g, reshape.getInput(1));
-    if (shape.isEmpty() || shape.get().values().length != 4) {
-      why.add("Reshape '" + reshape.getName() + "': its shape is not a constant 4-vector");
-      return Optional.empty();
-    }
-    long[] v = shape.get().values();
-    String bias = null;
-    Optional<NodeProto> mm = g.producer(reshape.getInput(0));
-    if (mm.isPresent() && mm.get().getOpType().equals("Add")) {
-      NodeProto add = mm.get();
-      int side = g.initializer(add.getInput(0)).isPresent() ? 0 : 1;
-      bias = add.getInput(side);
-      mm = g.producer(add.getInput(1 - side));
-      if (g.consumers(add.getInput(1 - side)).size() != 1) {
-        return Optional.empty();
-      }
-    }
-    ShapeSlot[] slots = shape.get().slots();
-    if (slots[2] == null || slots[3] == null || slots[2].equals(slots[3])) {
-      why.add("Reshape '" + reshape.getName() + "': the head count or head size is computed in the graph, not a"
-          + " constant");
-      return Optional.empty(); // H must be its own constant element (not shared with hd)
-    }
-    if (v[3] <= 0 || v[2] == 0 || v[2] < -1) {
-      why.add("Reshape '" + reshape.getName() + "': head size " + v[3] + " / head count " + v[2]
-          + " is not a positive constant");
-      return Optional.empty();
-    }
-    if (mm.isEmpty() || !mm.get().getOpType().equals("MatMul")) {
-      why.add("Reshape '" + reshape.getName() + "' does not split a MatMul's output"
-          + mm.map(n -> " (it splits a " + n.getOpType() + ")").orElse(""));
-      return Optional.empty();
-    }
-    String w = mm.get().getInput(1);
-    int hd = (int) v[3];
-    long width = GatedMlpDiscovery.cols(g, w);
-    boolean inferred = v[2] == -1; // view(*input_shape, -1, head_dim): H follows from the weight
-    int heads = inferred ? (int) (width / hd) : (int) v[2];
-    if (width <= 0 || width != (long) heads * hd || (bias != null && length(g, bias) != width)) {
-      why.add("projection '" + w + "' is not an initializer [in, " + (inferred ? "H·" + hd : heads * hd) + "]"
-          + (g.initializer(w).isEmpty() ? " (computed in the graph, e.g. Transpose(initializer))" : ""));
-      return Optional.empty();
-    }
-    return Optional.of(new Split(w, bias, inferred ? null : slots[2], List.of(), heads, hd, List.of(), List.of(),
-        Set.of()));
-  }
-
-  /**
    * Whether every reader of the constant {@code tensor} is a Reshape (directly or through the
    * Concat that builds its shape) accepted by {@code owned}.
    */
@@ -440,11 +229,6 @@ public final class HeadDiscovery {
       return p.get().getInputList().stream().anyMatch(in -> fedBy(g, in, weights));
     }
     return p.isPresent() && p.get().getOpType().equals("MatMul") && weights.contains(p.get().getInput(1));
-  }
-
-  private static long length(OnnxGraph g, String name) {
-    return g.initializer(name).filter(t -> t.getDimsCount() == 1 && t.getDataType() == 1).map(t -> t.getDims(0))
-        .orElse(-1L);
   }
 
   private static Optional<NodeProto> findBack(OnnxGraph g, NodeProto start, String op) {
