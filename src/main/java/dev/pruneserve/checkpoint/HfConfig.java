@@ -58,9 +58,19 @@ public final class HfConfig {
     }
   }
 
+  /**
+   * RoPE from {@code rope_theta} + {@code rope_scaling}, or from {@code rope_parameters} (how
+   * transformers 5 writes both); a partial rotary factor is refused.
+   */
   private static DecoderSpec.Rope rope(JsonNode c) {
-    float theta = (float) c.path("rope_theta").asDouble(10000);
-    JsonNode s = c.path("rope_scaling");
+    JsonNode params = c.path("rope_parameters");
+    JsonNode s = params.isObject() ? params : c.path("rope_scaling");
+    double partial = c.path("partial_rotary_factor").asDouble(s.path("partial_rotary_factor").asDouble(1));
+    if (partial != 1) {
+      throw new UnsupportedCheckpointException("partial_rotary_factor " + partial + " is not supported (1 only)");
+    }
+    float theta = (float) (params.isObject() ? params.path("rope_theta").asDouble(c.path("rope_theta").asDouble(10000))
+        : c.path("rope_theta").asDouble(10000));
     if (s.isMissingNode() || s.isNull()) {
       return DecoderSpec.Rope.plain(theta);
     }
@@ -71,8 +81,8 @@ public final class HfConfig {
       case "linear" -> new DecoderSpec.Rope(theta, "linear", factor, 0, 0, 0);
       case "llama3" -> new DecoderSpec.Rope(theta, "llama3", factor, s.path("low_freq_factor").asDouble(1),
           s.path("high_freq_factor").asDouble(4), requiredIn(s, "original_max_position_embeddings"));
-      default -> throw new UnsupportedCheckpointException("rope_scaling.rope_type '" + type
-          + "' is not supported (default, linear, llama3)");
+      default -> throw new UnsupportedCheckpointException("rope_type '" + type
+          + "' (rope_scaling / rope_parameters) is not supported (default, linear, llama3)");
     };
   }
 

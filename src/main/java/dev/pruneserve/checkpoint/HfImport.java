@@ -51,8 +51,10 @@ public final class HfImport implements CheckpointImport {
     if (!Files.isRegularFile(config)) {
       return false;
     }
+    boolean weights = Files.isRegularFile(dir.resolve(HfCheckpoint.SINGLE))
+        || Files.isRegularFile(dir.resolve(HfCheckpoint.INDEX));
     try {
-      return HfConfig.isCheckpoint(json.readTree(config.toFile()));
+      return weights && HfConfig.isCheckpoint(json.readTree(config.toFile()));
     } catch (IOException e) {
       return false; // not JSON: the repository reports it as pruneserve's own invalid config.json
     }

@@ -52,7 +52,8 @@ public final class Safetensors {
       }
       long n = len.flip().remaining() == 8 ? len.getLong() : -1;
       if (n <= 0 || n > MAX_HEADER || 8 + n > ch.size()) {
-        throw new IOException(file.getFileName() + ": not a safetensors file (header length " + n + ")");
+        throw new UnsupportedCheckpointException(
+            file.getFileName() + ": not a safetensors file (header length " + n + ")");
       }
       ByteBuffer header = ByteBuffer.allocate((int) n);
       ch.read(header, 8);
@@ -64,10 +65,15 @@ public final class Safetensors {
           continue;
         }
         Entry entry = entry(e.getValue());
+        if (width(entry.dtype()) < 0) {
+          throw new UnsupportedCheckpointException(file.getFileName() + ": tensor " + e.getKey() + " has dtype '"
+              + entry.dtype() + "', which safetensors does not define");
+        }
         if (entry.begin() < 0 || entry.end() > dataBytes || entry.end() - entry.begin() != entry.elements()
             * width(entry.dtype())) {
-          throw new IOException(file.getFileName() + ": tensor " + e.getKey() + " has offsets [" + entry.begin()
-              + ", " + entry.end() + ") that do not fit its " + entry.dtype() + " shape or the file");
+          throw new UnsupportedCheckpointException(
+              file.getFileName() + ": tensor " + e.getKey() + " has offsets [" + entry.begin()
+                  + ", " + entry.end() + ") that do not fit its " + entry.dtype() + " shape or the file");
         }
         out.put(e.getKey(), entry);
       }
@@ -79,7 +85,7 @@ public final class Safetensors {
     JsonNode shape = t.path("shape");
     JsonNode off = t.path("data_offsets");
     if (!t.path("dtype").isTextual() || !shape.isArray() || off.size() != 2) {
-      throw new IOException("malformed tensor entry " + t);
+      throw new UnsupportedCheckpointException("malformed safetensors header entry " + t);
     }
     long[] dims = new long[shape.size()];
     for (int i = 0; i < dims.length; i++) {
@@ -88,11 +94,13 @@ public final class Safetensors {
     return new Entry(t.get("dtype").asText(), dims, off.get(0).asLong(), off.get(1).asLong());
   }
 
-  /** Bytes per element; −1 for a dtype this reader does not convert (e.g. I8, F8_E4M3). */
+  /** Bytes per element of every safetensors dtype; −1 for a name the format does not define. */
   static int width(String dtype) {
     return switch (dtype) {
-      case "F32" -> 4;
-      case "F16", "BF16" -> 2;
+      case "F64", "I64", "U64" -> 8;
+      case "F32", "I32", "U32" -> 4;
+      case "F16", "BF16", "I16", "U16" -> 2;
+      case "BOOL", "U8", "I8", "F8_E4M3", "F8_E5M2" -> 1;
       default -> -1;
     };
   }
@@ -111,13 +119,13 @@ public final class Safetensors {
     if (e == null) {
       throw new IOException(file.getFileName() + ": no tensor " + name);
     }
-    if (width(e.dtype()) < 0) {
-      throw new IOException(file.getFileName() + ": tensor " + name + " is " + e.dtype()
-          + "; only F32, F16 and BF16 weights are converted");
+    if (!e.dtype().equals("F32") && !e.dtype().equals("F16") && !e.dtype().equals("BF16")) {
+      throw new UnsupportedCheckpointException("tensor " + name + " is " + e.dtype()
+          + "; only F32, F16 and BF16 weights are converted (quantised checkpoints are not)");
     }
     long bytes = e.end() - e.begin();
     if (bytes > Integer.MAX_VALUE - 16) {
-      throw new IOException(file.getFileName() + ": tensor " + name + " is over 2 GiB");
+      throw new UnsupportedCheckpointException(file.getFileName() + ": tensor " + name + " is over 2 GiB");
     }
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       ByteBuffer raw = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), bytes)

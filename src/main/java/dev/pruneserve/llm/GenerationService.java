@@ -80,7 +80,7 @@ public final class GenerationService {
       throw ServingException.invalid("prompt is " + bytes + " bytes, far more than model '" + model
           + "' can take (context of " + context + " tokens)");
     }
-    int[] promptIds = prompt.encode(tok, model);
+    int[] promptIds = prompt.encode(tok, model, (long) context * MAX_TOKEN_BYTES);
     if (promptIds.length == 0) {
       throw ServingException.invalid("the prompt encodes to no token (this model's tokenizer adds no BOS)");
     }

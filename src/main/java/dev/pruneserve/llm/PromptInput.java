@@ -29,26 +29,40 @@ public record PromptInput(String prompt, List<ChatTemplate.Message> messages) {
     return new PromptInput(prompt, List.of());
   }
 
-  /** UTF-8 bytes of the prompt or of all message contents (what the server's byte limit counts). */
+  /** What a template adds around each message at most, counted against the byte limits. */
+  static final int MESSAGE_OVERHEAD_BYTES = 64;
+
+  /**
+   * UTF-8 bytes of the prompt, or of every message's role and content plus
+   * {@value #MESSAGE_OVERHEAD_BYTES} per message (what the server's byte limits count).
+   */
   public long bytes() {
     long n = prompt.getBytes(StandardCharsets.UTF_8).length;
     for (ChatTemplate.Message m : messages) {
-      n += m.content() == null ? 0 : m.content().getBytes(StandardCharsets.UTF_8).length;
+      n += MESSAGE_OVERHEAD_BYTES + m.role().getBytes(StandardCharsets.UTF_8).length
+          + (m.content() == null ? 0 : m.content().getBytes(StandardCharsets.UTF_8).length);
     }
     return n;
   }
 
-  /** Token ids to feed. */
-  int[] encode(Tokenizer tok, String model) {
+  /** Token ids to feed; a rendered chat longer than {@code maxBytes} is refused before tokenizing. */
+  int[] encode(Tokenizer tok, String model, long maxBytes) {
     if (messages.isEmpty()) {
       return tok.encode(prompt, true);
     }
     ChatTemplate t = tok.chatTemplate().orElseThrow(() -> ServingException.precondition("model '" + model
         + "' has no chat template (tokenizer_config.json chat_template); send a prompt instead of messages"));
+    String text;
     try {
-      return tok.encode(t.render(messages, true, java.util.Map.of()), false);
+      text = t.render(messages, true, java.util.Map.of());
     } catch (IllegalArgumentException e) {
       throw ServingException.invalid("model '" + model + "': " + e.getMessage());
     }
+    long bytes = text.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes > maxBytes) {
+      throw ServingException.invalid("the rendered chat is " + bytes + " bytes, far more than model '" + model
+          + "' can take");
+    }
+    return tok.encode(text, false);
   }
 }

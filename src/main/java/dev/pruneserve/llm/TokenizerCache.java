@@ -17,11 +17,17 @@ public final class TokenizerCache {
   /** The tokenizer at {@code file}; {@code vocab} is the model's logits width. */
   public Tokenizer get(Path file, int vocab) {
     try {
-      String key = file.toAbsolutePath() + "@" + Files.getLastModifiedTime(file).toMillis() + "#" + vocab;
+      // tokenizer_config.json / generation_config.json beside a tokenizer.json carry EOS ids and the template
+      String key = file.toAbsolutePath() + "@" + Files.getLastModifiedTime(file).toMillis() + "#" + vocab
+          + stamp(file.resolveSibling("tokenizer_config.json")) + stamp(file.resolveSibling("generation_config.json"));
       return cache.computeIfAbsent(key, k -> load(file, vocab));
     } catch (IOException e) {
       throw ServingException.precondition("tokenizer " + file + " is missing: " + e.getMessage());
     }
+  }
+
+  private static String stamp(Path f) throws IOException {
+    return Files.isRegularFile(f) ? "|" + Files.getLastModifiedTime(f).toMillis() : "";
   }
 
   private static Tokenizer load(Path file, int vocab) {
@@ -31,7 +37,12 @@ public final class TokenizerCache {
         return Llama2cTokenizer.read(file, vocab);
       }
       if (name.endsWith(".json")) {
-        return HfCausalTokenizer.read(file, vocab);
+        try {
+          return HfCausalTokenizer.read(file, vocab);
+        } catch (RuntimeException e) { // the native tokenizers library refusing the file
+          throw ServingException.precondition("cannot read tokenizer " + name + ": it is not a tokenizer.json"
+              + " the tokenizers library accepts");
+        }
       }
     } catch (IOException e) {
       throw ServingException.precondition("cannot read tokenizer " + file + ": " + e.getMessage());

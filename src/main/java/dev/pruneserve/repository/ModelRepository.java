@@ -84,9 +84,24 @@ public final class ModelRepository {
     return out;
   }
 
-  /** Whether the model's folder is a checkpoint served through {@link CheckpointImport}. */
+  /**
+   * Whether the model's folder is a checkpoint served through {@link CheckpointImport}: no version
+   * folder, and a checkpoint's config.json and weights (a folder with {@code 1/model.onnx} is a
+   * plain model folder whatever its config.json says).
+   */
   public boolean isCheckpoint(String name) {
-    return checkpoints.recognises(modelDir(name));
+    return checkpoint(modelDir(name));
+  }
+
+  private boolean checkpoint(Path dir) {
+    try (Stream<Path> s = Files.list(dir)) {
+      if (s.anyMatch(p -> ModelNames.isVersion(p.getFileName().toString()) && Files.isDirectory(p))) {
+        return false;
+      }
+    } catch (IOException e) {
+      return false;
+    }
+    return checkpoints.recognises(dir);
   }
 
   /**
@@ -112,7 +127,7 @@ public final class ModelRepository {
    */
   public ModelConfigFile config(String name) {
     Path dir = modelDir(name);
-    if (checkpoints.recognises(dir)) {
+    if (checkpoint(dir)) {
       ModelConfigFile defaults = checkpoints.defaults(dir);
       Path settings = dir.resolve(SETTINGS_FILE);
       return Files.isRegularFile(settings) ? read(name, settings).over(defaults) : defaults;

@@ -70,6 +70,16 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
     JsonNode cfg = readIfPresent(json, dir.resolve("tokenizer_config.json"));
     JsonNode gen = readIfPresent(json, dir.resolve("generation_config.json"));
     HfTokenizer enc = HfTokenizer.loadUntruncated(tokenizerJson);
+    try {
+      return build(enc, pieces, byteLevel, dir, cfg, gen, tokenizerJson);
+    } catch (IOException | RuntimeException e) {
+      enc.close();
+      throw e;
+    }
+  }
+
+  private static HfCausalTokenizer build(HfTokenizer enc, byte[][] pieces, boolean byteLevel, Path dir, JsonNode cfg,
+      JsonNode gen, Path tokenizerJson) throws IOException {
     int bosId = gen.path("bos_token_id").canConvertToInt() ? gen.get("bos_token_id").asInt()
         : idOf(enc, tokenText(cfg.path("bos_token")));
     List<Integer> eos = new ArrayList<>();
@@ -84,7 +94,6 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
       eos.add(cfgEos);
     }
     if (eos.isEmpty()) {
-      enc.close();
       throw new IOException("no EOS token: neither generation_config.json eos_token_id nor tokenizer_config.json"
           + " eos_token is set next to " + tokenizerJson.getFileName());
     }

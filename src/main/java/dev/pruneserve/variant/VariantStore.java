@@ -39,6 +39,11 @@ public final class VariantStore {
     this.repository = repository;
   }
 
+  /** What a variant of a checkpoint folder takes from it: the tokenizer and generation files only. */
+  static final java.util.Set<String> TOKENIZER_FILES = java.util.Set.of("tokenizer.json", "tokenizer_config.json",
+      "generation_config.json", "special_tokens_map.json", "chat_template.jinja", "chat_template.json",
+      "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json");
+
   /** Writes a complete variant of a plain model folder; fails if one with that name already exists. */
   public void write(VariantManifest m, byte[] model, Path parentDir) throws IOException {
     write(m, model, parentDir, null);
@@ -64,9 +69,7 @@ public final class VariantStore {
       try (Stream<Path> files = Files.list(parentDir)) {
         for (Path f : (Iterable<Path>) files::iterator) {
           String n = f.getFileName().toString();
-          boolean checkpointFile = checkpointSettings != null && (n.endsWith(".safetensors")
-              || n.endsWith(".safetensors.index.json") || n.equals(ModelRepository.CONFIG_FILE)
-              || n.equals(ModelRepository.SETTINGS_FILE));
+          boolean checkpointFile = checkpointSettings != null && !TOKENIZER_FILES.contains(n);
           if (Files.isRegularFile(f) && !n.equals(VariantManifest.FILE) && !checkpointFile) {
             AtomicFiles.copy(f, staging.resolve(f.getFileName().toString()));
             force(staging.resolve(f.getFileName().toString()));

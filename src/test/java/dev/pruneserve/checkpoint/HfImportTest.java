@@ -58,6 +58,26 @@ class HfImportTest {
     }
   }
 
+  /** transformers 5 writes rope_theta and the scaling as one rope_parameters object: same frequencies. */
+  @Test
+  void ropeParametersMeanWhatRopeThetaAndRopeScalingMean() throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve("v4"), "llama", "F32", 1);
+    var v4 = new dev.pruneserve.graph.OnnxGraph(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(
+        convert(f.dir())))).initializer("rope.inv_freq").orElseThrow();
+    com.fasterxml.jackson.databind.node.ObjectNode c = f.config().deepCopy();
+    com.fasterxml.jackson.databind.node.ObjectNode params = ((com.fasterxml.jackson.databind.node.ObjectNode) c.remove(
+        "rope_scaling")).put("rope_theta", c.remove("rope_theta").asDouble() * 50);
+    c.set("rope_parameters", params);
+    Files.writeString(f.dir().resolve("config.json"), c.toString());
+    var v5 = new dev.pruneserve.graph.OnnxGraph(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(
+        convert(f.dir())))).initializer("rope.inv_freq").orElseThrow();
+    assertTrue(!v4.equals(v5), "rope_theta inside rope_parameters is read");
+    params.put("rope_theta", params.get("rope_theta").asDouble() / 50);
+    Files.writeString(f.dir().resolve("config.json"), c.toString());
+    assertEquals(v4, new dev.pruneserve.graph.OnnxGraph(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(
+        Files.readAllBytes(convert(f.dir())))).initializer("rope.inv_freq").orElseThrow());
+  }
+
   @Test
   void aConversionIsCachedByContentAndRedoneWhenAWeightChanges() throws Exception {
     HfFolders.Folder f = HfFolders.tiny(tmp.resolve("m"), "qwen2", "F32", 1);
@@ -86,7 +106,9 @@ class HfImportTest {
   @CsvSource(delimiter = '|', value = {
       "model_type|\"gpt2\"|model_type 'gpt2' is not supported",
       "hidden_act|\"gelu\"|hidden_act 'gelu'",
-      "rope_scaling|{\"rope_type\": \"yarn\", \"factor\": 4.0}|rope_scaling.rope_type 'yarn'",
+      "rope_scaling|{\"rope_type\": \"yarn\", \"factor\": 4.0}|rope_type 'yarn'",
+      "rope_parameters|{\"rope_type\": \"dynamic\", \"rope_theta\": 1e6}|rope_type 'dynamic'",
+      "partial_rotary_factor|0.5|partial_rotary_factor 0.5",
       "num_key_value_heads|3|not a multiple of num_key_value_heads 3",
       "use_sliding_window|true|use_sliding_window"})
   void unsupportedConfigKeysAreNamed(String key, String value, String expected) throws Exception {
@@ -149,6 +171,31 @@ class HfImportTest {
         .setRawData(com.google.protobuf.ByteString.copyFrom(t.array())));
     assertEquals(once + (long) v * d, dev.pruneserve.pruning.criteria.Pruner.parameters(tied.toBuilder().setGraph(g)
         .build()));
+  }
+
+  /** A plain folder (1/model.onnx) stays one, whatever its config.json says (e.g. an Optimum export's). */
+  @Test
+  void aFolderWithVersionsIsNeverACheckpoint() throws Exception {
+    Path repo = tmp.resolve("repo");
+    HfFolders.tiny(repo.resolve("plain"), "qwen2", "F32", 3);
+    dev.pruneserve.testing.TestModels.write(repo, "plain", 1, dev.pruneserve.testing.TestModels.mlp());
+    ModelRepository r = new ModelRepository(repo, new HfImport(tmp.resolve("cache")));
+    assertTrue(!r.isCheckpoint("plain"));
+    assertEquals("generic", r.config("plain").kindOrDefault());
+  }
+
+  /** Quantised or integer weights are named, not mistaken for floats. */
+  @Test
+  void aWeightDtypeThatIsNotConvertedIsNamed() throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve("int"), "qwen2", "F32", 1);
+    Path st = f.dir().resolve("model.safetensors");
+    String bytes = new String(Files.readAllBytes(st), java.nio.charset.StandardCharsets.ISO_8859_1);
+    int at = bytes.indexOf("\"model.norm.weight\":{\"dtype\":\"F32\"");
+    Files.write(st, (bytes.substring(0, at) + bytes.substring(at).replaceFirst("\"F32\"", "\"I32\""))
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    ServingException e = assertThrows(ServingException.class, () -> convert(f.dir()));
+    assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind());
+    assertTrue(e.getMessage().contains("model.norm.weight is I32; only F32, F16 and BF16"), e.getMessage());
   }
 
   @Test

@@ -27,6 +27,7 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -91,6 +92,41 @@ class GqaPruningTest {
         assertArrayEquals(row, d.step(new int[] {IDS[t]}), 1e-4f, "through the pruned KV cache, position " + t);
       }
     }
+  }
+
+  /**
+   * A tile-ordered repeat (query head h reads K/V head h % KV: Unsqueeze at axis 1, Expand
+   * [1, rep, 1, 1, 1]) is a valid graph that whole-group surgery would mis-slice: it is refused,
+   * naming repeat_kv.
+   */
+  @Test
+  void aTileOrderedRepeatIsRefusedNotMisSliced() throws Exception {
+    ModelProto m = tiny("llama");
+    OnnxGraph g = new OnnxGraph(m);
+    var b = m.getGraph().toBuilder().clearNode();
+    b.addInitializer(dev.pruneserve.onnx.proto.Onnx.TensorProto.newBuilder().setName("tile.axis1").setDataType(7)
+        .addDims(1).addInt64Data(1));
+    java.util.Set<String> expandShapes = new java.util.HashSet<>();
+    for (var n : m.getGraph().getNodeList()) {
+      boolean feedsExpand = n.getOpType().equals("Unsqueeze") && g.consumers(n.getOutput(0)).stream()
+          .anyMatch(c -> c.getOpType().equals("Expand"));
+      b.addNode(feedsExpand ? n.toBuilder().setInput(1, "tile.axis1").build() : n);
+      if (n.getOpType().equals("Expand")) {
+        expandShapes.add(n.getInput(1));
+      }
+    }
+    for (int i = 0; i < b.getInitializerCount(); i++) {
+      if (expandShapes.contains(b.getInitializer(i).getName())) {
+        b.setInitializer(i, b.getInitializer(i).toBuilder().clearRawData().clearInt64Data().addInt64Data(1)
+            .addInt64Data(2).addInt64Data(1).addInt64Data(1).addInt64Data(1));
+      }
+    }
+    ModelProto tiled = m.toBuilder().setGraph(b).build();
+    logits(tiled); // a valid model
+    HeadDiscovery.Scan scan = HeadDiscovery.scan(new OnnxGraph(tiled));
+    assertEquals(List.of(), scan.blocks());
+    assertTrue(scan.unmatched().size() == 2 && scan.unmatched().get(0).contains("repeat_kv"), scan.unmatched()
+        .toString());
   }
 
   @ParameterizedTest

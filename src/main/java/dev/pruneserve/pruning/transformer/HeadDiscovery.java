@@ -103,6 +103,7 @@ public final class HeadDiscovery {
           + " [.., .., heads, head_dim])) behind RoPE and the KV cache)" + (why.isEmpty() ? "" : ": " + why.get(0)));
       return Optional.empty();
     }
+    why.clear(); // q, k and v were all traced: what the traces tried on the way is not the reason
     int heads = q.get().heads();
     int kvHeads = k.get().heads();
     int hd = q.get().headDim();
@@ -115,6 +116,13 @@ public final class HeadDiscovery {
       why.add("grouped-query attention (" + heads + " query heads over " + kvHeads + " K/V heads) without a repeat_kv"
           + " (Unsqueeze -> Expand -> Reshape) between the cache and the attention MatMuls");
       return Optional.empty();
+    }
+    for (HeadSplits.Split sp : kvHeads != heads ? List.of(k.get(), v.get()) : List.<HeadSplits.Split>of()) {
+      if (sp.repeatFactor() * kvHeads != heads || sp.repeatedHeads() != heads) {
+        why.add("repeat_kv repeats " + kvHeads + " K/V heads " + sp.repeatFactor() + " times into "
+            + sp.repeatedHeads() + " heads, but the block has " + heads + " query heads");
+        return Optional.empty();
+      }
     }
     String wo = oProj.get().getInput(1);
     Optional<ShapeSlot.Vector> merged = ShapeSlot.resolve(g, merge.get().getInput(1));

@@ -29,9 +29,11 @@ final class HeadSplits {
    * the Expand/Reshape nodes that read them.
    */
   record Split(String weight, String bias, ShapeSlot shape, List<String> cache, int heads, int headDim,
-      List<ShapeSlot> repeatQuery, List<ShapeSlot> repeatKv, Set<String> repeatNodes) {
-    Split withRepeat(List<String> cacheValues, List<ShapeSlot> query, List<ShapeSlot> kv, Set<String> nodes) {
-      return new Split(weight, bias, shape, cacheValues, heads, headDim, query, kv, nodes);
+      List<ShapeSlot> repeatQuery, List<ShapeSlot> repeatKv, Set<String> repeatNodes, int repeatFactor,
+      int repeatedHeads) {
+    Split withRepeat(List<String> cacheValues, List<ShapeSlot> query, List<ShapeSlot> kv, Set<String> nodes,
+        int[] repeat) {
+      return new Split(weight, bias, shape, cacheValues, heads, headDim, query, kv, nodes, repeat[0], repeat[1]);
     }
   }
 
@@ -46,6 +48,7 @@ final class HeadSplits {
     List<ShapeSlot> repeatQuery = new ArrayList<>();
     List<ShapeSlot> repeatKv = new ArrayList<>();
     Set<String> repeatNodes = new HashSet<>();
+    int[] repeat = new int[2]; // repeat factor and repeated head count of the path's repeat_kv, 0 if none
     Split found = null;
     while (!todo.isEmpty() && seen.size() < 64) {
       String v = todo.pop();
@@ -75,7 +78,7 @@ final class HeadSplits {
           }
         }
       }
-      Optional<String> repeated = repeatKv(g, n, repeatQuery, repeatKv, repeatNodes, why);
+      Optional<String> repeated = repeatKv(g, n, repeatQuery, repeatKv, repeatNodes, repeat, why);
       if (repeated.isPresent()) {
         todo.push(repeated.get());
       } else if (PASS_THROUGH.contains(n.getOpType())) {
@@ -85,7 +88,7 @@ final class HeadSplits {
     if (found == null) {
       return Optional.empty();
     }
-    return Optional.of(found.withRepeat(cache, repeatQuery, repeatKv, repeatNodes));
+    return Optional.of(found.withRepeat(cache, repeatQuery, repeatKv, repeatNodes, repeat));
   }
 
   /**
@@ -94,7 +97,7 @@ final class HeadSplits {
    * Expand names it rather than broadcasting from 1) and returns x.
    */
   private static Optional<String> repeatKv(OnnxGraph g, NodeProto reshape, List<ShapeSlot> query,
-      List<ShapeSlot> kv, Set<String> nodes, List<String> why) {
+      List<ShapeSlot> kv, Set<String> nodes, int[] repeat, List<String> why) {
     if (!reshape.getOpType().equals("Reshape")) {
       return Optional.empty();
     }
@@ -107,11 +110,20 @@ final class HeadSplits {
     Optional<ShapeSlot.Vector> to = ShapeSlot.resolve(g, reshape.getInput(1));
     Optional<ShapeSlot.Vector> ex = ShapeSlot.resolve(g, expand.get().getInput(1));
     if (to.isEmpty() || ex.isEmpty() || to.get().values().length != 4 || ex.get().values().length != 5
-        || to.get().slots()[1] == null || to.get().values()[1] <= 0 || ex.get().slots()[2] == null) {
+        || to.get().slots()[1] == null || to.get().values()[1] <= 0 || ex.get().slots()[2] == null
+        || ex.get().values()[2] <= 0) {
       why.add("repeat_kv at Reshape '" + reshape.getName() + "': the repeated head count or the Expand's repeat"
           + " factor is not a constant");
       return Optional.empty();
     }
+    long kvNamed = ex.get().values()[1];
+    if (!unsqueezesAxis2(g, unsq.get()) || (kvNamed > 1 && kvNamed * ex.get().values()[2] != to.get().values()[1])) {
+      why.add("repeat_kv at Reshape '" + reshape.getName() + "' is not [b, KV, 1, t, hd] -> [b, KV, rep, t, hd] ->"
+          + " [b, KV*rep, t, hd] (the query heads of a K/V head must be consecutive)");
+      return Optional.empty();
+    }
+    repeat[0] = (int) ex.get().values()[2];
+    repeat[1] = (int) to.get().values()[1];
     query.add(to.get().slots()[1]);
     if (ex.get().slots()[1] != null && ex.get().values()[1] > 1) {
       kv.add(ex.get().slots()[1]);
@@ -119,6 +131,16 @@ final class HeadSplits {
     nodes.add(reshape.getOutput(0));
     nodes.add(expand.get().getOutput(0));
     return Optional.of(unsq.get().getInput(0));
+  }
+
+  private static boolean unsqueezesAxis2(OnnxGraph g, NodeProto unsq) {
+    for (var a : unsq.getAttributeList()) {
+      if (a.getName().equals("axes")) {
+        return a.getIntsCount() == 1 && a.getInts(0) == 2;
+      }
+    }
+    Optional<long[]> axes = unsq.getInputCount() > 1 ? ShapeSlot.ints(g, unsq.getInput(1)) : Optional.empty();
+    return axes.isPresent() && axes.get().length == 1 && axes.get()[0] == 2;
   }
 
   /** Ops a per-head norm between the head split and its Transpose may use (Qwen3's q/k RMSNorm). */
@@ -226,7 +248,7 @@ final class HeadSplits {
       return Optional.empty();
     }
     return Optional.of(new Split(w, bias, inferred ? null : slots[2], List.of(), heads, hd, List.of(), List.of(),
-        Set.of()));
+        Set.of(), 0, 0));
   }
   private static long length(OnnxGraph g, String name) {
     return g.initializer(name).filter(t -> t.getDimsCount() == 1 && t.getDataType() == 1).map(t -> t.getDims(0))
