@@ -42,32 +42,21 @@ final class HeadSplits {
    * repeat_kv (Reshape(Expand(Unsqueeze(kv)))).
    */
   static Optional<Split> trace(OnnxGraph g, String value, List<String> why) {
-    Deque<String> todo = new ArrayDeque<>(List.of(value));
-    Set<String> seen = new HashSet<>();
     List<String> cache = new ArrayList<>();
     List<ShapeSlot> repeatQuery = new ArrayList<>();
     List<ShapeSlot> repeatKv = new ArrayList<>();
     Set<String> repeatNodes = new HashSet<>();
     int[] repeat = new int[2]; // repeat factor and repeated head count of the path's repeat_kv, 0 if none
-    Split found = null;
-    while (!todo.isEmpty() && seen.size() < 64) {
-      String v = todo.pop();
-      if (!seen.add(v)) {
-        continue;
-      }
-      Optional<NodeProto> p = g.producer(v);
-      if (p.isEmpty()) {
-        continue;
-      }
-      NodeProto n = p.get();
+    Split[] found = new Split[1];
+    boolean complete = walkBack(g, value, 64, n -> {
       if (n.getOpType().equals("Transpose")) {
         Optional<Split> s = headSplitBehind(g, n.getInput(0), why);
         if (s.isPresent()) {
-          if (found != null && !found.weight().equals(s.get().weight())) {
-            return Optional.empty(); // two different projections: ambiguous
+          if (found[0] != null && !found[0].weight().equals(s.get().weight())) {
+            return null; // two different projections: ambiguous
           }
-          found = s.get();
-          continue;
+          found[0] = s.get();
+          return List.of();
         }
       }
       if (n.getOpType().equals("Concat")) {
@@ -79,16 +68,36 @@ final class HeadSplits {
         }
       }
       Optional<String> repeated = repeatKv(g, n, repeatQuery, repeatKv, repeatNodes, repeat, why);
-      if (repeated.isPresent()) {
-        todo.push(repeated.get());
-      } else if (PASS_THROUGH.contains(n.getOpType())) {
-        n.getInputList().forEach(todo::push);
-      }
-    }
-    if (found == null) {
+      return repeated.isPresent() ? List.of(repeated.get()) : PASS_THROUGH.contains(n.getOpType())
+          ? n.getInputList() : List.of();
+    });
+    if (!complete || found[0] == null) {
       return Optional.empty();
     }
-    return Optional.of(found.withRepeat(cache, repeatQuery, repeatKv, repeatNodes, repeat));
+    return Optional.of(found[0].withRepeat(cache, repeatQuery, repeatKv, repeatNodes, repeat));
+  }
+
+  /**
+   * Walks from {@code start} towards the graph inputs, each value once and at most {@code limit}
+   * of them: {@code visit} gets each value's producer and returns the inputs to follow, or null to
+   * abandon the walk (then false is returned).
+   */
+  private static boolean walkBack(OnnxGraph g, String start, int limit,
+      java.util.function.Function<NodeProto, List<String>> visit) {
+    Deque<String> todo = new ArrayDeque<>(List.of(start));
+    Set<String> seen = new HashSet<>();
+    while (!todo.isEmpty() && seen.size() < limit) {
+      String v = todo.pop();
+      Optional<NodeProto> p = seen.add(v) ? g.producer(v) : Optional.empty();
+      if (p.isPresent()) {
+        List<String> next = visit.apply(p.get());
+        if (next == null) {
+          return false;
+        }
+        next.forEach(todo::push);
+      }
+    }
+    return true;
   }
 
   /**
@@ -152,38 +161,21 @@ final class HeadSplits {
    * reduction over the last axis only, so the norm's weight [hd] is shared by all heads).
    */
   private static Optional<Split> headSplitBehind(OnnxGraph g, String value, List<String> why) {
-    Deque<String> todo = new ArrayDeque<>(List.of(value));
-    Set<String> seen = new HashSet<>();
-    NodeProto reshape = null;
-    while (!todo.isEmpty() && seen.size() < 16) {
-      String v = todo.pop();
-      if (!seen.add(v)) {
-        continue;
-      }
-      Optional<NodeProto> p = g.producer(v);
-      if (p.isEmpty()) {
-        continue;
-      }
-      NodeProto n = p.get();
+    NodeProto[] reshape = new NodeProto[1];
+    boolean complete = walkBack(g, value, 16, n -> {
       if (n.getOpType().equals("Reshape")) {
-        if (reshape != null && !reshape.getOutput(0).equals(n.getOutput(0))) {
-          return Optional.empty();
+        if (reshape[0] != null && !reshape[0].getOutput(0).equals(n.getOutput(0))) {
+          return null;
         }
-        reshape = n;
-      } else if (NORM_OPS.contains(n.getOpType())) {
-        if (n.getOpType().equals("ReduceMean") && !lastAxisOnly(g, n)) {
-          return Optional.empty();
-        }
-        for (String in : n.getInputList()) {
-          if (g.initializer(in).isEmpty() && g.constant(in).isEmpty()) {
-            todo.push(in);
-          }
-        }
-      } else {
-        return Optional.empty();
+        reshape[0] = n;
+        return List.of();
       }
-    }
-    return reshape == null ? Optional.empty() : headSplit(g, reshape, why);
+      if (!NORM_OPS.contains(n.getOpType()) || (n.getOpType().equals("ReduceMean") && !lastAxisOnly(g, n))) {
+        return null;
+      }
+      return n.getInputList().stream().filter(in -> g.initializer(in).isEmpty() && g.constant(in).isEmpty()).toList();
+    });
+    return !complete || reshape[0] == null ? Optional.empty() : headSplit(g, reshape[0], why);
   }
 
   private static boolean lastAxisOnly(OnnxGraph g, NodeProto reduce) {
