@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
@@ -49,7 +48,7 @@ public final class FixtureCache {
     Files.createDirectories(target.getParent());
     Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".part");
     try {
-      MessageDigest md = sha();
+      MessageDigest md = dev.pruneserve.repository.FileHashes.sha256();
       byte[] buf = new byte[1 << 16];
       long left = length;
       try (var out = Files.newOutputStream(tmp)) {
@@ -75,21 +74,6 @@ public final class FixtureCache {
   }
 
   public static String sha256(Path file) throws IOException {
-    MessageDigest md = sha();
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0;) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
-  }
-
-  private static MessageDigest sha() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return dev.pruneserve.repository.FileHashes.of(file);
   }
 }

@@ -7,13 +7,11 @@ import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.repository.CheckpointImport;
+import dev.pruneserve.repository.FileHashes;
 import dev.pruneserve.repository.ModelConfigFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -25,7 +23,8 @@ import org.jboss.logging.Logger;
  * Serves Hugging Face model folders: converts {@code config.json} + safetensors into
  * pruneserve's ONNX decoder on first use, cached under {@code <cache>/hf/<sha256>/model.onnx},
  * keyed by the content of the config and weight files and the converter's revision (a changed
- * file converts again; an unchanged one is never rehashed while its size and mtime hold).
+ * file converts again; an unchanged one is never rehashed while its size and mtime hold,
+ * {@link FileHashes}).
  * Thread-safe; one conversion per content at a time.
  */
 public final class HfImport implements CheckpointImport {
@@ -37,7 +36,7 @@ public final class HfImport implements CheckpointImport {
 
   private final Path cacheRoot;
   private final ObjectMapper json = new ObjectMapper();
-  private final Map<String, String> hashes = new ConcurrentHashMap<>();
+  private final FileHashes hashes = new FileHashes();
   private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
   /** @param cacheRoot where converted models are kept ({@code ~/.cache/pruneserve} by default) */
@@ -110,41 +109,16 @@ public final class HfImport implements CheckpointImport {
         spec.layers(), spec.heads(), spec.kvHeads(), target, (System.nanoTime() - t0) / 1_000_000);
   }
 
-  /** sha256 over the revision, config.json and every weight file (name and bytes). */
+  /** sha256 over the revision and each of config.json and the weight files (name and sha256). */
   private String contentHash(Path dir) throws IOException {
     List<Path> files = new ArrayList<>(List.of(dir.resolve(HfCheckpoint.CONFIG)));
     files.addAll(HfCheckpoint.weightFiles(dir));
-    StringBuilder stamp = new StringBuilder(REVISION);
+    StringBuilder manifest = new StringBuilder(REVISION);
     for (Path f : files) {
-      stamp.append('|').append(f.toAbsolutePath()).append(':').append(Files.size(f)).append(':')
-          .append(Files.getLastModifiedTime(f).toMillis());
+      manifest.append('\n').append(f.getFileName()).append(' ').append(hashes.sha256(f));
     }
-    String cached = hashes.get(stamp.toString());
-    if (cached != null) {
-      return cached;
-    }
-    MessageDigest md = sha256();
-    md.update(REVISION.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    byte[] buf = new byte[1 << 20];
-    for (Path f : files) {
-      md.update(f.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      try (InputStream in = Files.newInputStream(f)) {
-        for (int n; (n = in.read(buf)) > 0;) {
-          md.update(buf, 0, n);
-        }
-      }
-    }
-    String hash = HexFormat.of().formatHex(md.digest());
-    hashes.put(stamp.toString(), hash);
-    return hash;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return HexFormat.of().formatHex(FileHashes.sha256().digest(manifest.toString()
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   private interface Step<T> {

@@ -229,7 +229,7 @@ public final class LlamaOnnxExporter {
 
   /** A [out, in] linear weight as the [in, out] MatMul operand. */
   private TensorProto linear(String name, int out, int in) {
-    return Weights.transposed(name, w.get(name, (long) out * in), out, in, null);
+    return Weights.transposed(name, w.get(name, (long) out * in), out, in);
   }
 
   private String applyRope(String x, String[] rope) {

@@ -17,19 +17,14 @@ final class Weights {
     return tensor(name, b.array(), dims);
   }
 
-  /**
-   * A checkpoint matrix [out, in] as a MatMul weight [in, out]; row {@code r} of the result's
-   * columns comes from source row {@code rowOrder[r]} (null = identity).
-   */
-  static TensorProto transposed(String name, FloatBuffer src, int out, int in, int[] rowOrder) {
-    float[] w = new float[out * in];
-    src.duplicate().get(w);
+  /** A checkpoint matrix [out, in] (row-major, from {@code src}'s position) as a MatMul weight [in, out]. */
+  static TensorProto transposed(String name, FloatBuffer src, int out, int in) {
     ByteBuffer b = ByteBuffer.allocate(out * in * 4).order(ByteOrder.LITTLE_ENDIAN);
     FloatBuffer f = b.asFloatBuffer();
-    for (int i = 0; i < in; i++) {
-      for (int o = 0; o < out; o++) {
-        int srcRow = rowOrder == null ? o : rowOrder[o];
-        f.put(i * out + o, w[srcRow * in + i]);
+    int base = src.position();
+    for (int o = 0; o < out; o++) {
+      for (int i = 0; i < in; i++) {
+        f.put(i * out + o, src.get(base + o * in + i));
       }
     }
     return tensor(name, b.array(), in, out);

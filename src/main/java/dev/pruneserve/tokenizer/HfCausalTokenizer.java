@@ -49,39 +49,27 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
       throw new IOException("tokenizer.json: model type '" + model.path("type").asText() + "' is not supported for"
           + " causal LMs (BPE only)");
     }
+    Map<String, Integer> ids = new java.util.HashMap<>(); // token text → id, for BOS/EOS by name
     for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) {
       int id = e.getValue().asInt();
+      ids.put(e.getKey(), id);
       if (id >= 0 && id < vocab) {
         pieces[id] = byteLevel ? ByteLevelAlphabet.decode(e.getKey(), byteTable) : sentencePiece(e.getKey());
       }
     }
-    List<String> special = new ArrayList<>();
     for (JsonNode t : tj.path("added_tokens")) {
       int id = t.path("id").asInt(-1);
+      ids.put(t.path("content").asText(), id);
       if (id >= 0 && id < vocab) {
-        boolean isSpecial = t.path("special").asBoolean(false);
-        pieces[id] = isSpecial ? new byte[0] : t.path("content").asText().getBytes(StandardCharsets.UTF_8);
-        if (isSpecial) {
-          special.add(t.path("content").asText());
-        }
+        pieces[id] = t.path("special").asBoolean(false) ? new byte[0]
+            : t.path("content").asText().getBytes(StandardCharsets.UTF_8);
       }
     }
     Path dir = tokenizerJson.toAbsolutePath().getParent();
     JsonNode cfg = readIfPresent(json, dir.resolve("tokenizer_config.json"));
     JsonNode gen = readIfPresent(json, dir.resolve("generation_config.json"));
-    HfTokenizer enc = HfTokenizer.loadUntruncated(tokenizerJson);
-    try {
-      return build(enc, pieces, byteLevel, dir, cfg, gen, tokenizerJson);
-    } catch (IOException | RuntimeException e) {
-      enc.close();
-      throw e;
-    }
-  }
-
-  private static HfCausalTokenizer build(HfTokenizer enc, byte[][] pieces, boolean byteLevel, Path dir, JsonNode cfg,
-      JsonNode gen, Path tokenizerJson) throws IOException {
     int bosId = gen.path("bos_token_id").canConvertToInt() ? gen.get("bos_token_id").asInt()
-        : idOf(enc, tokenText(cfg.path("bos_token")));
+        : ids.getOrDefault(tokenText(cfg.path("bos_token")), -1);
     List<Integer> eos = new ArrayList<>();
     JsonNode genEos = gen.path("eos_token_id");
     if (genEos.isArray()) {
@@ -89,7 +77,7 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
     } else if (genEos.canConvertToInt()) {
       eos.add(genEos.asInt());
     }
-    int cfgEos = idOf(enc, tokenText(cfg.path("eos_token")));
+    int cfgEos = ids.getOrDefault(tokenText(cfg.path("eos_token")), -1);
     if (cfgEos >= 0 && !eos.contains(cfgEos)) {
       eos.add(cfgEos);
     }
@@ -97,8 +85,10 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
       throw new IOException("no EOS token: neither generation_config.json eos_token_id nor tokenizer_config.json"
           + " eos_token is set next to " + tokenizerJson.getFileName());
     }
-    return new HfCausalTokenizer(enc, pieces, byteLevel, bosId, eos.stream().mapToInt(Integer::intValue).toArray(),
-        chatTemplate(dir, cfg));
+    ChatTemplate chat = chatTemplate(dir, cfg);
+    // the native tokenizer last: nothing after it can fail, so it is never leaked
+    return new HfCausalTokenizer(HfTokenizer.loadUntruncated(tokenizerJson), pieces, byteLevel, bosId,
+        eos.stream().mapToInt(Integer::intValue).toArray(), chat);
   }
 
   /**
@@ -130,14 +120,6 @@ public final class HfCausalTokenizer implements Tokenizer, AutoCloseable {
   /** A special token as tokenizer_config.json writes it: a string, or an object with {@code content}. */
   private static String tokenText(JsonNode n) {
     return n.isTextual() ? n.asText() : n.path("content").isTextual() ? n.get("content").asText() : null;
-  }
-
-  private static int idOf(HfTokenizer enc, String token) {
-    if (token == null) {
-      return -1;
-    }
-    long[] ids = enc.ids(token, false);
-    return ids.length == 1 ? (int) ids[0] : -1;
   }
 
   /** A SentencePiece-style piece: {@code <0xNN>} is that byte, {@code ▁} a space. */

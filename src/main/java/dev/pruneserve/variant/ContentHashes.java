@@ -1,35 +1,16 @@
 package dev.pruneserve.variant;
 
-import dev.pruneserve.assets.FixtureCache;
 import dev.pruneserve.error.ServingException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
-/**
- * sha256 of files (parent models, datasets), each file version hashed once: cached by absolute
- * path, size and modification time. Thread-safe.
- */
+/** sha256 of parent models and datasets ({@link dev.pruneserve.repository.FileHashes}). Thread-safe. */
 final class ContentHashes {
-  private final Map<String, String> cache = new ConcurrentHashMap<>();
+  private final dev.pruneserve.repository.FileHashes files = new dev.pruneserve.repository.FileHashes();
 
   /** sha256 (hex) of {@code file}. */
   String sha256(Path file) throws IOException {
-    String key = file.toAbsolutePath() + "#" + Files.size(file) + "#" + Files.getLastModifiedTime(file).toMillis();
-    try {
-      return cache.computeIfAbsent(key, k -> {
-        try {
-          return FixtureCache.sha256(file);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
+    return files.sha256(file);
   }
 
   /** As {@link #sha256} for a parent model; an unreadable file → UNAVAILABLE. */
