@@ -61,14 +61,18 @@ public final class TransposedWeights {
   }
 
   private static TensorProto transposed(TensorProto t, String name) {
-    int rows = (int) t.getDims(0);
-    int cols = (int) t.getDims(1);
-    FloatBuffer src = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    return transpose(name, t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer(),
+        (int) t.getDims(0), (int) t.getDims(1));
+  }
+
+  /** A row-major FP32 matrix [rows, cols] (from {@code src}'s position) as the initializer [cols, rows]. */
+  public static TensorProto transpose(String name, FloatBuffer src, int rows, int cols) {
     ByteBuffer b = ByteBuffer.allocate(rows * cols * 4).order(ByteOrder.LITTLE_ENDIAN);
     FloatBuffer dst = b.asFloatBuffer();
+    int base = src.position();
     for (int r = 0; r < rows; r++) {
       for (int c = 0; c < cols; c++) {
-        dst.put(c * rows + r, src.get(r * cols + c));
+        dst.put(c * rows + r, src.get(base + r * cols + c));
       }
     }
     return TensorProto.newBuilder().setName(name).setDataType(1).addDims(cols).addDims(rows)

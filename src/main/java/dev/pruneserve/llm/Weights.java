@@ -19,15 +19,7 @@ final class Weights {
 
   /** A checkpoint matrix [out, in] (row-major, from {@code src}'s position) as a MatMul weight [in, out]. */
   static TensorProto transposed(String name, FloatBuffer src, int out, int in) {
-    ByteBuffer b = ByteBuffer.allocate(out * in * 4).order(ByteOrder.LITTLE_ENDIAN);
-    FloatBuffer f = b.asFloatBuffer();
-    int base = src.position();
-    for (int o = 0; o < out; o++) {
-      for (int i = 0; i < in; i++) {
-        f.put(i * out + o, src.get(base + o * in + i));
-      }
-    }
-    return tensor(name, b.array(), in, out);
+    return dev.pruneserve.graph.TransposedWeights.transpose(name, src, out, in);
   }
 
   /**
