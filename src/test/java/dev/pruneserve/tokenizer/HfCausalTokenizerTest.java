@@ -76,6 +76,19 @@ class HfCausalTokenizerTest {
     assertTrue(last.endsWith("<|im_start|>assistant\n<think>\nok\n</think>\n\nDone<|im_end|>\n"), last);
   }
 
+  /** strftime_now, which Llama 3 templates call for the date line. */
+  @Test
+  void strftimeNowGivesTheDate() {
+    java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+    String got = new ChatTemplate("{{ strftime_now('%d %b %Y') }}", null, null).render(List.of(), false, Map.of());
+    assertTrue(got.equals(String.format("%02d %s %d", today.getDayOfMonth(), today.getMonth().getDisplayName(
+        java.time.format.TextStyle.SHORT, java.util.Locale.ENGLISH), today.getYear())) || !java.time.LocalDate
+            .now(
+                java.time.ZoneOffset.UTC)
+            .equals(today),
+        got); // (a render across midnight may see the next day)
+  }
+
   @Test
   void raiseExceptionRefusesTheConversationWithItsMessage() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("t"));
