@@ -34,7 +34,8 @@ final class PruneWire {
 
   /** The request field each recipe option comes from, for messages. */
   private static final Map<String, String> FIELDS = Map.ofEntries(Map.entry("seed", "options.seed"),
-      Map.entry("layers", "options.first_layer/end_layer"), Map.entry("flap-metric", "options.flap_metric"),
+      Map.entry("layers", "options.first_layer/end_layer"), Map.entry("groups", "options.groups"),
+      Map.entry("flap-metric", "options.flap_metric"),
       Map.entry("flap-structure", "options.flap_structure"),
       Map.entry("bias-compensation", "options.bias_compensation"), Map.entry("zo-mode", "options.mini_llm.mode"),
       Map.entry("queries", "options.mini_llm.queries"), Map.entry("epsilon", "options.mini_llm.epsilon"),
@@ -86,6 +87,7 @@ final class PruneWire {
       m.put("layers", Integer.toUnsignedString(o.getFirstLayer()) + ":"
           + (o.getEndLayer() == 0 ? "-1" : Integer.toUnsignedString(o.getEndLayer())));
     }
+    put(m, "groups", o.getGroups());
     put(m, "flap-metric", o.getFlapMetric());
     put(m, "flap-structure", o.getFlapStructure());
     if (o.hasBiasCompensation()) {

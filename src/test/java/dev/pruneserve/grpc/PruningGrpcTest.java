@@ -184,6 +184,8 @@ class PruningGrpcTest {
     assertTrue(v.getParametersAfter() < v.getParametersBefore());
     assertStatus(Code.INVALID_ARGUMENT, "options.mini_llm.mode 'psychic'", () -> events(req.setOptions(PruneOptions
         .newBuilder().setMiniLlm(dev.pruneserve.api.v1.MiniLlmOptions.newBuilder().setMode("psychic"))).build()));
+    assertStatus(Code.INVALID_ARGUMENT, "options.groups applies to", () -> events(req.setOptions(PruneOptions
+        .newBuilder().setGroups("mlp")).build()));
   }
 
   @Test

@@ -6,6 +6,7 @@ import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.calibration.Calibration;
 import dev.pruneserve.pruning.transformer.DecoderStructure;
 import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.GroupKinds;
 import dev.pruneserve.pruning.transformer.HeadDiscovery;
 import dev.pruneserve.pruning.transformer.HeadGroup;
 import dev.pruneserve.pruning.transformer.MlpGroup;
@@ -40,11 +41,17 @@ public final class Flap {
 
   /** Layer range [firstLayer, endLayer), endLayer −1 = all; only those layers' units are eligible. */
   public record Options(double ratio, Metric metric, Structure structure, boolean biasCompensation,
-      int firstLayer, int endLayer) {
+      int firstLayer, int endLayer, GroupKinds groups) {
     public Options {
       if (!(ratio > 0 && ratio < 1)) {
         throw new IllegalArgumentException("ratio must be in (0, 1), got " + ratio);
       }
+    }
+
+    /** Heads and channels alike. */
+    public Options(double ratio, Metric metric, Structure structure, boolean biasCompensation, int firstLayer,
+        int endLayer) {
+      this(ratio, metric, structure, biasCompensation, firstLayer, endLayer, GroupKinds.ALL);
     }
 
     public static Options defaults(double ratio) {
@@ -70,36 +77,40 @@ public final class Flap {
   public static Outcome prune(ModelProto dense, Options o, List<int[]> calibration, SessionLoader loader, Path work,
       Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
-    int layers = DecoderStructure.requireDecoderLayers(g);
-    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
+    GroupKinds kinds = o.groups();
+    int layers = DecoderStructure.requireDecoderLayers(g, kinds);
+    List<HeadGroup> blocks = kinds.heads() ? HeadDiscovery.attentionBlocks(g) : List.of();
+    List<MlpGroup> mlps = kinds.channels() ? GatedMlpDiscovery.gatedMlps(g) : List.of();
     int end = o.endLayer() < 0 ? layers : Math.min(o.endLayer(), layers);
-    Calibration.Stats stats = projectionInputStats(dense, calibration, loader, work.resolve("flap-calib.onnx"),
-        progress);
+    Calibration.Stats stats = Calibration.run(dense, taps(g, blocks, mlps), calibration, loader,
+        work.resolve("flap-calib.onnx"), (k, n) -> progress.report("calibrating", (double) k / n));
     progress.report("scoring", 0);
     List<double[]> heads = new ArrayList<>();
     List<double[]> channels = new ArrayList<>();
+    int mlpBase = blocks.isEmpty() ? 0 : 1; // taps(): o_proj input at 2l, down_proj input at 2l + 1 when both
+    int stride = blocks.isEmpty() || mlps.isEmpty() ? 1 : 2;
     for (int l = 0; l < layers; l++) {
-      HeadGroup b = blocks.get(l);
-      double[] attn = metric(o.metric(), g, b.oWeight(), stats, 2 * l);
-      for (int j = 0; j < attn.length; j++) {
-        attn[j] *= attn[j];
+      double[] attn = new double[0];
+      if (!blocks.isEmpty()) {
+        HeadGroup b = blocks.get(l);
+        attn = metric(o.metric(), g, b.oWeight(), stats, stride * l);
+        for (int j = 0; j < attn.length; j++) {
+          attn[j] *= attn[j];
+        }
+        attn = perHead(o.structure() == Structure.AL_AM ? standardise(attn) : attn, b.units(), b.unitWidth(),
+            o.structure() == Structure.AL_AM);
       }
-      double[] mlp = metric(o.metric(), g, mlps.get(l).downWeight(), stats, 2 * l + 1);
-      if (o.structure() == Structure.AL_AM) {
-        attn = standardise(attn);
-        mlp = standardise(mlp);
-      }
-      heads.add(perHead(attn, b.units(), b.unitWidth(), o.structure() == Structure.AL_AM));
-      channels.add(mlp);
+      double[] mlp = mlps.isEmpty() ? new double[0]
+          : metric(o.metric(), g, mlps.get(l).downWeight(), stats, stride * l + mlpBase);
+      heads.add(attn);
+      channels.add(o.structure() == Structure.AL_AM && mlp.length > 0 ? standardise(mlp) : mlp);
     }
     Map<Integer, BitSet> dropHeads = new HashMap<>();
     Map<Integer, BitSet> dropChannels = new HashMap<>();
     double threshold = Double.NaN;
     if (o.structure() == Structure.AL_AM) {
       threshold = FlapThreshold.find(heads, channels, o.firstLayer(), end,
-          headWeight(blocks.get(0).headDim(), blocks.get(0).groupSize()),
-          o.ratio());
+          blocks.isEmpty() ? 0 : headWeight(blocks.get(0).headDim(), blocks.get(0).groupSize()), o.ratio());
       for (int l = o.firstLayer(); l < end; l++) {
         dropHeads.put(l, keepBest(below(heads.get(l), threshold), heads.get(l)));
         dropChannels.put(l, keepBest(below(channels.get(l), threshold), channels.get(l)));
@@ -108,21 +119,27 @@ public final class Flap {
       for (int l = o.firstLayer(); l < end; l++) {
         int h = heads.get(l).length;
         int f = channels.get(l).length;
-        dropHeads.put(l, Pruner.lowest(heads.get(l), Math.min(h - 1, (int) (o.ratio() * h))));
-        dropChannels.put(l, Pruner.lowest(channels.get(l), Math.min(f - 1, (int) (o.ratio() * f))));
+        dropHeads.put(l, Pruner.lowest(heads.get(l), Math.max(0, Math.min(h - 1, (int) (o.ratio() * h)))));
+        dropChannels.put(l, Pruner.lowest(channels.get(l), Math.max(0, Math.min(f - 1, (int) (o.ratio() * f)))));
       }
     }
-    ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
-    OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels);
+    ModelProto pruned = blocks.isEmpty() ? dense : Surgery.removeHeads(g, blocks, dropHeads);
+    if (!mlps.isEmpty()) {
+      OnnxGraph g2 = new OnnxGraph(pruned);
+      pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels);
+    }
     if (o.biasCompensation()) {
       for (int l = o.firstLayer(); l < end; l++) {
-        BitSet hc = new BitSet();
-        BitSet dh = dropHeads.get(l);
-        int hd = blocks.get(l).unitWidth();
-        dh.stream().forEach(h -> hc.set(h * hd, (h + 1) * hd));
-        pruned = compensate(pruned, g, blocks.get(l).oWeight(), hc, stats.mean(2 * l));
-        pruned = compensate(pruned, g, mlps.get(l).downWeight(), dropChannels.get(l), stats.mean(2 * l + 1));
+        if (!blocks.isEmpty()) {
+          BitSet hc = new BitSet();
+          int hd = blocks.get(l).unitWidth();
+          dropHeads.get(l).stream().forEach(h -> hc.set(h * hd, (h + 1) * hd));
+          pruned = compensate(pruned, g, blocks.get(l).oWeight(), hc, stats.mean(stride * l));
+        }
+        if (!mlps.isEmpty()) {
+          pruned = compensate(pruned, g, mlps.get(l).downWeight(), dropChannels.get(l),
+              stats.mean(stride * l + mlpBase));
+        }
       }
     }
     return new Outcome(Pruner.summarise(dense, pruned), heads, channels, threshold, dropHeads, dropChannels);
@@ -135,15 +152,23 @@ public final class Flap {
   public static Calibration.Stats projectionInputStats(ModelProto dense, List<int[]> calibration,
       SessionLoader loader, Path file, Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
-    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
-    List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
+    DecoderStructure.requireDecoderLayers(g);
+    return Calibration.run(dense, taps(g, HeadDiscovery.attentionBlocks(g), GatedMlpDiscovery.gatedMlps(g)),
+        calibration, loader, file, (k, n) -> progress.report("calibrating", (double) k / n));
+  }
+
+  /** Per layer, the input of o_proj (when {@code blocks} has one) then of down_proj (when {@code mlps} has one). */
+  private static List<String> taps(OnnxGraph g, List<HeadGroup> blocks, List<MlpGroup> mlps) {
     List<String> values = new ArrayList<>();
-    for (int l = 0; l < DecoderStructure.requireDecoderLayers(g); l++) {
-      values.add(DecoderStructure.inputOf(g, blocks.get(l).oWeight()));
-      values.add(DecoderStructure.inputOf(g, mlps.get(l).downWeight()));
+    for (int l = 0; l < Math.max(blocks.size(), mlps.size()); l++) {
+      if (!blocks.isEmpty()) {
+        values.add(DecoderStructure.inputOf(g, blocks.get(l).oWeight()));
+      }
+      if (!mlps.isEmpty()) {
+        values.add(DecoderStructure.inputOf(g, mlps.get(l).downWeight()));
+      }
     }
-    return Calibration.run(dense, values, calibration, loader, file, (k, n) -> progress.report("calibrating",
-        (double) k / n));
+    return values;
   }
 
   /**

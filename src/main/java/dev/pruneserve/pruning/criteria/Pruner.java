@@ -6,6 +6,7 @@ import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.pruning.transformer.FfnDiscovery;
 import dev.pruneserve.pruning.transformer.FfnGroup;
 import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.GroupKinds;
 import dev.pruneserve.pruning.transformer.HeadDiscovery;
 import dev.pruneserve.pruning.transformer.HeadGroup;
 import dev.pruneserve.pruning.transformer.MlpGroup;
@@ -25,11 +26,17 @@ import java.util.Map;
  */
 public final class Pruner {
   /** Options of one pruning run; layer range is [firstLayer, endLayer), endLayer −1 = all. */
-  public record Options(Criterion criterion, double ratio, long seed, int firstLayer, int endLayer) {
+  public record Options(Criterion criterion, double ratio, long seed, int firstLayer, int endLayer,
+      GroupKinds groups) {
     public Options {
       if (!(ratio > 0 && ratio < 1)) {
         throw new IllegalArgumentException("ratio must be in (0, 1), got " + ratio);
       }
+    }
+
+    /** Heads and channels alike. */
+    public Options(Criterion criterion, double ratio, long seed, int firstLayer, int endLayer) {
+      this(criterion, ratio, seed, firstLayer, endLayer, GroupKinds.ALL);
     }
   }
 
@@ -55,9 +62,15 @@ public final class Pruner {
     OnnxGraph g = new OnnxGraph(dense);
     List<MlpGroup> mlps = GatedMlpDiscovery.gatedMlps(g);
     List<FfnGroup> ffns = mlps.isEmpty() ? FfnDiscovery.plainFfns(g) : List.of();
-    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(g);
+    List<HeadGroup> blocks = o.groups().heads() ? HeadDiscovery.attentionBlocks(g) : List.of();
+    if (!o.groups().channels()) {
+      mlps = List.of();
+      ffns = List.of();
+    }
     if (mlps.isEmpty() && ffns.isEmpty() && blocks.isEmpty()) {
-      throw new IllegalArgumentException("no prunable attention block or MLP found in the graph");
+      throw new IllegalArgumentException(o.groups() == GroupKinds.ALL
+          ? "no prunable attention block or MLP found in the graph"
+          : "groups: " + o.groups().name().toLowerCase(java.util.Locale.ROOT) + " found no such group in the graph");
     }
     int end = o.endLayer() < 0 ? Math.max(Math.max(mlps.size(), ffns.size()), blocks.size()) : o.endLayer();
     Map<Integer, BitSet> dropHeads = new HashMap<>();
@@ -80,9 +93,10 @@ public final class Pruner {
         dropChannels.put(f.index(), lowest(o.criterion().ffn(g, f, o.seed()), n));
       }
     }
-    ModelProto pruned = Surgery.removeHeads(g, blocks, dropHeads);
+    ModelProto pruned = blocks.isEmpty() ? dense : Surgery.removeHeads(g, blocks, dropHeads);
     OnnxGraph g2 = new OnnxGraph(pruned);
-    pruned = ffns.isEmpty() ? Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels)
+    pruned = dropChannels.isEmpty() ? pruned
+        : ffns.isEmpty() ? Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels)
         : Surgery.removeFfnChannels(g2, FfnDiscovery.plainFfns(g2), dropChannels);
     return summarise(dense, pruned);
   }

@@ -7,6 +7,7 @@ import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.calibration.Calibration;
 import dev.pruneserve.pruning.transformer.DecoderStructure;
 import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
+import dev.pruneserve.pruning.transformer.GroupKinds;
 import dev.pruneserve.pruning.transformer.HeadDiscovery;
 import dev.pruneserve.pruning.transformer.HeadGroup;
 import dev.pruneserve.pruning.transformer.MlpGroup;
@@ -44,36 +45,51 @@ public final class WandaSp {
   /** As above; reports "calibrating" across all layers' passes. */
   public static Outcome prune(ModelProto dense, double p, int firstLayer, int endLayer, List<int[]> calibration,
       SessionLoader loader, Path work, Progress progress) throws IOException {
+    return prune(dense, p, firstLayer, endLayer, GroupKinds.ALL, calibration, loader, work, progress);
+  }
+
+  /** As above for the given kinds of groups; the scores of a kind not pruned are not taken (empty lists). */
+  public static Outcome prune(ModelProto dense, double p, int firstLayer, int endLayer, GroupKinds kinds,
+      List<int[]> calibration, SessionLoader loader, Path work, Progress progress) throws IOException {
     ModelProto model = dense;
     List<double[]> headScores = new ArrayList<>();
     List<double[]> mlpScores = new ArrayList<>();
-    int layers = DecoderStructure.requireDecoderLayers(new OnnxGraph(dense));
+    int layers = DecoderStructure.requireDecoderLayers(new OnnxGraph(dense), kinds);
     int end = endLayer < 0 ? layers : Math.min(endLayer, layers);
     for (int l = firstLayer; l < end; l++) {
       OnnxGraph g = new OnnxGraph(model);
-      HeadGroup block = HeadDiscovery.attentionBlocks(g).get(l);
-      MlpGroup mlp = GatedMlpDiscovery.gatedMlps(g).get(l);
-      String oIn = DecoderStructure.inputOf(g, block.oWeight());
-      String downIn = DecoderStructure.inputOf(g, mlp.downWeight());
+      HeadGroup block = kinds.heads() ? HeadDiscovery.attentionBlocks(g).get(l) : null;
+      MlpGroup mlp = kinds.channels() ? GatedMlpDiscovery.gatedMlps(g).get(l) : null;
+      List<String> taps = new ArrayList<>();
+      if (block != null) {
+        taps.add(DecoderStructure.inputOf(g, block.oWeight()));
+      }
+      if (mlp != null) {
+        taps.add(DecoderStructure.inputOf(g, mlp.downWeight()));
+      }
       int layer = l - firstLayer;
       int count = end - firstLayer;
-      double[][] sumsq = Calibration.run(model, List.of(oIn, downIn), calibration, loader,
-          work.resolve("wanda-l" + l + ".onnx"),
+      double[][] sumsq = Calibration.run(model, taps, calibration, loader, work.resolve("wanda-l" + l + ".onnx"),
           (k, n) -> progress.report("calibrating", (layer + (double) k / n) / count)).sumSquares();
-      double[] oChannels = scores(GatedMlpDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
-      double[] heads = new double[block.units()];
-      for (int c = 0; c < oChannels.length; c++) {
-        heads[c / block.unitWidth()] += oChannels[c];
+      if (block != null) {
+        double[] oChannels = scores(GatedMlpDiscovery.require(g, block.oWeight()), sumsq[0], calibration.size());
+        double[] heads = new double[block.units()];
+        for (int c = 0; c < oChannels.length; c++) {
+          heads[c / block.unitWidth()] += oChannels[c];
+        }
+        headScores.add(heads);
+        BitSet dropHeads = Pruner.lowest(heads, Math.min(block.units() - 1, (int) (p * block.units())));
+        model = Surgery.removeHeads(g, List.of(block), Map.of(block.index(), dropHeads));
       }
-      double[] channels = scores(GatedMlpDiscovery.require(g, mlp.downWeight()), sumsq[1], calibration.size());
-      headScores.add(heads);
-      mlpScores.add(channels);
-      BitSet dropHeads = Pruner.lowest(heads, Math.min(block.units() - 1, (int) (p * block.units())));
-      BitSet dropChannels = Pruner.lowest(channels, Math.min(mlp.width() - 1, (int) (p * mlp.width())));
-      model = Surgery.removeHeads(g, List.of(block), Map.of(block.index(), dropHeads));
-      OnnxGraph g2 = new OnnxGraph(model);
-      model = Surgery.removeMlpChannels(g2, List.of(GatedMlpDiscovery.gatedMlps(g2).get(l)),
-          Map.of(l, dropChannels));
+      if (mlp != null) {
+        double[] channels = scores(GatedMlpDiscovery.require(g, mlp.downWeight()), sumsq[taps.size() - 1],
+            calibration.size());
+        mlpScores.add(channels);
+        BitSet dropChannels = Pruner.lowest(channels, Math.min(mlp.width() - 1, (int) (p * mlp.width())));
+        OnnxGraph g2 = new OnnxGraph(model);
+        model = Surgery.removeMlpChannels(g2, List.of(GatedMlpDiscovery.gatedMlps(g2).get(l)),
+            Map.of(l, dropChannels));
+      }
     }
     return new Outcome(Pruner.summarise(dense, model), headScores, mlpScores);
   }

@@ -25,6 +25,11 @@ record FlapMethod(String name, int revision) implements PruneMethod {
   }
 
   @Override
+  public boolean prunesGroupKinds() {
+    return true;
+  }
+
+  @Override
   public boolean needsTokens(PruneRecipe r) {
     return true;
   }
@@ -41,7 +46,7 @@ record FlapMethod(String name, int revision) implements PruneMethod {
     PruneRecipe r = c.recipe();
     Settings s = r.settings(Settings.class);
     Flap.Options o = new Flap.Options(r.ratio(), s.metric(), s.structure(), s.compensation(), r.firstLayer(),
-        r.endLayer());
+        r.endLayer(), r.groups());
     return Flap.prune(c.dense(), o, c.tokens(), c.loader(), c.work(), c.progress()).result();
   }
 }

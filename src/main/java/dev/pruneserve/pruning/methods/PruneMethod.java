@@ -71,6 +71,11 @@ public sealed interface PruneMethod permits WeightOnlyMethod, WandaSpMethod, Fla
   /** Human-readable labels of {@code r} for the report (never hashed). */
   default void labels(PruneRecipe r, Map<String, Object> m) {}
 
+  /** Whether {@link #pruneTransformer} honours {@link PruneRecipe#groups()} other than all. */
+  default boolean prunesGroupKinds() {
+    return false;
+  }
+
   /** Whether {@link #pruneTransformer} is implemented. */
   default boolean prunesTransformers() {
     return true;

@@ -75,15 +75,17 @@ public final class PruneMethods {
 
   /**
    * The recipe's layer range must lie within the model's layers (attention blocks or MLPs), and
-   * every attention block must be matched: otherwise heads would silently not be pruned while the
-   * recipe says they are (FAILED_PRECONDITION naming each unmatched Softmax and why).
+   * every attention block must be matched when the recipe prunes heads: otherwise heads would
+   * silently not be pruned while the recipe says they are (FAILED_PRECONDITION naming each
+   * unmatched Softmax and why).
    */
   private static void requireLayers(ModelProto dense, PruneRecipe r) {
     OnnxGraph g = new OnnxGraph(dense);
     HeadDiscovery.Scan scan = HeadDiscovery.scan(g);
-    if (!scan.unmatched().isEmpty()) {
+    if (!scan.unmatched().isEmpty() && r.groups().heads()) {
       throw ServingException.precondition(scan.unmatched().size() + " attention block(s) of this model were not"
-          + " recognised, so their heads cannot be pruned as the recipe asks: " + String.join("; ", scan.unmatched()));
+          + " recognised, so their heads cannot be pruned as the recipe asks: " + String.join("; ", scan.unmatched())
+          + (r.method().prunesGroupKinds() ? " (to prune MLP channels only, set groups to mlp)" : ""));
     }
     int layers = new DecoderStructure(scan.blocks(), dev.pruneserve.pruning.transformer.GatedMlpDiscovery.gatedMlps(g),
         dev.pruneserve.pruning.transformer.FfnDiscovery.plainFfns(g)).layers(); // no second head scan

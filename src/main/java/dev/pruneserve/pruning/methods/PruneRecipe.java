@@ -2,6 +2,7 @@ package dev.pruneserve.pruning.methods;
 
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.pruning.transformer.GroupKinds;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -14,12 +15,14 @@ import java.util.Map;
  * @param ratio the target p in (0, 1); its meaning depends on the method ({@link #ratioSemantics()})
  * @param seed random criterion, MINI-LLM's perturbation directions, CNN image order
  * @param firstLayer first eligible layer; {@code endLayer} exclusive, −1 = all
+ * @param groups the kinds of transformer groups pruned (heads, MLP channels or both)
  * @param settings the method's own settings ({@link PruneMethod#settings})
  */
 public record PruneRecipe(PruneMethod method, double ratio, long seed, int firstLayer, int endLayer,
-    MethodSettings settings, CnnSettings cnn) {
+    GroupKinds groups, MethodSettings settings, CnnSettings cnn) {
   public PruneRecipe {
     cnn = cnn == null ? CnnSettings.DEFAULTS : cnn;
+    groups = groups == null ? GroupKinds.ALL : groups;
     if (!(ratio > 0 && ratio < 1)) {
       throw ServingException.invalid("ratio must be in (0, 1), got " + ratio);
     }
@@ -35,7 +38,7 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
 
   /** This recipe with other CNN settings. */
   public PruneRecipe withCnn(CnnSettings c) {
-    return new PruneRecipe(method, ratio, seed, firstLayer, endLayer, settings, c);
+    return new PruneRecipe(method, ratio, seed, firstLayer, endLayer, groups, settings, c);
   }
 
   /** The method's settings as its own type. */
@@ -86,6 +89,9 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
     m.put("ratio", ratio);
     m.put("first_layer", firstLayer);
     m.put("end_layer", endLayer);
+    if (groups != GroupKinds.ALL) { // absent by default, so ids of recipes from before the option stay
+      m.put("groups", groups.name());
+    }
     if (method.usesSeed(this)) {
       m.put("seed", seed);
     }

@@ -3,6 +3,7 @@ package dev.pruneserve.pruning.methods;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.pruning.ifso.Ifso;
+import dev.pruneserve.pruning.transformer.GroupKinds;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,7 +15,7 @@ import java.util.Set;
  */
 public final class RecipeParser {
   /** Every recipe option (the CLI's flags without the leading dashes). */
-  public static final Set<String> KEYS = Set.of("seed", "layers", "flap-metric", "flap-structure",
+  public static final Set<String> KEYS = Set.of("seed", "layers", "groups", "flap-metric", "flap-structure",
       "bias-compensation", "zo-mode", "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch",
       "images", "images-count", "cnn-mode", "cnn-batch", "scoring-batches", "interval", "rescore-every", "fd-r",
       "weight-decay", "lr", "recover-steps", "recover-lr", "recover-batch", "recalibrate-bn", "recalibrate-batches",
@@ -24,7 +25,7 @@ public final class RecipeParser {
   /** Usage text of the recipe options, for the CLI's --help. */
   public static final String USAGE = String.join("\n",
       "  --method " + String.join("|", MethodRegistry.names()) + "  --ratio p in (0, 1)",
-      "  [--seed n] [--layers from:to (to exclusive, -1 = all)]",
+      "  [--seed n] [--layers from:to (to exclusive, -1 = all)] [--groups all|mlp|attention]",
       "  FLAP: [--flap-metric wifv|ifv|wifn] [--flap-structure al-am|ul-um] [--bias-compensation true|false]",
       "  MINI-LLM: [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]",
       "    [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]",
@@ -57,6 +58,12 @@ public final class RecipeParser {
     PruneMethod m = MethodRegistry.byName(method);
     int[] layers = layers(o.text("layers", "0:-1"), o.name("layers"));
     long seed = o.longValue("seed", 0);
+    GroupKinds groups = o.choice("groups", GroupKinds.class, GroupKinds.ALL);
+    if (groups != GroupKinds.ALL && !m.prunesGroupKinds()) {
+      throw ServingException.invalid(o.name("groups") + " applies to " + String.join(", ", MethodRegistry.all()
+          .stream().filter(PruneMethod::prunesGroupKinds).map(PruneMethod::name).toList()) + "; method '" + m.name()
+          + "' prunes heads and channels together");
+    }
     MethodSettings settings = m.settings(o);
     CnnSettings cnn = cnn(o); // read for every method: any CNN prune may fine-tune (recover-*)
     for (String k : options.keySet()) {
@@ -64,7 +71,7 @@ public final class RecipeParser {
         throw ServingException.invalid(o.name(k) + " does not apply to method '" + m.name() + "'" + readers(k));
       }
     }
-    return new PruneRecipe(m, ratio, seed, layers[0], layers[1], settings, cnn);
+    return new PruneRecipe(m, ratio, seed, layers[0], layers[1], groups, settings, cnn);
   }
 
   /** "; it is an option of a, b" for the methods whose settings read {@code key}. */

@@ -25,7 +25,12 @@ record WandaSpMethod(String name, int revision) implements PruneMethod {
   @Override
   public Pruner.Result pruneTransformer(PruneContext c) throws IOException {
     PruneRecipe r = c.recipe();
-    return WandaSp.prune(c.dense(), r.ratio(), r.firstLayer(), r.endLayer(), c.tokens(), c.loader(), c.work(),
-        c.progress()).result();
+    return WandaSp.prune(c.dense(), r.ratio(), r.firstLayer(), r.endLayer(), r.groups(), c.tokens(), c.loader(),
+        c.work(), c.progress()).result();
+  }
+
+  @Override
+  public boolean prunesGroupKinds() {
+    return true;
   }
 }

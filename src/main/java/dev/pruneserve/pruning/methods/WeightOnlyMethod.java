@@ -30,7 +30,13 @@ record WeightOnlyMethod(String name, int revision, Criterion criterion, ChannelP
   @Override
   public Pruner.Result pruneTransformer(PruneContext c) {
     PruneRecipe r = c.recipe();
-    return Pruner.prune(c.dense(), new Pruner.Options(criterion, r.ratio(), r.seed(), r.firstLayer(), r.endLayer()));
+    return Pruner.prune(c.dense(), new Pruner.Options(criterion, r.ratio(), r.seed(), r.firstLayer(), r.endLayer(),
+        r.groups()));
+  }
+
+  @Override
+  public boolean prunesGroupKinds() {
+    return true;
   }
 
   @Override

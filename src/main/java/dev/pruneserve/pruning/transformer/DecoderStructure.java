@@ -27,7 +27,30 @@ public record DecoderStructure(List<HeadGroup> attention, List<MlpGroup> gatedMl
 
   /** Decoder layers with one attention block and one gated MLP each (calibration methods); their count. */
   public static int requireDecoderLayers(OnnxGraph g) {
+    return requireDecoderLayers(g, GroupKinds.ALL);
+  }
+
+  /**
+   * As above for the kinds a recipe prunes: {@link GroupKinds#MLP} needs gated MLPs only (attention
+   * blocks are neither matched nor counted), {@link GroupKinds#ATTENTION} matched attention blocks only.
+   */
+  public static int requireDecoderLayers(OnnxGraph g, GroupKinds kinds) {
+    if (kinds == GroupKinds.MLP) {
+      int mlps = GatedMlpDiscovery.gatedMlps(g).size();
+      if (mlps == 0) {
+        throw new IllegalArgumentException("groups: mlp needs gated MLPs; none was found in the graph");
+      }
+      return mlps;
+    }
     HeadDiscovery.Scan scan = HeadDiscovery.scan(g);
+    if (kinds == GroupKinds.ATTENTION) {
+      if (scan.blocks().isEmpty() || !scan.unmatched().isEmpty()) {
+        throw new IllegalArgumentException("groups: attention needs every attention block matched; found "
+            + scan.blocks().size() + (scan.unmatched().isEmpty() ? "" : "; not matched: "
+                + String.join("; ", scan.unmatched())));
+      }
+      return scan.blocks().size();
+    }
     int blocks = scan.blocks().size();
     int mlps = GatedMlpDiscovery.gatedMlps(g).size();
     if (blocks == 0 || blocks != mlps || !scan.unmatched().isEmpty()) {
