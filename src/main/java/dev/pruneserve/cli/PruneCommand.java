@@ -65,12 +65,19 @@ final class PruneCommand {
         .integer("threads", 0);
     SessionLoader rt = runtime.apply(threads);
     long t0 = System.nanoTime();
-    ModelProto dense = dev.pruneserve.graph.TransposedWeights.fold(ModelProto.parseFrom(Files.readAllBytes(model)));
+    dev.pruneserve.graph.ModelFiles.Loaded loaded = dev.pruneserve.graph.ModelFiles.read(model);
+    ModelProto dense = dev.pruneserve.graph.TransposedWeights.fold(loaded.model());
     List<int[]> calibration = calibrationFile == null ? null : TokenFiles.stories(calibrationFile);
     PruneMethods.Family family = PruneMethods.family(dense);
     Pruner.Result r = PruneMethods.apply(dense, family, recipe, calibration, rt, dev.pruneserve.pruning.Progress.NONE);
     long pruneMs = (System.nanoTime() - t0) / 1_000_000;
-    AtomicFiles.write(out, r.model().toByteArray());
+    // a model read with external data is written with its own data file beside it (data first)
+    dev.pruneserve.graph.ExternalData.Split split = dev.pruneserve.graph.ModelFiles.serialize(r.model(),
+        out.getFileName().toString(), loaded.externalData());
+    if (split.data() != null) {
+      AtomicFiles.write(out.resolveSibling(split.dataName()), split.data());
+    }
+    AtomicFiles.write(out, split.model());
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("model", model.toString());
     report.put("recipe", recipe.identity());

@@ -34,6 +34,30 @@ public final class FileHashes {
     }
   }
 
+  /**
+   * sha256 (hex) of a model: of {@code file} alone when it is the only file of its folder, else
+   * {@link #combine} over every regular file there (external data files, whatever their names).
+   */
+  public String model(Path file) throws IOException {
+    java.util.TreeMap<String, String> files = new java.util.TreeMap<>();
+    try (var list = Files.list(file.toAbsolutePath().getParent())) {
+      for (Path f : (Iterable<Path>) list::iterator) {
+        String n = f.getFileName().toString();
+        if (Files.isRegularFile(f) && !n.startsWith(".")) {
+          files.put(n, sha256(f));
+        }
+      }
+    }
+    return files.size() == 1 ? sha256(file) : combine(files);
+  }
+
+  /** sha256 (hex) of the lines "name sha256\n" in name order: a model file and its data files as one. */
+  public static String combine(java.util.SortedMap<String, String> shaByName) {
+    StringBuilder b = new StringBuilder();
+    shaByName.forEach((n, h) -> b.append(n).append(' ').append(h).append('\n'));
+    return HexFormat.of().formatHex(sha256().digest(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+  }
+
   /** sha256 (hex) of {@code file}, read now (no cache). */
   public static String of(Path file) throws IOException {
     MessageDigest md = sha256();

@@ -16,7 +16,8 @@ final class ContentHashes {
   /** As {@link #sha256} for a parent model; an unreadable file → UNAVAILABLE. */
   String parent(Path file) {
     try {
-      return sha256(file);
+      return files.model(file); // with its external data files, if any
+
     } catch (IOException e) {
       throw ServingException.unavailable("cannot read the parent model " + file.getParent().getParent().getFileName()
           + ": " + e.getMessage());

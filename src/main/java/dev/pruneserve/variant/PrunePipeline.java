@@ -8,7 +8,6 @@ import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -44,13 +43,22 @@ final class PrunePipeline {
     this.inputs = new LmInputs(registry, loader);
   }
 
+  /** The parent read for pruning with its external data; a file that does not hold it → FAILED_PRECONDITION. */
+  private static dev.pruneserve.graph.ModelFiles.Loaded readParent(Path file) throws IOException {
+    try {
+      return dev.pruneserve.graph.ModelFiles.read(file);
+    } catch (IllegalArgumentException e) {
+      throw ServingException.precondition("the model cannot be read for pruning: " + e.getMessage());
+    }
+  }
+
   /** @param recipe the recipe record of the manifest (identity, data hashes, calibration digest) */
   void run(PruneJob job, PruneService.Spec spec, Path parentFile, String parentSha, Map<String, Object> recipe) {
     long t0 = System.nanoTime();
     try {
       // weights behind Transpose (do_constant_folding=False exports) folded, so discovery sees them
-      ModelProto dense = dev.pruneserve.graph.TransposedWeights
-          .fold(ModelProto.parseFrom(Files.readAllBytes(parentFile)));
+      dev.pruneserve.graph.ModelFiles.Loaded parent = readParent(parentFile);
+      ModelProto dense = dev.pruneserve.graph.TransposedWeights.fold(parent.model());
       dev.pruneserve.graph.NativeHazards.Report hazards = dev.pruneserve.graph.NativeHazards.analyse(dense);
       if (!hazards.safe()) { // calibration and validation would run it on inputs nobody checked
         throw ServingException.precondition("model '" + spec.model() + "' cannot be pruned: "
@@ -66,7 +74,10 @@ final class PrunePipeline {
           phase, base + (0.85 - base) * PruneMethods.overall(spec.recipe().method(), phase, f)));
       long pruneMs = (System.nanoTime() - t0) / 1_000_000;
       job.report("writing", 0.88);
-      byte[] bytes = r.model().toByteArray();
+      // a parent with external data gives a variant with its own data file (ModelFiles.DATA_SUFFIX)
+      dev.pruneserve.graph.ExternalData.Split split = dev.pruneserve.graph.ModelFiles.serialize(r.model(),
+          dev.pruneserve.repository.ModelRepository.MODEL_FILE, parent.externalData());
+      byte[] bytes = split.model();
       Map<String, Object> report = new LinkedHashMap<>();
       report.putAll(PruneMethods.widths(family, r));
       report.put("labels", spec.recipe().labels());
@@ -76,8 +87,10 @@ final class PrunePipeline {
       }
       if (!spec.evaluationTexts().isEmpty()) {
         job.report("evaluating", 0.86);
-        report.put("quality", inputs.evaluate(spec, dense, parentFile, bytes, f -> job.report("evaluating",
-            0.86 + 0.02 * f))); // a cancel stops it before the next window
+        report.put("quality", inputs.evaluate(spec, dense, parentFile, split.data() == null ? bytes
+            : r.model().toByteArray(),
+            f -> job.report("evaluating",
+                0.86 + 0.02 * f))); // a cancel stops it before the next window
       }
       // the parent's repository folder and version: a checkpoint folder's model file lives in the cache
       Path parentDir = registry.repository().modelDir(spec.model());
@@ -86,12 +99,13 @@ final class PrunePipeline {
           .orElse(parentFile.getParent().getFileName().toString());
       VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
           spec.model(), parentVersion, parentSha, recipe, report,
-          VariantIds.sha256Hex(bytes), r.parametersBefore(), r.parametersAfter(), bytes.length,
+          VariantStore.sha256(split), r.parametersBefore(), r.parametersAfter(),
+          bytes.length + (split.data() == null ? 0 : split.data().length),
           Instant.now().toString());
       if (job.cancelRequested()) {
         throw new CancellationException("cancelled before writing");
       }
-      store.write(m, bytes, parentDir, registry.repository().isCheckpoint(spec.model())
+      store.write(m, split, parentDir, registry.repository().isCheckpoint(spec.model())
           ? registry.repository().config(spec.model()) : null);
       job.report("loading", 0.93);
       registry.load(m.name());

@@ -2,8 +2,9 @@ package dev.pruneserve.variant;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.pruneserve.assets.FixtureCache;
+import dev.pruneserve.graph.ExternalData;
 import dev.pruneserve.repository.AtomicFiles;
+import dev.pruneserve.repository.FileHashes;
 import dev.pruneserve.repository.ModelConfigFile;
 import dev.pruneserve.repository.ModelRepository;
 import java.io.IOException;
@@ -55,8 +56,14 @@ public final class VariantStore {
    * its weights or its checkpoint config; the variant's config.json holds those settings instead,
    * so the variant is a plain model folder.
    */
-  @SuppressWarnings("try") // the lock is held for the block, never read
   public void write(VariantManifest m, byte[] model, Path parentDir, ModelConfigFile checkpointSettings)
+      throws IOException {
+    write(m, new ExternalData.Split(model, null, null), parentDir, checkpointSettings);
+  }
+
+  /** As above for a model with or without its external data file ({@link ExternalData#split}). */
+  @SuppressWarnings("try") // the lock is held for the block, never read
+  public void write(VariantManifest m, ExternalData.Split model, Path parentDir, ModelConfigFile checkpointSettings)
       throws IOException {
     Path root = repository.root();
     Path target = root.resolve(m.name());
@@ -65,7 +72,10 @@ public final class VariantStore {
     }
     Path staging = root.resolve(STAGING + m.name() + "-" + UUID.randomUUID());
     try (StagingLock lock = StagingLock.hold(staging)) {
-      AtomicFiles.write(staging.resolve("1").resolve(ModelRepository.MODEL_FILE), model);
+      if (model.data() != null) {
+        AtomicFiles.write(staging.resolve("1").resolve(model.dataName()), model.data());
+      }
+      AtomicFiles.write(staging.resolve("1").resolve(ModelRepository.MODEL_FILE), model.model());
       try (Stream<Path> files = Files.list(parentDir)) {
         for (Path f : (Iterable<Path>) files::iterator) {
           String n = f.getFileName().toString();
@@ -162,10 +172,21 @@ public final class VariantStore {
     Optional<VariantManifest> m = read(dir.getFileName().toString());
     Path model = dir.resolve("1").resolve(ModelRepository.MODEL_FILE);
     try {
-      return m.isPresent() && Files.isRegularFile(model) && FixtureCache.sha256(model).equals(m.get().modelSha256());
+      return m.isPresent() && Files.isRegularFile(model) && new FileHashes().model(model).equals(m.get().modelSha256());
     } catch (IOException e) {
       return false;
     }
+  }
+
+  /** sha256 of a variant's model as its manifest records it: of model.onnx, or with its data file ({@link FileHashes#model}). */
+  static String sha256(ExternalData.Split model) {
+    if (model.data() == null) {
+      return VariantIds.sha256Hex(model.model());
+    }
+    java.util.TreeMap<String, String> files = new java.util.TreeMap<>();
+    files.put(ModelRepository.MODEL_FILE, VariantIds.sha256Hex(model.model()));
+    files.put(model.dataName(), VariantIds.sha256Hex(model.data()));
+    return FileHashes.combine(files);
   }
 
   private static void force(Path file) throws IOException {

@@ -45,6 +45,18 @@ public final class TestModels {
         root.resolve(name).resolve(Integer.toString(version)).resolve("model.onnx"), model.toByteArray());
   }
 
+  /**
+   * {@code model} as {@code name/version/model.onnx} with every tensor of at least 1 KiB in the data
+   * file {@code dataName} beside it (ONNX external data, as torch.onnx and Optimum write it).
+   */
+  public static void writeExternal(Path root, String name, int version, ModelProto model, String dataName)
+      throws IOException {
+    Path dir = root.resolve(name).resolve(Integer.toString(version));
+    dev.pruneserve.graph.ExternalData.Split s = dev.pruneserve.graph.ExternalData.split(model, dataName);
+    AtomicFiles.write(dir.resolve(dataName), s.data());
+    AtomicFiles.write(dir.resolve("model.onnx"), s.model());
+  }
+
   public static void writeText(Path file, String text) throws IOException {
     Files.createDirectories(file.getParent());
     Files.writeString(file, text, StandardCharsets.UTF_8);

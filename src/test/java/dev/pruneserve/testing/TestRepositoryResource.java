@@ -1,5 +1,6 @@
 package dev.pruneserve.testing;
 
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,6 +44,9 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.write(root, "u16", 1, TestModels.identityUint16());
       TestModels.write(root, "fashion-cnn", 1, dev.pruneserve.train.ResNet.build("fashion-cnn", 3, 1, 28, 10, 1, 4, 8,
           8));
+      ModelProto wide = dev.pruneserve.train.ResNet.build("cnn-wide", 3, 1, 28, 10, 1, 16, 32, 32);
+      TestModels.write(root, "cnn-wide", 1, wide);
+      TestModels.writeExternal(root, "cnn-external", 1, wide, "weights.bin");
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
       installStories15m(root);
       installPrunedStories15m(root);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.graph.ModelBuilder;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.ModelRepository;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,6 +109,31 @@ class VariantStoreTest {
     assertFalse(new ModelRepository(root).modelNames().contains(c.name()));
     restarted.delete(a.name());
     assertFalse(new ModelRepository(root).contains(a.name()));
+  }
+
+  @Test
+  void aVariantWithExternalDataIsCheckedWithItsDataFile() throws Exception {
+    Path parent = root.resolve("mlp");
+    Files.createDirectories(parent.resolve("1"));
+    ModelProto dense = ModelBuilder.mlp("mlp", 1, 16, 64, 4);
+    Files.write(parent.resolve("1/model.onnx"), dense.toByteArray());
+    VariantStore store = new VariantStore(new ModelRepository(root));
+    dev.pruneserve.graph.ExternalData.Split split = dev.pruneserve.graph.ModelFiles.serialize(dense,
+        ModelRepository.MODEL_FILE, true);
+    for (String id : List.of("dddddddddd", "eeeeeeeeee")) {
+      VariantManifest m = new VariantManifest("mlp@random-p50-" + id, "random-p50-" + id, "mlp", "1", "00",
+          Map.of(), Map.of(), VariantStore.sha256(split), 1, 1, 1, "now");
+      store.write(m, split, parent, null);
+    }
+    Path data = root.resolve("mlp@random-p50-eeeeeeeeee/1/model.onnx.data");
+    assertTrue(Files.isRegularFile(data));
+    assertEquals(dense, dev.pruneserve.graph.ModelFiles.read(root.resolve("mlp@random-p50-dddddddddd/1/model.onnx"))
+        .model());
+    byte[] b = Files.readAllBytes(data);
+    b[b.length / 2] ^= 1;
+    Files.write(data, b);
+    assertEquals(List.of("mlp@random-p50-eeeeeeeeee"), new VariantStore(new ModelRepository(root)).recover(),
+        "a changed data file quarantines its variant");
   }
 
   @Test

@@ -1,0 +1,34 @@
+package dev.pruneserve.graph;
+
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Reading and writing model files for pruning: a model stored with external data is read whole
+ * into memory ({@link ExternalData#inline}) and written back in the same form, with its own data
+ * file ({@link #DATA_SUFFIX}) beside it. Stateless.
+ */
+public final class ModelFiles {
+  /** The data file of a model written with external data: {@code model.onnx} → {@code model.onnx.data}. */
+  public static final String DATA_SUFFIX = ".data";
+
+  private ModelFiles() {}
+
+  /** A model read for pruning, every tensor in memory; {@code externalData}: the file kept them outside. */
+  public record Loaded(ModelProto model, boolean externalData) {}
+
+  /** Reads {@code file} and the external data it names (files in its folder). */
+  public static Loaded read(Path file) throws IOException {
+    ModelProto m = ModelProto.parseFrom(Files.readAllBytes(file));
+    boolean external = ExternalData.uses(m);
+    return new Loaded(external ? ExternalData.inline(m, file.toAbsolutePath().getParent()) : m, external);
+  }
+
+  /** {@code m} serialized, with external data named after {@code modelFileName} when {@code external}. */
+  public static ExternalData.Split serialize(ModelProto m, String modelFileName, boolean external)
+      throws IOException {
+    return ExternalData.split(m, external ? modelFileName + DATA_SUFFIX : null);
+  }
+}

@@ -1,0 +1,84 @@
+package dev.pruneserve.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
+import dev.pruneserve.api.inference.ModelInferRequest;
+import dev.pruneserve.api.inference.ModelInferResponse;
+import dev.pruneserve.api.v1.PruneEvent;
+import dev.pruneserve.api.v1.PruneRequest;
+import dev.pruneserve.api.v1.PruningGrpc;
+import dev.pruneserve.api.v1.Variant;
+import dev.pruneserve.testing.TestRepositoryResource;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Models stored the ways third-party exporters store them, served and pruned through the RPCs:
+ * {@code cnn-external} is {@code cnn-wide} with its weights in an ONNX external data
+ * file ({@code weights.bin}); its variant has its own data file, loads where it lies and answers
+ * exactly as the variant of the inline model cut by the same recipe.
+ */
+@QuarkusTest
+@WithTestResource(TestRepositoryResource.class)
+class ThirdPartyModelsGrpcTest {
+  @GrpcClient("inference") PruningGrpc.PruningBlockingStub pruning;
+  @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+
+  @org.eclipse.microprofile.config.inject.ConfigProperty(name = "pruneserve.repository.path") String repository;
+
+  @Test
+  void aModelWithExternalDataIsServedAndPrunedIntoAVariantWithItsOwnDataFile() throws Exception {
+    float[] x = inputs();
+    assertArrayEquals(infer("cnn-wide", x), infer("cnn-external", x), "served from its external data");
+    Variant inline = prune("cnn-wide");
+    Variant external = prune("cnn-external");
+    assertEquals(inline.getParametersAfter(), external.getParametersAfter());
+    assertArrayEquals(infer(inline.getName(), x), infer(external.getName(), x), "the same pruned function");
+    Path dir = Path.of(repository).resolve(external.getName()).resolve("1");
+    assertTrue(Files.isRegularFile(dir.resolve("model.onnx.data")), "its own data file");
+    assertTrue(dev.pruneserve.graph.ExternalData.uses(dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files
+        .readAllBytes(dir.resolve("model.onnx")))), "which the model references");
+    assertTrue(!Files.exists(dir.resolve("weights.bin")), "not the parent's");
+    assertTrue(!Files.exists(Path.of(repository).resolve(inline.getName()).resolve("1/model.onnx.data")),
+        "an inline parent gives an inline variant");
+  }
+
+  private Variant prune(String model) {
+    List<PruneEvent> events = new ArrayList<>();
+    pruning.prune(PruneRequest.newBuilder().setModel(model).setMethod("magnitude-l1").setRatio(0.3).build())
+        .forEachRemaining(events::add);
+    return events.get(events.size() - 1).getDone();
+  }
+
+  private static float[] inputs() {
+    SplittableRandom r = new SplittableRandom(5);
+    float[] x = new float[2 * 28 * 28];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) r.nextDouble();
+    }
+    return x;
+  }
+
+  private float[] infer(String model, float[] x) {
+    ModelInferResponse out = inference.modelInfer(ModelInferRequest.newBuilder().setModelName(model)
+        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32").addShape(2)
+            .addShape(1).addShape(28).addShape(28))
+        .addRawInputContents(dev.pruneserve.testing.Requests.rawFp32(x)).build());
+    ByteBuffer b = out.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    float[] y = new float[b.remaining() / 4];
+    b.asFloatBuffer().get(y);
+    return y;
+  }
+}
