@@ -140,27 +140,11 @@ public final class Safetensors {
         }
         default -> {
           for (int i = 0; i < out.length; i++) {
-            out[i] = halfToFloat(raw.getShort(2 * i));
+            out[i] = dev.pruneserve.graph.FloatTensors.halfToFloat(raw.getShort(2 * i));
           }
         }
       }
       return FloatBuffer.wrap(out);
     }
-  }
-
-  /** IEEE 754 binary16 → binary32, exact (subnormals, infinities and NaN included). */
-  static float halfToFloat(short h) {
-    int bits = h & 0xffff;
-    int sign = (bits & 0x8000) << 16;
-    int exp = (bits >>> 10) & 0x1f;
-    int mant = bits & 0x3ff;
-    if (exp == 0x1f) {
-      return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-    }
-    if (exp == 0) {
-      float v = mant * 0x1p-24f;
-      return sign == 0 ? v : -v;
-    }
-    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
   }
 }

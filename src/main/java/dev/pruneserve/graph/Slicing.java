@@ -6,8 +6,9 @@ import java.util.Arrays;
 import java.util.BitSet;
 
 /**
- * Row-major FP32 raw-data tensors seen as [outer, dims[axis], inner]: drop or zero indices along
- * one axis. Inputs are not changed.
+ * Row-major floating-point tensors (FP32, FP16, BF16; raw or typed storage, results always raw in
+ * the tensor's own type) seen as [outer, dims[axis], inner]: drop or zero indices along one axis.
+ * Inputs are not changed.
  */
 public final class Slicing {
   private Slicing() {}
@@ -16,37 +17,49 @@ public final class Slicing {
   public static TensorProto drop(TensorProto t, int axis, BitSet drop) {
     Shape s = shape(t, axis, drop);
     int kept = s.n - drop.cardinality();
-    byte[] src = t.getRawData().toByteArray();
-    byte[] dst = new byte[s.outer * kept * s.inner * 4];
+    int e = s.bytes;
+    byte[] src = bytes(t);
+    byte[] dst = new byte[s.outer * kept * s.inner * e];
     int k = 0;
     for (int o = 0; o < s.outer; o++) {
       for (int i = 0; i < s.n; i++) {
         if (!drop.get(i)) {
-          System.arraycopy(src, (o * s.n + i) * s.inner * 4, dst, k++ * s.inner * 4, s.inner * 4);
+          System.arraycopy(src, (o * s.n + i) * s.inner * e, dst, k++ * s.inner * e, s.inner * e);
         }
       }
     }
-    return t.toBuilder().setDims(axis, kept).setRawData(UnsafeByteOperations.unsafeWrap(dst)).build();
+    return raw(t).setDims(axis, kept).setRawData(UnsafeByteOperations.unsafeWrap(dst)).build();
   }
 
   /** {@code t} with indices {@code zero} along {@code axis} set to 0 (same shape). */
   public static TensorProto zero(TensorProto t, int axis, BitSet zero) {
     Shape s = shape(t, axis, zero);
-    byte[] b = t.getRawData().toByteArray();
+    int e = s.bytes;
+    byte[] b = bytes(t);
     for (int o = 0; o < s.outer; o++) {
       for (int i = zero.nextSetBit(0); i >= 0; i = zero.nextSetBit(i + 1)) {
-        int from = (o * s.n + i) * s.inner * 4;
-        Arrays.fill(b, from, from + s.inner * 4, (byte) 0);
+        int from = (o * s.n + i) * s.inner * e;
+        Arrays.fill(b, from, from + s.inner * e, (byte) 0);
       }
     }
-    return t.toBuilder().setRawData(UnsafeByteOperations.unsafeWrap(b)).build();
+    return raw(t).setRawData(UnsafeByteOperations.unsafeWrap(b)).build();
+  }
+
+  /** A copy of the tensor's bytes in its own type, from raw or typed storage. */
+  private static byte[] bytes(TensorProto t) {
+    return t.hasRawData() ? t.getRawData().toByteArray()
+        : FloatTensors.encode(FloatTensors.values(t).array(), t.getDataType()).toByteArray();
+  }
+
+  /** The tensor's builder without typed storage (its data goes to raw_data). */
+  private static TensorProto.Builder raw(TensorProto t) {
+    return t.toBuilder().clearFloatData().clearInt32Data();
   }
 
   /** Σ |w|^p over every element with index i along {@code axis}, for each i (float64). */
   public static double[] power(TensorProto t, int axis, int p) {
     Shape s = shape(t, axis, new BitSet());
-    java.nio.FloatBuffer f = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
-        .asFloatBuffer();
+    java.nio.FloatBuffer f = FloatTensors.values(t);
     double[] out = new double[s.n];
     for (int o = 0; o < s.outer; o++) {
       for (int i = 0; i < s.n; i++) {
@@ -60,11 +73,12 @@ public final class Slicing {
     return out;
   }
 
-  private record Shape(int outer, int n, int inner) {}
+  private record Shape(int outer, int n, int inner, int bytes) {}
 
   private static Shape shape(TensorProto t, int axis, BitSet indices) {
-    if (t.getDataType() != 1 /* FLOAT */ || !t.hasRawData()) {
-      throw new IllegalArgumentException("initializer " + t.getName() + ": only FP32 with raw_data can be sliced");
+    if (!FloatTensors.isFloat(t.getDataType()) || t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+      throw new IllegalArgumentException("initializer " + t.getName() + ": only FP32, FP16 and BF16 tensors held in"
+          + " memory can be sliced (data type " + t.getDataType() + ")");
     }
     if (axis >= t.getDimsCount()) {
       throw new IllegalArgumentException(
@@ -84,6 +98,6 @@ public final class Slicing {
       throw new IllegalArgumentException("initializer " + t.getName() + ": index " + (indices.length() - 1)
           + " out of range [0, " + n + ") on axis " + axis);
     }
-    return new Shape(outer, n, inner);
+    return new Shape(outer, n, inner, ExternalData.elementBytes(t.getDataType()));
   }
 }

@@ -57,12 +57,18 @@ public final class TransposedWeights {
     String w = n.getInput(0);
     boolean graphInput = g.model().getGraph().getInputList().stream().anyMatch(v -> v.getName().equals(w));
     return !graphInput && g.consumers(w).size() == 1 && g.initializer(w)
-        .filter(t -> t.getDataType() == 1 && t.getDimsCount() == 2 && t.hasRawData()).isPresent();
+        .filter(t -> FloatTensors.isFloat(t.getDataType()) && t.getDimsCount() == 2).isPresent();
   }
 
+  /** The transposed copy in the weight's own type (FP16/BF16 values survive the FP32 round trip exactly). */
   private static TensorProto transposed(TensorProto t, String name) {
-    return transpose(name, t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer(),
-        (int) t.getDims(0), (int) t.getDims(1));
+    TensorProto f = transpose(name, FloatTensors.values(t), (int) t.getDims(0), (int) t.getDims(1));
+    if (t.getDataType() == FloatTensors.FLOAT) {
+      return f;
+    }
+    float[] v = new float[f.getRawData().size() / 4];
+    f.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+    return f.toBuilder().setDataType(t.getDataType()).setRawData(FloatTensors.encode(v, t.getDataType())).build();
   }
 
   /** A row-major FP32 matrix [rows, cols] (from {@code src}'s position) as the initializer [cols, rows]. */

@@ -202,7 +202,7 @@ class HfImportTest {
   void halfPrecisionIsWidenedExactly() {
     for (int bits = 0; bits < 0x10000; bits++) {
       float want = bits >= 0x7c00 && (bits & 0x7fff) >= 0x7c00 ? Float.NaN : 0; // checked below only for finite
-      float got = Safetensors.halfToFloat((short) bits);
+      float got = dev.pruneserve.graph.FloatTensors.halfToFloat((short) bits);
       int e = (bits >>> 10) & 0x1f;
       if (e != 0x1f) {
         double m = (bits & 0x3ff);

@@ -55,6 +55,30 @@ class ThirdPartyModelsGrpcTest {
         "an inline parent gives an inline variant");
   }
 
+  @Test
+  void anFp16ModelIsServedAndPrunedInFp16() throws Exception {
+    float[] x = inputs();
+    float[] full = infer("cnn-wide", x);
+    float[] half = infer("cnn-fp16", x);
+    for (int i = 0; i < full.length; i++) {
+      assertEquals(full[i], half[i], 0.02 + 0.01 * Math.abs(full[i]), "FP16 rounding only, at " + i);
+    }
+    Variant v = prune("cnn-fp16");
+    assertTrue(v.getParametersAfter() < v.getParametersBefore());
+    assertEquals(full.length, infer(v.getName(), x).length, "served at once");
+    var pruned = dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(Path.of(repository).resolve(
+        v.getName()).resolve("1/model.onnx")));
+    assertTrue(pruned.getGraph().getInitializerList().stream().filter(t -> t.getDimsCount() == 4)
+        .allMatch(t -> t.getDataType() == 10), "convolution weights stay FP16");
+    org.junit.jupiter.api.Assumptions.assumeTrue(dev.pruneserve.assets.FashionMnist.available(), "no Fashion-MNIST");
+    GrpcAssertions.assertStatus(io.grpc.Status.Code.FAILED_PRECONDITION, "are FP16", () -> pruning.prune(PruneRequest
+        .newBuilder().setModel("cnn-fp16").setMethod("ifso").setRatio(0.3)
+        .setCalibration(dev.pruneserve.api.v1.CalibrationSpec.newBuilder()
+            .setImages(dev.pruneserve.api.v1.ImageDataset.newBuilder().setName("fashion-mnist")
+                .setCount(16)))
+        .build()).forEachRemaining(e -> {}));
+  }
+
   private Variant prune(String model) {
     List<PruneEvent> events = new ArrayList<>();
     pruning.prune(PruneRequest.newBuilder().setModel(model).setMethod("magnitude-l1").setRatio(0.3).build())

@@ -47,6 +47,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       ModelProto wide = dev.pruneserve.train.ResNet.build("cnn-wide", 3, 1, 28, 10, 1, 16, 32, 32);
       TestModels.write(root, "cnn-wide", 1, wide);
       TestModels.writeExternal(root, "cnn-external", 1, wide, "weights.bin");
+      TestModels.write(root, "cnn-fp16", 1, HalfModels.halve(wide));
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
       installStories15m(root);
       installPrunedStories15m(root);

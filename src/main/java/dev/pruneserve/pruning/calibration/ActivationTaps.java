@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * Adds in-graph reduction taps to a copy of a model: for each tapped value x [batch, seq, C] the
  * graph gains outputs {@code tap.<x>.sum} = Σ x and {@code tap.<x>.sumsq} = Σ x² over batch and
- * sequence ([C] each), so only per-channel vectors leave ONNX Runtime.
+ * sequence ([C] each, FP32 also for FP16/BF16 models: x is cast first), so only per-channel
+ * vectors leave ONNX Runtime.
  */
 public final class ActivationTaps {
   static final String AXES = "tap.axes01";
@@ -29,9 +30,12 @@ public final class ActivationTaps {
     GraphProto.Builder g = model.getGraph().toBuilder();
     g.addInitializer(TensorProto.newBuilder().setName(AXES).setDataType(7).addDims(2).addInt64Data(0).addInt64Data(1));
     for (String v : values) {
+      String x = "tap." + v + ".f32"; // statistics in FP32 whatever the model's type (exact for FP32)
       String sq = "tap." + v + ".sq";
-      g.addNode(node("Mul", new String[] {v, v}, sq));
-      g.addNode(node("ReduceSum", new String[] {v, AXES}, sum(v)));
+      g.addNode(NodeProto.newBuilder().setOpType("Cast").setName(x + ".node").addInput(v).addOutput(x)
+          .addAttribute(dev.pruneserve.graph.ModelBuilder.intAttr("to", 1)));
+      g.addNode(node("Mul", new String[] {x, x}, sq));
+      g.addNode(node("ReduceSum", new String[] {x, AXES}, sum(v)));
       g.addNode(node("ReduceSum", new String[] {sq, AXES}, sumSquares(v)));
       g.addOutput(ValueInfoProto.newBuilder().setName(sum(v)));
       g.addOutput(ValueInfoProto.newBuilder().setName(sumSquares(v)));

@@ -276,11 +276,10 @@ public final class ChannelDiscovery {
     }
   }
 
-  /** An FP32 raw-data initializer of the given rank read by exactly one node (safe to slice). */
-  /** An FP32 raw-data initializer of this rank read by exactly one node and nothing else. */
+  /** An FP32/FP16/BF16 initializer of this rank read by exactly one node and nothing else (safe to slice). */
   private Optional<TensorProto> sliceable(String name, int rank) {
-    return g.initializer(name).filter(t -> t.getDataType() == 1 /* FLOAT */
-        && t.hasRawData() && t.getDimsCount() == rank && g.consumers(name).size() == 1
+    return g.initializer(name).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType())
+        && t.getDimsCount() == rank && g.consumers(name).size() == 1
         && !readElsewhere.contains(name));
   }
 

@@ -12,7 +12,7 @@ public record ParamCount(long parameters, long bytes) {
     long params = 0;
     long bytes = 0;
     for (TensorProto t : model.getGraph().getInitializerList()) {
-      if (t.getDataType() == 1 /* FLOAT */) {
+      if (dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType())) {
         params += t.getDimsList().stream().reduce(1L, (a, b) -> a * b);
       }
       bytes += t.getRawData().size() + 4L * t.getFloatDataCount() + 8L * t.getInt64DataCount()

@@ -261,7 +261,7 @@ public final class Flap {
     }
     var t = GatedMlpDiscovery.require(dense, weight);
     int cols = (int) t.getDims(1);
-    var w = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    var w = dev.pruneserve.graph.FloatTensors.values(t);
     double[] b = new double[cols];
     removed.stream().forEach(j -> {
       for (int i = 0; i < cols; i++) {

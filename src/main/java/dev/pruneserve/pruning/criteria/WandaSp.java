@@ -14,7 +14,6 @@ import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,7 +97,7 @@ public final class WandaSp {
   private static double[] scores(TensorProto w, double[] sumsq, int nSeq) {
     int rows = (int) w.getDims(0);
     int cols = (int) w.getDims(1);
-    FloatBuffer f = w.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    FloatBuffer f = dev.pruneserve.graph.FloatTensors.values(w);
     double[] s = new double[rows];
     for (int j = 0; j < rows; j++) {
       double a = 0;

@@ -30,6 +30,11 @@ record FlapMethod(String name, int revision) implements PruneMethod {
   }
 
   @Override
+  public boolean prunesHalfPrecision() {
+    return true;
+  }
+
+  @Override
   public boolean needsTokens(PruneRecipe r) {
     return true;
   }

@@ -76,6 +76,14 @@ public sealed interface PruneMethod permits WeightOnlyMethod, WandaSpMethod, Fla
     return false;
   }
 
+  /**
+   * Whether this method prunes models whose weights are FP16/BF16 in their own type (statistics in
+   * FP32); the others need FP32 weights (perturbed, differentiated or gated copies).
+   */
+  default boolean prunesHalfPrecision() {
+    return false;
+  }
+
   /** Whether {@link #pruneTransformer} is implemented. */
   default boolean prunesTransformers() {
     return true;

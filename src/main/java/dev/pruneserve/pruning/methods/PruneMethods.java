@@ -43,6 +43,7 @@ public final class PruneMethods {
   /** As above for a model of a known family, reporting the method's phases, then validating. */
   public static Pruner.Result apply(ModelProto dense, Family family, PruneRecipe r, List<int[]> tokens,
       SessionLoader loader, Progress progress) throws IOException {
+    requirePrecision(dense, r);
     progress.report(r.needsTokens() && family == Family.TRANSFORMER ? "calibrating" : "scoring", 0);
     Path work = Files.createTempDirectory(dev.pruneserve.repository.Scratch.dir(), "prune");
     Pruner.Result out;
@@ -93,6 +94,23 @@ public final class PruneMethods {
       throw ServingException.invalid("layer range [" + r.firstLayer() + ", " + (r.endLayer() < 0 ? "end" : r.endLayer())
           + ") is outside the model's " + layers + " layers");
     }
+  }
+
+  /** FP16/BF16 weights only for the methods that prune them in their own type (FAILED_PRECONDITION naming the type). */
+  private static void requirePrecision(ModelProto dense, PruneRecipe r) {
+    if (r.method().prunesHalfPrecision()) {
+      return;
+    }
+    dense.getGraph().getInitializerList().stream()
+        .filter(t -> t.getDataType() == dev.pruneserve.graph.FloatTensors.FLOAT16
+            || t.getDataType() == dev.pruneserve.graph.FloatTensors.BFLOAT16)
+        .findFirst().ifPresent(t -> {
+          throw ServingException.precondition(r.method().name() + " needs FP32 weights; this model's are "
+              + (t.getDataType() == dev.pruneserve.graph.FloatTensors.FLOAT16 ? "FP16" : "BF16") + " (e.g. '"
+              + t.getName() + "'). Methods that prune FP16/BF16 models in their own type: " + String.join(", ",
+                  MethodRegistry.all().stream().filter(PruneMethod::prunesHalfPrecision).map(PruneMethod::name)
+                      .toList()));
+        });
   }
 
   /** CNN when the graph has no attention block and has convolution channel groups to prune. */

@@ -33,4 +33,9 @@ record WandaSpMethod(String name, int revision) implements PruneMethod {
   public boolean prunesGroupKinds() {
     return true;
   }
+
+  @Override
+  public boolean prunesHalfPrecision() {
+    return true;
+  }
 }

@@ -40,6 +40,11 @@ record WeightOnlyMethod(String name, int revision, Criterion criterion, ChannelP
   }
 
   @Override
+  public boolean prunesHalfPrecision() {
+    return true;
+  }
+
+  @Override
   public Pruner.Result pruneCnn(PruneContext c) throws java.io.IOException {
     if (cnnScore == null) {
       return PruneMethod.super.pruneCnn(c);

@@ -38,7 +38,7 @@ public final class FfnDiscovery {
 
   private static Optional<FfnGroup> match(OnnxGraph g, NodeProto fc2, int index) {
     Optional<TensorProto> w2 = g.initializer(fc2.getInput(1))
-        .filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1);
+        .filter(t -> t.getDimsCount() == 2 && dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType()));
     if (w2.isEmpty()) {
       return Optional.empty();
     }

@@ -70,13 +70,15 @@ public final class GatedMlpDiscovery {
 
   /** Columns of a 2-D FP32 initializer, −1 if it is not one. */
   static int cols(OnnxGraph g, String name) {
-    return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
+    return g.initializer(name)
+        .filter(t -> t.getDimsCount() == 2 && dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType()))
         .map(t -> (int) t.getDims(1)).orElse(-1);
   }
 
   /** Rows of a 2-D FP32 initializer, −1 if it is not one. */
   static int rows(OnnxGraph g, String name) {
-    return g.initializer(name).filter(t -> t.getDimsCount() == 2 && t.getDataType() == 1)
+    return g.initializer(name)
+        .filter(t -> t.getDimsCount() == 2 && dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType()))
         .map(t -> (int) t.getDims(0)).orElse(-1);
   }
 

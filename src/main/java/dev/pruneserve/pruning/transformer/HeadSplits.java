@@ -37,6 +37,28 @@ final class HeadSplits {
     }
   }
 
+  /** {@code value}, or what it was cast from (Cast/Identity chains: FP16 models with FP32 cache inputs). */
+  private static String throughCasts(OnnxGraph g, String value) {
+    String v = value;
+    for (Optional<NodeProto> p = g.producer(v); p.isPresent() && (p.get().getOpType().equals("Cast")
+        || p.get().getOpType().equals("Identity")); p = g.producer(v)) {
+      v = p.get().getInput(0);
+    }
+    return v;
+  }
+
+  /** The values {@code value} is cast to (Cast/Identity chains), e.g. an FP32 present output. */
+  private static List<String> castsOf(OnnxGraph g, String value) {
+    List<String> out = new ArrayList<>();
+    for (NodeProto c : g.consumers(value)) {
+      if (c.getOpType().equals("Cast") || c.getOpType().equals("Identity")) {
+        out.add(c.getOutput(0));
+        out.addAll(castsOf(g, c.getOutput(0)));
+      }
+    }
+    return out;
+  }
+
   /**
    * The head split feeding {@code value}, walking back through RoPE, the KV-cache Concat and
    * repeat_kv (Reshape(Expand(Unsqueeze(kv)))).
@@ -61,9 +83,11 @@ final class HeadSplits {
       }
       if (n.getOpType().equals("Concat")) {
         for (String in : n.getInputList()) {
-          if (g.producer(in).isEmpty() && g.initializer(in).isEmpty()) {
-            cache.add(in); // the past KV graph input; the Concat's output is the present one
+          String past = throughCasts(g, in);
+          if (g.producer(past).isEmpty() && g.initializer(past).isEmpty()) {
+            cache.add(past); // the past KV graph input; the Concat's output (or its cast) is the present one
             cache.add(n.getOutput(0));
+            cache.addAll(castsOf(g, n.getOutput(0)));
           }
         }
       }
@@ -243,7 +267,9 @@ final class HeadSplits {
         Set.of(), 0, 0));
   }
   private static long length(OnnxGraph g, String name) {
-    return g.initializer(name).filter(t -> t.getDimsCount() == 1 && t.getDataType() == 1).map(t -> t.getDims(0))
+    return g.initializer(name)
+        .filter(t -> t.getDimsCount() == 1 && dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType()))
+        .map(t -> t.getDims(0))
         .orElse(-1L);
   }
 }

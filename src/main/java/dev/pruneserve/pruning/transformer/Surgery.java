@@ -1,13 +1,10 @@
 package dev.pruneserve.pruning.transformer;
 
-import com.google.protobuf.UnsafeByteOperations;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.graph.Slicing;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
@@ -201,12 +198,9 @@ public final class Surgery {
       if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
         String y = n.getOutput(0);
         String name = weight + ".bias";
-        ByteBuffer b = ByteBuffer.allocate(bias.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : bias) {
-          b.putFloat(v);
-        }
-        graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(1).addDims(bias.length)
-            .setRawData(UnsafeByteOperations.unsafeWrap(b.array())));
+        int type = graph.getInitializerList().stream().filter(t -> t.getName().equals(weight)).findFirst()
+            .map(TensorProto::getDataType).orElse(dev.pruneserve.graph.FloatTensors.FLOAT); // the weight's own type
+        graph.addInitializer(dev.pruneserve.graph.FloatTensors.tensor(name, type, bias, bias.length));
         graph.setNode(i, n.toBuilder().setOutput(0, y + ".nobias"));
         graph.addNode(i + 1, dev.pruneserve.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("Add")
             .setName(name + ".add").addInput(y + ".nobias").addInput(name).addOutput(y));
@@ -222,12 +216,7 @@ public final class Surgery {
     for (int i = 0; i < graph.getInitializerCount(); i++) {
       TensorProto t = graph.getInitializer(i);
       if (t.getName().equals(name)) {
-        int cols = (int) t.getDims(1);
-        byte[] b = t.getRawData().toByteArray();
-        for (int r = drop.nextSetBit(0); r >= 0; r = drop.nextSetBit(r + 1)) {
-          java.util.Arrays.fill(b, r * cols * 4, (r + 1) * cols * 4, (byte) 0);
-        }
-        graph.setInitializer(i, t.toBuilder().setRawData(UnsafeByteOperations.unsafeWrap(b)));
+        graph.setInitializer(i, dev.pruneserve.graph.Slicing.zero(t, 0, drop));
       }
     }
     return model.toBuilder().setGraph(graph).build();
