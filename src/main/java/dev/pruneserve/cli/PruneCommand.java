@@ -66,7 +66,7 @@ final class PruneCommand {
     SessionLoader rt = runtime.apply(threads);
     long t0 = System.nanoTime();
     dev.pruneserve.graph.ModelFiles.Loaded loaded = dev.pruneserve.graph.ModelFiles.read(model);
-    ModelProto dense = dev.pruneserve.graph.TransposedWeights.fold(loaded.model());
+    ModelProto dense = loaded.model();
     List<int[]> calibration = calibrationFile == null ? null : TokenFiles.stories(calibrationFile);
     PruneMethods.Family family = PruneMethods.family(dense);
     Pruner.Result r = PruneMethods.apply(dense, family, recipe, calibration, rt, dev.pruneserve.pruning.Progress.NONE);

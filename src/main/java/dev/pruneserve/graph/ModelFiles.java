@@ -19,11 +19,16 @@ public final class ModelFiles {
   /** A model read for pruning, every tensor in memory; {@code externalData}: the file kept them outside. */
   public record Loaded(ModelProto model, boolean externalData) {}
 
-  /** Reads {@code file} and the external data it names (files in its folder). */
+  /**
+   * Reads {@code file} and the external data it names (files in its folder), with its weights in
+   * the one form discovery reads: Constant-node weights lifted ({@link ConstantWeights}), weights
+   * behind Transpose folded ({@link TransposedWeights}). The function is unchanged.
+   */
   public static Loaded read(Path file) throws IOException {
     ModelProto m = ModelProto.parseFrom(Files.readAllBytes(file));
     boolean external = ExternalData.uses(m);
-    return new Loaded(external ? ExternalData.inline(m, file.toAbsolutePath().getParent()) : m, external);
+    ModelProto inline = external ? ExternalData.inline(m, file.toAbsolutePath().getParent()) : m;
+    return new Loaded(TransposedWeights.fold(ConstantWeights.lift(inline)), external);
   }
 
   /** {@code m} serialized, with external data named after {@code modelFileName} when {@code external}. */

@@ -45,6 +45,21 @@ public final class Slicing {
     return raw(t).setRawData(UnsafeByteOperations.unsafeWrap(b)).build();
   }
 
+  /** {@code t} with indices {@code idx} along {@code axis} set to {@code value} (same shape and type). */
+  public static TensorProto fill(TensorProto t, int axis, BitSet idx, float value) {
+    Shape s = shape(t, axis, idx);
+    java.nio.FloatBuffer src = FloatTensors.values(t);
+    float[] v = new float[src.remaining()];
+    src.get(v);
+    for (int o = 0; o < s.outer; o++) {
+      for (int i = idx.nextSetBit(0); i >= 0; i = idx.nextSetBit(i + 1)) {
+        int from = (o * s.n + i) * s.inner;
+        Arrays.fill(v, from, from + s.inner, value);
+      }
+    }
+    return raw(t).setRawData(FloatTensors.encode(v, t.getDataType())).build();
+  }
+
   /** A copy of the tensor's bytes in its own type, from raw or typed storage. */
   private static byte[] bytes(TensorProto t) {
     return t.hasRawData() ? t.getRawData().toByteArray()

@@ -56,9 +56,9 @@ final class PrunePipeline {
   void run(PruneJob job, PruneService.Spec spec, Path parentFile, String parentSha, Map<String, Object> recipe) {
     long t0 = System.nanoTime();
     try {
-      // weights behind Transpose (do_constant_folding=False exports) folded, so discovery sees them
+      // external data read, Constant-node and Transpose(initializer) weights as initializers (ModelFiles.read)
       dev.pruneserve.graph.ModelFiles.Loaded parent = readParent(parentFile);
-      ModelProto dense = dev.pruneserve.graph.TransposedWeights.fold(parent.model());
+      ModelProto dense = parent.model();
       dev.pruneserve.graph.NativeHazards.Report hazards = dev.pruneserve.graph.NativeHazards.analyse(dense);
       if (!hazards.safe()) { // calibration and validation would run it on inputs nobody checked
         throw ServingException.precondition("model '" + spec.model() + "' cannot be pruned: "

@@ -119,6 +119,110 @@ public final class TestCnns {
     return b.output("y", 1, "N", 7L).build();
   }
 
+  /**
+   * x[N, 3, 16, 16] → logits[N, 5] with the patterns third-party exporters write (tf2onnx,
+   * PaddleOCR): tf2onnx's clip {@code Min(Max(LeakyRelu(x), 0), 6)} with scalar constants, PRelu
+   * with per-channel slopes [C, 1, 1], Pow by a scalar, a 2-channel squeeze-excite, ConvTranspose
+   * (stride 2) followed by Resize by scales [1, 1, 0.5, 0.5], a per-channel Div. Weights as
+   * initializers; {@link #constantNodes} and {@link #castWeights} give the other storage forms.
+   */
+  public static ModelProto thirdParty(long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    ModelBuilder b = new ModelBuilder("third-party").input("x", 1, "N", 3L, 16L, 16L);
+    conv(b, rng, "stem", "x", "stem.y", 3, 8, 3, 1, 1);
+    b.node("LeakyRelu", in("stem.y"), out("stem.l"), floatAttr("alpha", 0.2f));
+    b.initializer("zero", new float[] {0f}).initializer("six", new float[] {6f});
+    b.node("Max", in("stem.l", "zero"), out("stem.max"));
+    b.node("Min", in("stem.max", "six"), out("a0"));
+    conv(b, rng, "c1", "a0", "c1.y", 8, 12, 3, 1, 1);
+    b.initializer("prelu.slope", uniform(rng, 12, 0.3), 12, 1, 1);
+    b.node("PRelu", in("c1.y", "prelu.slope"), out("c1.a"));
+    b.initializer("two", new float[] {2f});
+    b.node("Pow", in("c1.a", "two"), out("c1.sq"));
+    b.initializer("div.c", new float[] {1.5f, 2f, 2.5f, 3f, 1.5f, 2f, 2.5f, 3f, 1.5f, 2f, 2.5f, 3f}, 1, 12, 1, 1);
+    b.node("Div", in("c1.sq", "div.c"), out("a1"));
+    // squeeze-excite with 2 channels in its bottleneck
+    b.node("GlobalAveragePool", in("a1"), out("se.pool"));
+    conv(b, rng, "se1", "se.pool", "se1.y", 12, 2, 1, 1, 1);
+    b.node("Relu", in("se1.y"), out("se1.a"));
+    conv(b, rng, "se2", "se1.a", "se2.y", 2, 12, 1, 1, 1);
+    b.node("HardSigmoid", in("se2.y"), out("se.gate"));
+    b.node("Mul", in("a1", "se.gate"), out("a2"));
+    // upsample by a transposed conv, back down by Resize
+    b.initializer("up.w", uniform(rng, 12 * 6 * 2 * 2, Math.sqrt(6.0 / 48)), 12, 6, 2, 2);
+    b.initializer("up.b", uniform(rng, 6, 0.1), 6);
+    b.node("ConvTranspose", in("a2", "up.w", "up.b"), out("up.y"), intsAttr("kernel_shape", 2, 2),
+        intsAttr("strides", 2, 2));
+    b.initializer("resize.scales", new float[] {1f, 1f, 0.5f, 0.5f}, 4);
+    b.node("Resize", in("up.y", "", "resize.scales"), out("down.y"),
+        AttributeProto.newBuilder().setName("mode").setType(AttributeProto.AttributeType.STRING)
+            .setS(com.google.protobuf.ByteString.copyFromUtf8("nearest")).build());
+    b.node("Relu", in("down.y"), out("a3"));
+    conv(b, rng, "c2", "a3", "c2.y", 6, 10, 3, 2, 1);
+    b.node("HardSwish", in("c2.y"), out("a4"));
+    b.node("GlobalAveragePool", in("a4"), out("pool"));
+    b.node("Flatten", in("pool"), out("flat"));
+    b.initializer("fc.w", uniform(rng, 5 * 10, Math.sqrt(6.0 / 10)), 5, 10).initializer("fc.b", uniform(rng, 5, 0.1),
+        5);
+    b.node("Gemm", in("flat", "fc.w", "fc.b"), out("logits"), intAttr("transB", 1));
+    return b.output("logits", 1, "N", 5L).build();
+  }
+
+  /** {@code m} with every initializer a Constant node of the same name (PaddleOCR's form). */
+  public static ModelProto constantNodes(ModelProto m) {
+    var g = m.getGraph().toBuilder().clearInitializer().clearNode();
+    for (var t : m.getGraph().getInitializerList()) {
+      g.addNode(dev.pruneserve.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("Constant").setName(t.getName()
+          + ".const").addOutput(t.getName()).addAttribute(AttributeProto.newBuilder().setName("value")
+              .setType(AttributeProto.AttributeType.TENSOR).setT(t.toBuilder().clearName())));
+    }
+    g.addAllNode(m.getGraph().getNodeList());
+    return m.toBuilder().setGraph(g).build();
+  }
+
+  /**
+   * {@code m} with every 4-D weight stored as FP16 behind {@code Cast(to float)} and every 1-D bias
+   * behind {@code Identity} (weights rounded to FP16, so compare against {@link HalfModels#rounded}).
+   */
+  public static ModelProto castWeights(ModelProto m) {
+    ModelProto r = HalfModels.rounded(m);
+    var g = r.getGraph().toBuilder().clearInitializer().clearNode();
+    for (var t : r.getGraph().getInitializerList()) {
+      String stored = t.getName() + ".stored";
+      if (t.getDimsCount() == 4) {
+        var f = dev.pruneserve.graph.FloatTensors.values(t);
+        float[] v = new float[f.remaining()];
+        f.get(v);
+        g.addInitializer(t.toBuilder().setName(stored).setDataType(10).setRawData(dev.pruneserve.graph.FloatTensors
+            .encode(v, 10)));
+        g.addNode(dev.pruneserve.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("Cast").setName(stored + ".cast")
+            .addInput(stored).addOutput(t.getName()).addAttribute(intAttr("to", 1)));
+      } else if (t.getDimsCount() == 1 && t.getDims(0) > 1) {
+        g.addInitializer(t.toBuilder().setName(stored));
+        g.addNode(dev.pruneserve.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("Identity").setName(stored + ".id")
+            .addInput(stored).addOutput(t.getName()));
+      } else {
+        g.addInitializer(t);
+      }
+    }
+    g.addAllNode(r.getGraph().getNodeList());
+    return r.toBuilder().setGraph(g).build();
+  }
+
+  /** x[N, 3, 8, 8]: conv → Transpose to NHWC → Relu → Transpose back → conv → GAP → Flatten (tf2onnx layout). */
+  public static ModelProto nhwc(long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    ModelBuilder b = new ModelBuilder("nhwc").input("x", 1, "N", 3L, 8L, 8L);
+    conv(b, rng, "c1", "x", "c1.y", 3, 6, 3, 1, 1);
+    b.node("Transpose", in("c1.y"), out("nhwc"), intsAttr("perm", 0, 2, 3, 1));
+    b.node("Relu", in("nhwc"), out("nhwc.a"));
+    b.node("Transpose", in("nhwc.a"), out("nchw"), intsAttr("perm", 0, 3, 1, 2));
+    conv(b, rng, "c2", "nchw", "c2.y", 6, 4, 3, 1, 1);
+    b.node("GlobalAveragePool", in("c2.y"), out("pool"));
+    b.node("Flatten", in("pool"), out("y"));
+    return b.output("y", 1, "N", 4L).build();
+  }
+
   /** Conv {@code name}.w [cout, cin/group, k, k] + {@code name}.b, "same" padding. */
   private static void conv(ModelBuilder b, SplittableRandom rng, String name, String x, String y, int cin, int cout,
       int k, int stride, int group) {

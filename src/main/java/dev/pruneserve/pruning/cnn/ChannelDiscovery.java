@@ -31,15 +31,21 @@ import java.util.Set;
  *       K / C (= H·W, 1 after global pooling). Their outputs are never pruned.
  * </ul>
  *
- * Anything else that reads a channel value, a graph input or a graph output blocks the sets
- * involved ({@link NotPrunable}); such ops' outputs are untracked, which is always safe.
- * FP32 initializers with raw data only; shared initializers are not sliced.
+ * ConvTranspose (group 1) creates a set over weight dim 1; Resize by constant scales that keep
+ * channels and binary Max/Min/Pow/PRelu with constants follow like the arithmetic ops; constants
+ * reached through Identity/Cast are sliced at their initializer. Anything else that reads a
+ * channel value, a graph input or a graph output blocks the sets involved ({@link NotPrunable});
+ * such ops' outputs are untracked, which is always safe. FP32/FP16/BF16 initializers; shared
+ * initializers are not sliced.
  */
 public final class ChannelDiscovery {
   private static final Set<String> PASS_THROUGH = Set.of("Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid",
-      "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Identity", "Dropout");
+      "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Identity", "Dropout", "Abs", "Neg", "Sqrt", "Reciprocal",
+      "Exp", "Log", "Erf", "Floor", "Ceil", "Round", "Sign", "Softsign", "Mish", "Gelu", "Celu", "ThresholdedRelu",
+      "Shrink", "Cast");
   private static final Set<String> POOLS = Set.of("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool");
-  private static final Set<String> ARITHMETIC = Set.of("Add", "Sub", "Mul", "Div");
+  /** Binary elementwise ops: two channel values are joined, a constant operand is sliced per channel or broadcast. */
+  private static final Set<String> ARITHMETIC = Set.of("Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "PRelu");
 
   private final OnnxGraph g;
   private final ChannelSets sets = new ChannelSets();
@@ -86,6 +92,10 @@ public final class ChannelDiscovery {
         : n.getDomain() + ":" + n.getOpType();
     if (op.equals("Conv")) {
       conv(n);
+    } else if (op.equals("ConvTranspose")) {
+      convTranspose(n);
+    } else if (op.equals("Resize") || op.equals("Upsample")) {
+      resize(n);
     } else if (op.equals("BatchNormalization")) {
       batchNorm(n);
     } else if (PASS_THROUGH.contains(op) || POOLS.contains(op)) {
@@ -138,6 +148,47 @@ public final class ChannelDiscovery {
     }
   }
 
+  /** ConvTranspose (group 1): weight [C_in, C_out, kh, kw]; new set over dim 1, reads its input through dim 0. */
+  private void convTranspose(NodeProto n) {
+    Layout x = layouts.get(n.getInput(0));
+    Optional<TensorProto> w = sliceable(n.getInput(1), 4);
+    Optional<String> bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
+        ? sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
+    if (w.isEmpty() || bias.isEmpty() || (x != null && x.flat()) || attr(n, "group", 1) != 1
+        || (x != null && x.channels() != w.get().getDims(0))) {
+      unknown(n, "weight or bias is not an unshared float initializer, or a grouped ConvTranspose");
+      return;
+    }
+    addSlices(x, w.get().getName(), 0, 1);
+    int out = (int) w.get().getDims(1);
+    Layout y = Layout.of(sets.create(out, n.getName()), out);
+    addSlices(y, w.get().getName(), 1, 1);
+    addSlices(y, bias.get(), 0, 1);
+    layouts.put(n.getOutput(0), y);
+  }
+
+  /** Resize/Upsample by constant scales that keep batch and channels (scale 1 on axes 0 and 1), no sizes. */
+  private void resize(NodeProto n) {
+    Layout x = layouts.get(n.getInput(0));
+    if (x == null) {
+      return;
+    }
+    String scalesName = n.getOpType().equals("Upsample") ? n.getInput(1) : n.getInputCount() > 2 ? n.getInput(2) : "";
+    boolean sizes = n.getInputCount() > 3 && !n.getInput(3).isEmpty();
+    Optional<float[]> scales = constant(scalesName).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t
+        .getDataType()) && t.getDimsCount() == 1 && t.getDims(0) >= 2).map(t -> {
+          var f = dev.pruneserve.graph.FloatTensors.values(t);
+          return new float[] {f.get(0), f.get(1)};
+        });
+    if (x.flat() || sizes || scales.isEmpty() || scales.get()[0] != 1f || scales.get()[1] != 1f
+        || n.getInputList().stream().skip(1).anyMatch(layouts::containsKey)) {
+      unknown(n, "only Resize by constant scales that keep batch and channels is followed (sizes name the channel"
+          + " count)");
+      return;
+    }
+    layouts.put(n.getOutput(0), x);
+  }
+
   private void batchNorm(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
     if (x == null) {
@@ -175,6 +226,10 @@ public final class ChannelDiscovery {
   }
 
   private void arithmetic(NodeProto n) {
+    if (n.getInputCount() != 2) {
+      unknown(n, n.getOpType() + " of " + n.getInputCount() + " operands");
+      return;
+    }
     Layout a = layouts.get(n.getInput(0));
     Layout b = layouts.get(n.getInput(1));
     if (a != null && b != null) {
@@ -192,7 +247,7 @@ public final class ChannelDiscovery {
     if (x == null) {
       return;
     }
-    Optional<TensorProto> c = g.initializer(n.getInput(a != null ? 1 : 0));
+    Optional<TensorProto> c = constant(n.getInput(a != null ? 1 : 0));
     if (c.isEmpty()) {
       unknown(n, "operand " + n.getInput(a != null ? 1 : 0) + " is neither tracked nor an initializer");
       return;
@@ -276,11 +331,31 @@ public final class ChannelDiscovery {
     }
   }
 
-  /** An FP32/FP16/BF16 initializer of this rank read by exactly one node and nothing else (safe to slice). */
+  /**
+   * An FP32/FP16/BF16 initializer of this rank read by exactly one node and nothing else (safe to
+   * slice), directly or through a chain of Identity/Cast nodes that nothing else reads (the slice
+   * is taken on the initializer; the chain follows its shape).
+   */
   private Optional<TensorProto> sliceable(String name, int rank) {
-    return g.initializer(name).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType())
-        && t.getDimsCount() == rank && g.consumers(name).size() == 1
-        && !readElsewhere.contains(name));
+    String v = name;
+    while (g.consumers(v).size() == 1 && !readElsewhere.contains(v) && g.producer(v).filter(p -> p.getOpType()
+        .equals("Identity") || p.getOpType().equals("Cast")).isPresent()) {
+      v = g.producer(v).get().getInput(0);
+    }
+    String source = v;
+    return g.initializer(source).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType())
+        && t.getDimsCount() == rank && g.consumers(source).size() == 1
+        && !readElsewhere.contains(source));
+  }
+
+  /** The initializer behind {@code name}, directly or through Identity/Cast nodes. */
+  private Optional<TensorProto> constant(String name) {
+    String v = name;
+    while (g.initializer(v).isEmpty() && g.producer(v).filter(p -> p.getOpType().equals("Identity") || p
+        .getOpType().equals("Cast")).isPresent()) {
+      v = g.producer(v).get().getInput(0);
+    }
+    return g.initializer(v);
   }
 
   private boolean extraOutputsUsed(NodeProto n) {

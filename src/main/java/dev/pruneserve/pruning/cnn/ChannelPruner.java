@@ -32,7 +32,7 @@ public final class ChannelPruner {
   public static Result prune(ModelProto model, Score score, double ratio, long seed) {
     ChannelDependencies deps = ChannelDiscovery.discover(model);
     if (deps.groups().isEmpty()) {
-      throw new IllegalArgumentException("no prunable channel group found; not prunable: " + deps.notPrunable());
+      throw new UnsupportedOperationException(noGroups(deps));
     }
     Map<String, TensorProto> init = new HashMap<>();
     model.getGraph().getInitializerList().forEach(t -> init.put(t.getName(), t));
@@ -45,6 +45,12 @@ public final class ChannelPruner {
     }
     ChannelSurgery.Pruned p = ChannelSurgery.remove(model, drop);
     return new Result(p.model(), widths, p.before(), p.after());
+  }
+
+  /** The refusal for a CNN without a prunable group: every blocking node, op and reason. */
+  public static String noGroups(ChannelDependencies deps) {
+    return "no prunable channel group in this model: every channel set is blocked by "
+        + NotPrunable.describe(deps.notPrunable(), 20);
   }
 
   static double[] scores(ChannelGroup g, Map<String, TensorProto> init, Score score, long seed) {

@@ -56,13 +56,31 @@ public final class ChannelSurgery {
 
   /** The same model with every slice of channels {@code zero.get(group)} set to 0 (same shapes). */
   public static ModelProto zero(ModelProto model, Map<ChannelGroup, BitSet> zero) {
+    java.util.Set<String> divisors = divisors(new dev.pruneserve.graph.OnnxGraph(model));
     GraphProto.Builder graph = rewrite(model, cuts(zero), (t, axes) -> {
       for (var e : axes.entrySet()) {
-        t = Slicing.zero(t, e.getKey(), e.getValue());
+        t = divisors.contains(t.getName()) ? Slicing.fill(t, e.getKey(), e.getValue(), 1f) : Slicing.zero(t, e.getKey(),
+            e.getValue());
       }
       return t;
     });
     return model.toBuilder().setGraph(graph).build();
+  }
+
+  /** Initializers read as a Div's divisor, directly or through Identity/Cast: zeroed channels get 1 there (0/1, not 0/0). */
+  private static java.util.Set<String> divisors(dev.pruneserve.graph.OnnxGraph g) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (var n : g.nodes()) {
+      if (n.getOpType().equals("Div") && n.getInputCount() == 2) {
+        String v = n.getInput(1);
+        while (g.producer(v).filter(p -> p.getOpType().equals("Identity") || p.getOpType().equals("Cast"))
+            .isPresent()) {
+          v = g.producer(v).get().getInput(0);
+        }
+        out.add(v);
+      }
+    }
+    return out;
   }
 
   /** Per initializer, per axis: the indices the selected channels occupy. */

@@ -13,4 +13,16 @@ public record NotPrunable(String opType, String nodeName, String reason, List<St
   public NotPrunable {
     producers = List.copyOf(producers);
   }
+
+  /** "op 'node': reason", the form refusals and reports use. */
+  public String describe() {
+    return opType + " '" + nodeName + "': " + reason;
+  }
+
+  /** The distinct descriptions of {@code blocked}, at most {@code limit}, then how many more. */
+  public static String describe(List<NotPrunable> blocked, int limit) {
+    List<String> d = blocked.stream().map(NotPrunable::describe).distinct().toList();
+    return String.join("; ", d.subList(0, Math.min(limit, d.size()))) + (d.size() > limit ? "; and " + (d.size()
+        - limit) + " more" : "");
+  }
 }

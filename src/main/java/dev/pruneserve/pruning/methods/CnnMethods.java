@@ -4,6 +4,10 @@ import dev.pruneserve.assets.FashionMnist;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.cnn.ChannelDependencies;
+import dev.pruneserve.pruning.cnn.ChannelDiscovery;
+import dev.pruneserve.pruning.cnn.ChannelPruner;
+import dev.pruneserve.pruning.cnn.NotPrunable;
 import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.session.SessionLoader;
@@ -32,6 +36,10 @@ final class CnnMethods {
     if (!r.method().prunesCnns()) {
       return r.method().pruneCnn(new PruneContext(dense, r, null, null, loader, work, progress));
     }
+    ChannelDependencies deps = ChannelDiscovery.discover(dense);
+    if (deps.groups().isEmpty()) {
+      throw ServingException.precondition(ChannelPruner.noGroups(deps));
+    }
     if (r.method().usesCnnSchedule() && r.cnn().dataset().isEmpty()) {
       throw ServingException.invalid(r.missingImages());
     }
@@ -42,6 +50,9 @@ final class CnnMethods {
     Pruner.Result c = r.method().pruneCnn(new PruneContext(dense, r, null, images, loader, work, progress));
     ModelProto pruned = c.model();
     Map<String, Object> details = new LinkedHashMap<>(c.details());
+    if (!deps.notPrunable().isEmpty()) { // a partial result says what it left and why
+      details.put("not_prunable", deps.notPrunable().stream().map(NotPrunable::describe).distinct().toList());
+    }
     CnnSettings s = r.cnn();
     boolean recalibrate = s.recalibrates() && images.size() >= 2;
     if (s.recoverSteps() > 0 || recalibrate) {

@@ -113,10 +113,23 @@ public final class PruneMethods {
         });
   }
 
-  /** CNN when the graph has no attention block and has convolution channel groups to prune. */
+  /**
+   * CNN when the graph has no attention block and either has convolution channel groups to prune
+   * or has convolutions and no MLP (a CNN whose every group is blocked: its refusal names the
+   * blocking nodes, not a transformer's missing blocks).
+   */
   public static Family family(ModelProto m) {
-    return HeadDiscovery.attentionBlocks(new OnnxGraph(m)).isEmpty() && !ChannelDiscovery.discover(m).groups()
-        .isEmpty() ? Family.CNN : Family.TRANSFORMER;
+    OnnxGraph g = new OnnxGraph(m);
+    if (!HeadDiscovery.attentionBlocks(g).isEmpty()) {
+      return Family.TRANSFORMER;
+    }
+    if (!ChannelDiscovery.discover(m).groups().isEmpty()) {
+      return Family.CNN;
+    }
+    boolean convs = g.nodes().stream().anyMatch(n -> n.getOpType().equals("Conv") || n.getOpType().equals(
+        "ConvTranspose"));
+    return convs && dev.pruneserve.pruning.transformer.GatedMlpDiscovery.gatedMlps(g).isEmpty()
+        && dev.pruneserve.pruning.transformer.FfnDiscovery.plainFfns(g).isEmpty() ? Family.CNN : Family.TRANSFORMER;
   }
 
   /**

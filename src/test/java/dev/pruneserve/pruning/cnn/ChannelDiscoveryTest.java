@@ -65,6 +65,34 @@ class ChannelDiscoveryTest {
   }
 
   /** The group that produces channels into {@code weight} (its axis-0 slice). */
+  @Test
+  void followsTheThirdPartyPatternsInEveryWeightStorageForm() {
+    ModelProto m = TestCnns.thirdParty(1);
+    ChannelDependencies d = ChannelDiscovery.discover(m);
+    assertEquals(List.of(), d.notPrunable().stream().filter(n -> !n.opType().equals("(input)"))
+        .map(NotPrunable::describe).toList(), "every op followed");
+    assertEquals(List.of(8, 12, 2, 6, 10), d.groups().stream().map(ChannelGroup::channels).toList());
+    assertTrue(slices(owner(d, "c1.w")).containsAll(Set.of("prelu.slope/0+0x1", "div.c/1+0x1")),
+        slices(owner(d, "c1.w")).toString());
+    assertTrue(slices(owner(d, "up.b")).contains("up.w/1+0x1"), "ConvTranspose output channels: weight dim 1");
+    ModelProto cast = TestCnns.castWeights(m);
+    assertEquals(List.of(8, 12, 2, 6, 10), ChannelDiscovery.discover(cast).groups().stream()
+        .map(ChannelGroup::channels).toList(), "weights behind Cast and Identity");
+    ModelProto constants = TestCnns.constantNodes(m);
+    assertTrue(ChannelDiscovery.discover(constants).groups().isEmpty(), "Constant nodes are not initializers");
+    assertEquals(List.of(8, 12, 2, 6, 10), ChannelDiscovery.discover(dev.pruneserve.graph.ConstantWeights.lift(
+        constants)).groups().stream().map(ChannelGroup::channels).toList(), "lifted to initializers");
+  }
+
+  @Test
+  void nhwcTransposesAreNamedAsTheBlockingNodes() {
+    ChannelDependencies d = ChannelDiscovery.discover(TestCnns.nhwc(2));
+    assertTrue(d.notPrunable().stream().anyMatch(n -> n.opType().equals("Transpose") && n.reason().contains(
+        "not understood")), d.notPrunable().toString());
+    assertEquals(List.of(), d.groups().stream().filter(g -> g.channels() == 6).toList(),
+        "the NHWC stretch blocks c1's channels");
+  }
+
   static ChannelGroup owner(ChannelDependencies d, String weight) {
     return d.groups().stream().filter(g -> g.slices().stream()
         .anyMatch(s -> s.initializer().equals(weight) && s.axis() == 0)).findFirst()

@@ -86,6 +86,20 @@ class ChannelSurgeryTest {
   }
 
   @Test
+  void thirdPartyPatternsPruneEquivalentlyInEveryStorageForm() throws Exception {
+    ModelProto m = TestCnns.thirdParty(3);
+    Map<ChannelGroup, BitSet> drop = subsets(ChannelDiscovery.discover(m), new SplittableRandom(4));
+    assertEquivalent(m, drop, 16);
+    ModelProto cast = TestCnns.castWeights(m);
+    ModelProto pruned = assertEquivalent(cast, subsets(ChannelDiscovery.discover(cast), new SplittableRandom(4)), 16);
+    assertTrue(pruned.getGraph().getInitializerList().stream().filter(t -> t.getDimsCount() == 4)
+        .allMatch(t -> t.getDataType() == 10), "FP16 weights stay FP16 behind their Cast");
+    Map<ChannelGroup, BitSet> none = new HashMap<>();
+    ChannelDiscovery.discover(cast).groups().forEach(g -> none.put(g, new BitSet()));
+    assertArrayEquals(run(cast, 16), run(ChannelSurgery.remove(cast, none).model(), 16));
+  }
+
+  @Test
   void parameterCountsMatchAHandComputation() throws Exception {
     ModelProto m = TestCnns.flatHead(4, false);
     ChannelDependencies d = ChannelDiscovery.discover(m);
