@@ -63,7 +63,8 @@ public final class HfImport implements CheckpointImport {
   public ModelConfigFile defaults(Path dir) {
     DecoderSpec spec = guarded(dir, () -> HfConfig.spec(json.readTree(dir.resolve(HfCheckpoint.CONFIG).toFile())));
     String tokenizer = Files.isRegularFile(dir.resolve("tokenizer.json")) ? "tokenizer.json" : null;
-    return new ModelConfigFile(ModelConfigFile.CAUSAL_LM, tokenizer, null, null, null, spec.contextLength(), null);
+    return new ModelConfigFile(ModelConfigFile.CAUSAL_LM, tokenizer, null, null, null, spec.contextLength(), null,
+        null, null);
   }
 
   @Override

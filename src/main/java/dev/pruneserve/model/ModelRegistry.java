@@ -16,7 +16,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -42,7 +41,8 @@ public final class ModelRegistry {
   private volatile java.time.Duration loadWait = java.time.Duration.ofSeconds(120);
 
   /** @param warmup runs one inference on a fresh session; throws to fail the load */
-  public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup) {
+  public ModelRegistry(ModelRepository repository, SessionLoader loader,
+      java.util.function.BiConsumer<ModelSession, ModelConfigFile> warmup) {
     this(repository, loader, warmup, name -> name);
   }
 
@@ -55,7 +55,8 @@ public final class ModelRegistry {
   /** Set by {@link #unloadAll}: nothing loads any more. */
   private volatile boolean closing;
 
-  public ModelRegistry(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup,
+  public ModelRegistry(ModelRepository repository, SessionLoader loader,
+      java.util.function.BiConsumer<ModelSession, ModelConfigFile> warmup,
       java.util.function.UnaryOperator<String> router) {
     this.repository = repository;
     this.builder = new SessionBuilder(repository, loader, warmup);

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 
 /**
  * Builds the sessions of every version of one model: checks each file for operands that could crash
@@ -26,9 +25,10 @@ import java.util.function.Consumer;
 final class SessionBuilder {
   private final ModelRepository repository;
   private final SessionLoader loader;
-  private final Consumer<ModelSession> warmup;
+  private final java.util.function.BiConsumer<ModelSession, ModelConfigFile> warmup;
 
-  SessionBuilder(ModelRepository repository, SessionLoader loader, Consumer<ModelSession> warmup) {
+  SessionBuilder(ModelRepository repository, SessionLoader loader,
+      java.util.function.BiConsumer<ModelSession, ModelConfigFile> warmup) {
     this.repository = repository;
     this.loader = loader;
     this.warmup = warmup;
@@ -52,7 +52,7 @@ final class SessionBuilder {
         }
         handles.put(e.getKey(), new ModelHandle(name, repository.modelDir(name), v, session, config));
         if (config.warmupOrDefault() && hazards.safe()) { // allowed-but-unguarded models: zeros could crash
-          warmup.accept(session);
+          warmup.accept(session, config);
         }
       }
     } catch (RuntimeException e) {

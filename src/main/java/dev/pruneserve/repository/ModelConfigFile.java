@@ -17,6 +17,9 @@ import java.util.List;
  * @param contextLength causal LMs: the most positions (prompt + generated) the model supports
  * @param allowUnguardedNativeOps serve a model although an integer Div/Mod divisor is computed in
  *     the graph (docs: native-crash safety); default false: such a model is refused at load
+ * @param warmupShapes per input, the shape warm-up feeds (dynamic dims otherwise 1)
+ * @param pooling encoders: how token vectors become one embedding, {@code mean} (default), {@code cls}
+ *     or {@code last}
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelConfigFile(
@@ -26,17 +29,21 @@ public record ModelConfigFile(
     @JsonProperty("max_batch_size") Integer maxBatchSize,
     @JsonProperty("warmup") Boolean warmup,
     @JsonProperty("context_length") Integer contextLength,
-    @JsonProperty("allow_unguarded_native_ops") Boolean allowUnguardedNativeOps) {
+    @JsonProperty("allow_unguarded_native_ops") Boolean allowUnguardedNativeOps,
+    @JsonProperty("warmup_shapes") java.util.Map<String, List<Long>> warmupShapes,
+    @JsonProperty("pooling") String pooling) {
 
   public static final String CAUSAL_LM = "causal-lm";
-  public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null, null);
+  public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null, null, null,
+      null);
 
   /** This file's settings, each absent one taken from {@code defaults}. */
   public ModelConfigFile over(ModelConfigFile defaults) {
     return new ModelConfigFile(kind != null ? kind : defaults.kind, tokenizer != null ? tokenizer : defaults.tokenizer,
         labels != null ? labels : defaults.labels, maxBatchSize != null ? maxBatchSize : defaults.maxBatchSize,
         warmup != null ? warmup : defaults.warmup, contextLength != null ? contextLength : defaults.contextLength,
-        allowUnguardedNativeOps != null ? allowUnguardedNativeOps : defaults.allowUnguardedNativeOps);
+        allowUnguardedNativeOps != null ? allowUnguardedNativeOps : defaults.allowUnguardedNativeOps,
+        warmupShapes != null ? warmupShapes : defaults.warmupShapes, pooling != null ? pooling : defaults.pooling);
   }
 
   public String kindOrDefault() {
@@ -49,6 +56,10 @@ public record ModelConfigFile(
 
   public boolean warmupOrDefault() {
     return warmup == null || warmup;
+  }
+
+  public java.util.Map<String, List<Long>> warmupShapesOrEmpty() {
+    return warmupShapes == null ? java.util.Map.of() : warmupShapes;
   }
 
   /** Serve a model whose integer divisors are computed in the graph (a zero one crashes the process). */
