@@ -19,6 +19,8 @@ public final class FetchFixtures {
       MiniLm.ensure(cache);
       System.out.println("all-MiniLM-L6-v2 ok: " + MiniLm.modelFile(cache) + ", " + MiniLm.tokenizerFile(cache));
       System.out.println("Qwen3 tokenizer ok: " + Qwen3Tokenizer.ensure(cache));
+      ThirdPartyOnnx.ensure(cache);
+      System.out.println("third-party ONNX models ok: " + cache.resolve("third-party"));
     } catch (IOException e) {
       System.err.println("fixture fetch failed: " + e.getMessage());
       System.exit(1);

@@ -79,6 +79,24 @@ class ThirdPartyModelsGrpcTest {
         .build()).forEachRemaining(e -> {}));
   }
 
+  /** PaddleOCR's classifier and openWakeWord's embedding CNN as shipped: pruned through the RPC, served at once. */
+  @Test
+  void thirdPartyCnnsArePrunedAndServed() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        dev.pruneserve.assets.ThirdPartyOnnx.available(dev.pruneserve.assets.FixtureCache.defaultCache()),
+        "third-party ONNX fixtures not fetched");
+    for (var m : java.util.Map.of("ppocr-cls", new long[] {1, 3, 48, 192}, "oww-embedding", new long[] {1, 76, 32, 1})
+        .entrySet()) {
+      Variant v = prune(m.getKey());
+      assertTrue(v.getParametersAfter() < 0.9 * v.getParametersBefore(), v.getName());
+      assertTrue(v.getReportJson().contains("\"not_prunable\""), "what was left is named: " + v.getReportJson());
+      float[] x = new float[(int) java.util.Arrays.stream(m.getValue()).reduce(1, (a, b) -> a * b)];
+      java.util.Arrays.fill(x, 0.5f);
+      assertEquals(infer(m.getKey(), x, m.getValue()).length, infer(v.getName(), x, m.getValue()).length,
+          "the variant answers with the dense model's output shape");
+    }
+  }
+
   private Variant prune(String model) {
     List<PruneEvent> events = new ArrayList<>();
     pruning.prune(PruneRequest.newBuilder().setModel(model).setMethod("magnitude-l1").setRatio(0.3).build())
@@ -96,9 +114,17 @@ class ThirdPartyModelsGrpcTest {
   }
 
   private float[] infer(String model, float[] x) {
+    return infer(model, x, new long[] {2, 1, 28, 28});
+  }
+
+  /** Output 0 of {@code model} fed {@code x} of {@code shape} as its first input. */
+  private float[] infer(String model, float[] x, long[] shape) {
+    String input = inference.modelMetadata(dev.pruneserve.api.inference.ModelMetadataRequest.newBuilder().setName(
+        model).build()).getInputs(0).getName();
+    var in = ModelInferRequest.InferInputTensor.newBuilder().setName(input).setDatatype("FP32");
+    java.util.Arrays.stream(shape).forEach(in::addShape);
     ModelInferResponse out = inference.modelInfer(ModelInferRequest.newBuilder().setModelName(model)
-        .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("x").setDatatype("FP32").addShape(2)
-            .addShape(1).addShape(28).addShape(28))
+        .addInputs(in)
         .addRawInputContents(dev.pruneserve.testing.Requests.rawFp32(x)).build());
     ByteBuffer b = out.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     float[] y = new float[b.remaining() / 4];

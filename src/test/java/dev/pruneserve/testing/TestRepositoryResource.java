@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -49,6 +50,7 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
       TestModels.writeExternal(root, "cnn-external", 1, wide, "weights.bin");
       TestModels.write(root, "cnn-fp16", 1, HalfModels.halve(wide));
       TestModels.writeText(root.resolve("broken/1/model.onnx"), "this is not an onnx model");
+      installThirdParty(root);
       installStories15m(root);
       installPrunedStories15m(root);
       installHfFolders(root);
@@ -60,6 +62,20 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
   }
 
   /** stories15m, converted once per JVM from the fixture cache; tests that need it check readiness. */
+  /** PaddleOCR's direction classifier and openWakeWord's embedding CNN as shipped, when fetched. */
+  private static void installThirdParty(Path root) throws IOException {
+    var cache = dev.pruneserve.assets.FixtureCache.defaultCache();
+    if (!dev.pruneserve.assets.ThirdPartyOnnx.available(cache)) {
+      return;
+    }
+    for (var m : List.of(dev.pruneserve.assets.ThirdPartyOnnx.OCR_CLS,
+        dev.pruneserve.assets.ThirdPartyOnnx.WAKE_EMBEDDING)) {
+      Path dst = root.resolve(m.file().replace(".onnx", "")).resolve("1/model.onnx");
+      Files.createDirectories(dst.getParent());
+      Files.copy(dev.pruneserve.assets.ThirdPartyOnnx.file(cache, m), dst);
+    }
+  }
+
   private static void installStories15m(Path root) {
     try {
       dev.pruneserve.llm.Stories15mImport.installIfAbsent(dev.pruneserve.assets.FixtureCache.defaultCache(), root);

@@ -19,7 +19,7 @@ import java.util.Set;
  * channel sets where ops couple them.
  *
  * <ul>
- *   <li>Conv (group 1): new set for its output channels (weight dim 0, bias); reads its input's
+ *   <li>Conv (group 1; 1-, 2- or 3-D): new set for its output channels (weight dim 0, bias); reads its input's
  *       channels through weight dim 1. Depthwise Conv (group = C = O, weight [C, 1, kh, kw]):
  *       output channels are the input's (weight dim 0, bias).
  *   <li>BatchNormalization, Add/Sub/Mul/Div with an initializer broadcast per channel
@@ -118,7 +118,7 @@ public final class ChannelDiscovery {
 
   private void conv(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
-    Optional<TensorProto> w = sliceable(n.getInput(1), 4);
+    Optional<TensorProto> w = convWeight(n.getInput(1));
     Optional<String> bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
         ? sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
     if (w.isEmpty() || bias.isEmpty() || (x != null && x.flat())) {
@@ -151,7 +151,7 @@ public final class ChannelDiscovery {
   /** ConvTranspose (group 1): weight [C_in, C_out, kh, kw]; new set over dim 1, reads its input through dim 0. */
   private void convTranspose(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
-    Optional<TensorProto> w = sliceable(n.getInput(1), 4);
+    Optional<TensorProto> w = convWeight(n.getInput(1));
     Optional<String> bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
         ? sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
     if (w.isEmpty() || bias.isEmpty() || (x != null && x.flat()) || attr(n, "group", 1) != 1
@@ -346,6 +346,17 @@ public final class ChannelDiscovery {
     return g.initializer(source).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType())
         && t.getDimsCount() == rank && g.consumers(source).size() == 1
         && !readElsewhere.contains(source));
+  }
+
+  /** A sliceable Conv weight of a 1-, 2- or 3-D convolution ([O, I/g, k…]: rank 3 to 5). */
+  private Optional<TensorProto> convWeight(String name) {
+    for (int rank = 3; rank <= 5; rank++) {
+      Optional<TensorProto> w = sliceable(name, rank);
+      if (w.isPresent()) {
+        return w;
+      }
+    }
+    return Optional.empty();
   }
 
   /** The initializer behind {@code name}, directly or through Identity/Cast nodes. */

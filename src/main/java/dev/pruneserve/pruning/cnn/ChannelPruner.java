@@ -49,8 +49,9 @@ public final class ChannelPruner {
 
   /** The refusal for a CNN without a prunable group: every blocking node, op and reason. */
   public static String noGroups(ChannelDependencies deps) {
-    return "no prunable channel group in this model: every channel set is blocked by "
-        + NotPrunable.describe(deps.notPrunable(), 20);
+    return deps.notPrunable().isEmpty() ? "no convolution channel group was found in this model"
+        : "no prunable channel group in this model: every channel set is blocked by "
+            + NotPrunable.describe(deps.notPrunable(), 20);
   }
 
   static double[] scores(ChannelGroup g, Map<String, TensorProto> init, Score score, long seed) {
