@@ -22,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Sentence embeddings from encoder models (config.json kind {@code encoder} with a {@code
  * tokenizer.json}): texts are tokenized, padded into one batch, run, and the last hidden state
- * [batch, seq, dim] is mean-pooled over the attention mask and optionally L2-normalised.
+ * [batch, seq, dim] is pooled over the attention mask (mean, cls or last: the request's {@code
+ * pooling}, else config.json's, else mean) and optionally L2-normalised.
  * Blocking; thread-safe.
  */
 public final class EmbeddingService {
@@ -41,6 +42,11 @@ public final class EmbeddingService {
   }
 
   public Result embed(String model, String version, List<String> texts, boolean normalize) {
+    return embed(model, version, texts, normalize, "");
+  }
+
+  /** @param pooling mean|cls|last; empty = config.json's {@code pooling} (default mean) */
+  public Result embed(String model, String version, List<String> texts, boolean normalize, String pooling) {
     if (texts.isEmpty() || texts.size() > MAX_TEXTS) {
       throw ServingException.invalid("give 1 to " + MAX_TEXTS + " texts, got " + texts.size());
     }
@@ -69,7 +75,9 @@ public final class EmbeddingService {
           .orElseThrow(() -> ServingException.precondition("encoder '" + model
               + "' has no [batch, seq, dim] output to pool"));
       Tensor out = lease.session().run(inputs, Set.of(hidden.name())).get(hidden.name());
-      List<float[]> vectors = Pooling.meanPool(out.toFloatArray(), enc, seq, (int) out.shape()[2], normalize);
+      Pooling.Mode mode = Pooling.Mode.parse(pooling, Pooling.Mode.parse(config.pooling(), Pooling.Mode.MEAN,
+          "config.json pooling"), "pooling");
+      List<float[]> vectors = Pooling.pool(mode, out.toFloatArray(), enc, seq, (int) out.shape()[2], normalize);
       int[] counts = enc.stream().mapToInt(e -> e.ids().length).toArray();
       return new Result(model, lease.version(), vectors, counts);
     }

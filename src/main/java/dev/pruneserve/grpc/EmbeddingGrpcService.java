@@ -25,7 +25,8 @@ public class EmbeddingGrpcService extends EmbeddingGrpc.EmbeddingImplBase {
   public void embed(EmbedRequest req, StreamObserver<EmbedResponse> obs) {
     GrpcErrors.unary(obs, () -> {
       boolean normalize = !req.hasNormalize() || req.getNormalize();
-      EmbeddingService.Result r = embeddings.embed(req.getModel(), req.getVersion(), req.getTextsList(), normalize);
+      EmbeddingService.Result r = embeddings.embed(req.getModel(), req.getVersion(), req.getTextsList(), normalize,
+          req.getPooling());
       EmbedResponse.Builder b = EmbedResponse.newBuilder().setModel(r.model()).setVersion(r.version())
           .setDimensions(r.vectors().get(0).length);
       for (float[] v : r.vectors()) {

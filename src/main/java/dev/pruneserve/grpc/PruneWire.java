@@ -43,6 +43,7 @@ final class PruneWire {
       Map.entry("fms", "options.mini_llm.fms"), Map.entry("reduction", "options.mini_llm.reduction"),
       Map.entry("micro-batch", "options.mini_llm.micro_batch"), Map.entry("images", "calibration.images.name"),
       Map.entry("images-count", "calibration.images.count"), Map.entry("cnn-mode", "options.cnn.mode"),
+      Map.entry("min-channels", "options.cnn.min_channels"),
       Map.entry("cnn-batch", "options.cnn.batch"), Map.entry("scoring-batches", "options.cnn.scoring_batches"),
       Map.entry("interval", "options.cnn.interval"), Map.entry("rescore-every", "options.cnn.rescore_every"),
       Map.entry("fd-r", "options.cnn.r"), Map.entry("weight-decay", "options.cnn.weight_decay"),
@@ -123,6 +124,7 @@ final class PruneWire {
     count(m, "images-count", images.getCount());
     put(m, "cnn-mode", c.getMode());
     count(m, "cnn-batch", c.getBatch());
+    count(m, "min-channels", c.getMinChannels());
     count(m, "scoring-batches", c.getScoringBatches());
     count(m, "interval", c.getInterval());
     count(m, "rescore-every", c.getRescoreEvery());

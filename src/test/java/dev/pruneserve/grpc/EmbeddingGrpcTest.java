@@ -77,6 +77,23 @@ class EmbeddingGrpcTest {
     }
     ModelInferResponse r = inference.modelInfer(req.build());
     assertEquals(List.of(1L, 4L, 384L), r.getOutputs(0).getShapeList());
+    // pooling against the raw hidden state of "hello world" ([CLS] hello world [SEP])
+    java.nio.FloatBuffer h = r.getRawOutputContents(0).asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer();
+    for (String pooling : List.of("cls", "last", "mean", "")) {
+      EmbedResponse.Vector v = embed.embed(EmbedRequest.newBuilder().setModel("minilm").addTexts("hello world")
+          .setNormalize(false).setPooling(pooling).build()).getEmbeddings(0);
+      for (int d = 0; d < 384; d++) {
+        double want = switch (pooling) {
+          case "cls" -> h.get(d);
+          case "last" -> h.get(3 * 384 + d);
+          default -> (h.get(d) + h.get(384 + d) + h.get(2 * 384 + d) + h.get(3 * 384 + d)) / 4;
+        };
+        assertEquals(want, v.getValues(d), 1e-5, pooling + " " + d);
+      }
+    }
+    assertStatus(Code.INVALID_ARGUMENT, "pooling 'max' is not one of", () -> embed.embed(EmbedRequest.newBuilder()
+        .setModel("minilm").addTexts("x").setPooling("max").build()));
   }
 
   @Test

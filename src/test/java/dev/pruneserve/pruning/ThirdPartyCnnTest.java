@@ -51,6 +51,29 @@ class ThirdPartyCnnTest {
     }
   }
 
+  /** The classifier's 2-channel squeeze-excite groups: halved by default at p = 0.2, left whole with min-channels 4. */
+  @Test
+  void aMinimumWidthKeepsSmallGroupsWhole() throws Exception {
+    ModelProto cls = ModelFiles.read(ThirdPartyOnnx.file(CACHE, ThirdPartyOnnx.OCR_CLS)).model();
+    Pruner.Result plain = PruneMethods.apply(cls, PruneRecipe.of("magnitude-l1", 0.2), null, OrtRuntime.cpu(1));
+    Pruner.Result min = PruneMethods.apply(cls, dev.pruneserve.pruning.methods.RecipeParser.parse("magnitude-l1", 0.2,
+        java.util.Map.of("min-channels", "4")), null, OrtRuntime.cpu(1));
+    List<Integer> dense = ChannelDiscovery.discover(cls).groups().stream().map(g -> g.channels()).toList();
+    for (int i = 0; i < dense.size(); i++) {
+      int kept = min.channelsPerLayer().get(i);
+      assertTrue(dense.get(i) <= 4 ? kept == dense.get(i) : kept >= 4, "group " + i + ": " + kept + " of " + dense
+          .get(i));
+    }
+    assertTrue(plain.channelsPerLayer().contains(1), "the default halves 2-channel groups: " + plain
+        .channelsPerLayer());
+    double removedPlain = 1 - (double) plain.parametersAfter() / plain.parametersBefore();
+    double removedMin = 1 - (double) min.parametersAfter() / min.parametersBefore();
+    assertTrue(removedMin < removedPlain, removedMin + " vs " + removedPlain);
+    assertEquals(removedMin, (double) min.details().get("parameters_removed"), 1e-12);
+    System.out.printf("ppocr-cls magnitude-l1 p=0.2: parameters removed %.4f (min-channels 1), %.4f (4)%n",
+        removedPlain, removedMin);
+  }
+
   @Test
   void theMelspectrogramIsRefusedNamingItsBlockingNodes() throws Exception {
     ModelProto mel = ModelFiles.read(ThirdPartyOnnx.file(CACHE, ThirdPartyOnnx.WAKE_MEL)).model();

@@ -30,6 +30,14 @@ public final class ChannelPruner {
   private ChannelPruner() {}
 
   public static Result prune(ModelProto model, Score score, double ratio, long seed) {
+    return prune(model, score, ratio, seed, 1);
+  }
+
+  /**
+   * As above; a group keeps at least {@code minChannels} channels (groups of at most that many are
+   * left whole), so small groups are not cut at a coarser granularity than the request.
+   */
+  public static Result prune(ModelProto model, Score score, double ratio, long seed, int minChannels) {
     ChannelDependencies deps = ChannelDiscovery.discover(model);
     if (deps.groups().isEmpty()) {
       throw new UnsupportedOperationException(noGroups(deps));
@@ -39,7 +47,8 @@ public final class ChannelPruner {
     Map<ChannelGroup, BitSet> drop = new LinkedHashMap<>();
     List<Integer> widths = new ArrayList<>();
     for (ChannelGroup g : deps.groups()) {
-      int n = Math.min(g.channels() - 1, g.channels() - (int) (g.channels() * (1 - ratio)));
+      int n = Math.max(0, Math.min(g.channels() - Math.max(1, minChannels), g.channels() - (int) (g.channels()
+          * (1 - ratio))));
       drop.put(g, dev.pruneserve.pruning.criteria.Pruner.lowest(scores(g, init, score, seed), n));
       widths.add(g.channels() - n);
     }

@@ -50,6 +50,7 @@ final class CnnMethods {
     Pruner.Result c = r.method().pruneCnn(new PruneContext(dense, r, null, images, loader, work, progress));
     ModelProto pruned = c.model();
     Map<String, Object> details = new LinkedHashMap<>(c.details());
+    details.put("parameters_removed", 1 - (double) Pruner.parameters(pruned) / Pruner.parameters(dense));
     if (!deps.notPrunable().isEmpty()) { // a partial result says what it left and why
       details.put("not_prunable", deps.notPrunable().stream().map(NotPrunable::describe).distinct().toList());
     }

@@ -19,7 +19,7 @@ public final class RecipeParser {
       "bias-compensation", "zo-mode", "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch",
       "images", "images-count", "cnn-mode", "cnn-batch", "scoring-batches", "interval", "rescore-every", "fd-r",
       "weight-decay", "lr", "recover-steps", "recover-lr", "recover-batch", "recalibrate-bn", "recalibrate-batches",
-      "search-channels", "search-budget",
+      "search-channels", "search-budget", "min-channels",
       "search-subset");
 
   /** Usage text of the recipe options, for the CLI's --help. */
@@ -29,6 +29,7 @@ public final class RecipeParser {
       "  FLAP: [--flap-metric wifv|ifv|wifn] [--flap-structure al-am|ul-um] [--bias-compensation true|false]",
       "  MINI-LLM: [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]",
       "    [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]",
+      "  CNN weight-only: [--min-channels n (a group keeps at least n; default 1)]",
       "  CNN: [--images fashion-mnist|dir:<folder with images.npy, labels.npy>[:count]] [--cnn-mode train|one-shot]",
       "    [--cnn-batch n] [--scoring-batches n] [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l]",
       "    [--lr lr] [--recover-steps n] [--recover-lr lr] [--recover-batch n]",
