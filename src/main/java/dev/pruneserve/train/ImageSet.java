@@ -28,6 +28,11 @@ public record ImageSet(float[] pixels, int[] labels, int channels, int height, i
     return best;
   }
 
+  /** Whether the images carry labels (class count above 0); unlabelled sets feed activation statistics only. */
+  public boolean labelled() {
+    return classes > 0;
+  }
+
   public int size() {
     return labels.length;
   }

@@ -6,9 +6,10 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * A labelled image set saved with NumPy: {@code images.npy} ([N, C, H, W] or [N, H, W]; float32 as
- * the model expects them, or uint8 scaled by 1/255) and {@code labels.npy} ([N] integers from 0;
- * the class count is the largest label + 1).
+ * An image set saved with NumPy: {@code images.npy} ([N, C, H, W] or [N, H, W]; float32 as the
+ * model expects them, or uint8 scaled by 1/255) and, for labelled sets, {@code labels.npy} ([N]
+ * integers from 0; the class count is the largest label + 1). Without labels.npy the set is
+ * unlabelled: labels 0, class count 0 ({@link ImageSet#labelled()}).
  */
 public final class NpyImages {
   public static final String IMAGES = "images.npy";
@@ -19,12 +20,14 @@ public final class NpyImages {
   public static ImageSet load(Path dir) throws IOException {
     Path imagesFile = dir.resolve(IMAGES);
     Path labelsFile = dir.resolve(LABELS);
-    if (!Files.isRegularFile(imagesFile) || !Files.isRegularFile(labelsFile)) {
-      throw new IOException("the dataset folder " + dir + " needs " + IMAGES + " and " + LABELS);
+    if (!Files.isRegularFile(imagesFile)) {
+      throw new IOException("the dataset folder " + dir + " needs " + IMAGES + " (and " + LABELS + " for labels)");
     }
     Npy.Array images = Npy.read(imagesFile);
-    Npy.Array labels = Npy.read(labelsFile);
     long[] s = images.shape();
+    Npy.Array labels = Files.isRegularFile(labelsFile) ? Npy.read(labelsFile)
+        : new Npy.Array("f8", new long[] {s.length > 0 ? s[0] : 0}, new double[(int) (s.length > 0 ? s[0] : 0)]);
+    boolean labelled = Files.isRegularFile(labelsFile);
     if (s.length != 3 && s.length != 4) {
       throw new IOException(IMAGES + " has shape " + Arrays.toString(s) + "; expected [N, C, H, W] or [N, H, W]");
     }
@@ -53,6 +56,6 @@ public final class NpyImages {
       classes = Math.max(classes, y[i] + 1);
     }
     int c = s.length == 4 ? (int) s[1] : 1;
-    return new ImageSet(pixels, y, c, (int) s[s.length - 2], (int) s[s.length - 1], classes);
+    return new ImageSet(pixels, y, c, (int) s[s.length - 2], (int) s[s.length - 1], labelled ? classes : 0);
   }
 }

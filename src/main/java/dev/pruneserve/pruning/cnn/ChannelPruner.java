@@ -44,12 +44,24 @@ public final class ChannelPruner {
     }
     Map<String, TensorProto> init = new HashMap<>();
     model.getGraph().getInitializerList().forEach(t -> init.put(t.getName(), t));
+    List<double[]> scores = new ArrayList<>();
+    deps.groups().forEach(g -> scores.add(scores(g, init, score, seed)));
+    return prune(model, deps, scores, ratio, minChannels);
+  }
+
+  /**
+   * Removes from every group of {@code deps} its lowest-scored channels ({@code scores} in
+   * discovery order), as many as the local ratio says, keeping at least {@code minChannels}.
+   */
+  public static Result prune(ModelProto model, ChannelDependencies deps, List<double[]> scores, double ratio,
+      int minChannels) {
     Map<ChannelGroup, BitSet> drop = new LinkedHashMap<>();
     List<Integer> widths = new ArrayList<>();
-    for (ChannelGroup g : deps.groups()) {
+    for (int i = 0; i < deps.groups().size(); i++) {
+      ChannelGroup g = deps.groups().get(i);
       int n = Math.max(0, Math.min(g.channels() - Math.max(1, minChannels), g.channels() - (int) (g.channels()
           * (1 - ratio))));
-      drop.put(g, dev.pruneserve.pruning.criteria.Pruner.lowest(scores(g, init, score, seed), n));
+      drop.put(g, dev.pruneserve.pruning.criteria.Pruner.lowest(scores.get(i), n));
       widths.add(g.channels() - n);
     }
     ChannelSurgery.Pruned p = ChannelSurgery.remove(model, drop);

@@ -46,6 +46,11 @@ final class CnnMethods {
     ImageSet images = r.needsImages() || r.method().usesCnnSchedule() ? images(r) : null;
     if (images != null) {
       checkShape(dense, images);
+      if (!images.labelled() && (r.method().usesCnnSchedule() || r.cnn().recoverSteps() > 0)) {
+        throw ServingException.invalid(r.method().name() + (r.cnn().recoverSteps() > 0 ? " with recover" : "")
+            + " needs labelled images; this dataset has no " + NpyImages.LABELS + " (wanda-sp scores channels from"
+            + " unlabelled images)");
+      }
     }
     Pruner.Result c = r.method().pruneCnn(new PruneContext(dense, r, null, images, loader, work, progress));
     ModelProto pruned = c.model();
@@ -55,7 +60,8 @@ final class CnnMethods {
       details.put("not_prunable", deps.notPrunable().stream().map(NotPrunable::describe).distinct().toList());
     }
     CnnSettings s = r.cnn();
-    boolean recalibrate = s.recalibrates() && images.size() >= 2;
+    // BN recalibration runs the training graph, which needs a classifier's labels
+    boolean recalibrate = s.recalibrates() && images != null && images.labelled() && images.size() >= 2;
     if (s.recoverSteps() > 0 || recalibrate) {
       // a small dataset recalibrates in batches of all its images (the fine-tune needs full batches)
       int batch = s.recoverSteps() > 0 ? s.recoverBatch() : Math.min(s.recoverBatch(), images.size());

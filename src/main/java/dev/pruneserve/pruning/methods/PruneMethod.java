@@ -108,5 +108,6 @@ public sealed interface PruneMethod permits WeightOnlyMethod, WandaSpMethod, Fla
 
   String LLM_PRUNER_COUNTS = "per layer: (d - int(d*(1-p))) div hd heads, F - int(F*(1-p)) channels (LLM-Pruner)";
   String FLAP_COUNTS = "per layer: int(p*H) heads, int(p*F) channels (FLAP repository)";
+  String CNN_CHANNELS = "per channel group: C - int(C*(1-p)) channels (torch-pruning)";
   String CNN_FLOPS = "fraction of the CNN's FLOPs removed (global greedy, one channel per decision)";
 }
