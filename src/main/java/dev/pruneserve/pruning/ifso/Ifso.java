@@ -70,6 +70,11 @@ public final class Ifso {
 
   private Ifso() {}
 
+  /** Multiply-accumulates per image of a CNN's Conv and Gemm nodes (static H and W needed). */
+  public static double macs(ModelProto model) {
+    return CnnCost.macs(model);
+  }
+
   public static Outcome prune(ModelProto dense, ImageSet data, Options o, SessionLoader loader, Path work,
       Progress progress) throws IOException {
     List<ChannelGroup> groups = ChannelDiscovery.discover(dense).groups();

@@ -4,6 +4,7 @@ import dev.pruneserve.assets.FashionMnist;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
+import dev.pruneserve.pruning.cnn.BnRecalibration;
 import dev.pruneserve.pruning.cnn.ChannelDependencies;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
@@ -60,9 +61,11 @@ final class CnnMethods {
       details.put("not_prunable", deps.notPrunable().stream().map(NotPrunable::describe).distinct().toList());
     }
     CnnSettings s = r.cnn();
-    // BN recalibration runs the training graph, which needs a classifier's labels
-    boolean recalibrate = s.recalibrates() && images != null && images.labelled() && images.size() >= 2;
-    if (s.recoverSteps() > 0 || recalibrate) {
+    boolean recalibrate = s.recalibrates() && images != null && images.size() >= 2;
+    // the training graph recalibrates (and fine-tunes) labelled classifiers it can differentiate;
+    // any other CNN is recalibrated by forward passes (BnRecalibration: same statistics, no labels)
+    boolean trainingGraph = s.recoverSteps() > 0 || (recalibrate && images.labelled() && trainable(pruned));
+    if (trainingGraph) {
       // a small dataset recalibrates in batches of all its images (the fine-tune needs full batches)
       int batch = s.recoverSteps() > 0 ? s.recoverBatch() : Math.min(s.recoverBatch(), images.size());
       try (TrainingSession t = TrainingSession.open(pruned, batch, loader, work)) {
@@ -81,9 +84,21 @@ final class CnnMethods {
         }
         pruned = t.export();
       }
+    } else if (recalibrate) {
+      BnRecalibration.Result b = BnRecalibration.run(pruned, images, loader, work);
+      pruned = b.model();
+      details.put("bn_recalibrated", Map.of("layers", b.layers(), "images", images.size(), "mode", "forward"));
     }
     return new Pruner.Result(pruned, List.of(), c.channelsPerLayer(), Pruner.parameters(dense),
         Pruner.parameters(pruned), details);
+  }
+
+  /** Whether the training graph can be built for {@code m} (opset ≥ 13, one image input, [N, classes] logits). */
+  private static boolean trainable(ModelProto m) {
+    long opset = m.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty()).mapToLong(o -> o.getVersion())
+        .findFirst().orElse(0);
+    return opset >= 13 && m.getGraph().getOutputCount() == 1 && m.getGraph().getOutput(0).getType().getTensorType()
+        .getShape().getDimCount() == 2;
   }
 
   /** The images must fit the model's input [N, C, H, W] and its logits [N, classes ≥ labels]. */
