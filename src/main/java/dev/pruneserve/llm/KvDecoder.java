@@ -150,6 +150,9 @@ public final class KvDecoder implements AutoCloseable {
     if (declared.contains("position_ids")) {
       in.put("position_ids", longs("position_ids", ids.length, i -> i));
     }
+    if (declared.contains("token_type_ids")) { // encoders: one segment
+      in.put("token_type_ids", longs("token_type_ids", ids.length, i -> 0));
+    }
     return in;
   }
 

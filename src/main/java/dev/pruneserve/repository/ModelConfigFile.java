@@ -34,6 +34,7 @@ public record ModelConfigFile(
     @JsonProperty("pooling") String pooling) {
 
   public static final String CAUSAL_LM = "causal-lm";
+  public static final String ENCODER = "encoder";
   public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null, null, null,
       null);
 

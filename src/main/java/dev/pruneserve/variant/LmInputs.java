@@ -90,7 +90,11 @@ final class LmInputs {
    */
   List<int[]> calibration(PruneService.Spec spec, ModelProto dense, Path parentFile, DoubleConsumer tokenizing,
       DoubleConsumer progress) throws IOException {
-    Integer context = registry.repository().config(spec.model()).contextLength();
+    ModelConfigFile config = registry.repository().config(spec.model());
+    if (ModelConfigFile.ENCODER.equals(config.kindOrDefault())) {
+      return encoderCalibration(spec, config, tokenizing);
+    }
+    Integer context = config.contextLength();
     List<int[]> out = new ArrayList<>(spec.calibration().sequences());
     if (!spec.calibration().texts().isEmpty()) {
       List<int[]> encoded = encode(spec, dense, spec.calibration().texts(), tokenizing);
@@ -111,6 +115,33 @@ final class LmInputs {
         out.addAll(SelfSampler.sample(session, ss.count(), length, ss.seed(),
             tok.bosId() >= 0 ? tok.bosId() : tok.eosId(), tok.stopIds(),
             done -> progress.accept(done / (double) ss.count())));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * An encoder's calibration: the given sequences, then the texts tokenized by its tokenizer.json
+   * as Embed does ([CLS] … [SEP], at most 512 tokens). Self-samples need a causal LM.
+   */
+  private List<int[]> encoderCalibration(PruneService.Spec spec, ModelConfigFile config, DoubleConsumer progress)
+      throws IOException {
+    if (spec.calibration().samples() != null) {
+      throw ServingException.invalid("calibration.self_samples need a causal LM; give an encoder calibration texts");
+    }
+    List<int[]> out = new ArrayList<>(spec.calibration().sequences());
+    List<String> texts = spec.calibration().texts();
+    if (!texts.isEmpty()) {
+      if (config.tokenizer() == null) {
+        throw ServingException.precondition("encoder '" + spec.model() + "' has no tokenizer in config.json for"
+            + " calibration texts; give token sequences");
+      }
+      try (var tok = dev.pruneserve.tokenizer.HfTokenizer.load(registry.repository().modelDir(spec.model()).resolve(
+          config.tokenizer()), 512)) {
+        for (int i = 0; i < texts.size(); i++) {
+          progress.accept((double) i / texts.size());
+          out.add(java.util.Arrays.stream(tok.encode(texts.get(i)).ids()).mapToInt(Math::toIntExact).toArray());
+        }
       }
     }
     return out;

@@ -27,6 +27,7 @@ class EmbeddingGrpcTest {
   @GrpcClient("inference") EmbeddingGrpc.EmbeddingBlockingStub embed;
 
   @GrpcClient("inference") GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+  @GrpcClient("inference") dev.pruneserve.api.v1.PruningGrpc.PruningBlockingStub pruning;
 
   @BeforeEach
   void requireModel() {
@@ -94,6 +95,29 @@ class EmbeddingGrpcTest {
     }
     assertStatus(Code.INVALID_ARGUMENT, "pooling 'max' is not one of", () -> embed.embed(EmbedRequest.newBuilder()
         .setModel("minilm").addTexts("x").setPooling("max").build()));
+  }
+
+  /** An encoder pruned by wanda-sp from calibration texts (its own tokenizer) through the Prune RPC, embedding at once. */
+  @Test
+  void anEncoderIsPrunedFromCalibrationTexts() {
+    var calib = dev.pruneserve.api.v1.CalibrationSpec.newBuilder().addTexts("A man is playing a guitar.")
+        .addTexts("The weather is lovely today.").addTexts("Stocks fell sharply on Monday morning.")
+        .addTexts("She reads a book in the garden.");
+    List<dev.pruneserve.api.v1.PruneEvent> events = new java.util.ArrayList<>();
+    pruning.prune(dev.pruneserve.api.v1.PruneRequest.newBuilder().setModel("minilm").setMethod("wanda-sp")
+        .setRatio(0.25).setCalibration(calib).build()).forEachRemaining(events::add);
+    var v = events.get(events.size() - 1).getDone();
+    assertTrue(v.getReportJson().contains("\"heads_per_layer\":[9,9,9,9,9,9]"), v.getReportJson());
+    EmbedResponse e = embed.embed(EmbedRequest.newBuilder().setModel(v.getName()).addTexts("A man is playing a"
+        + " guitar.").build());
+    assertEquals(384, e.getEmbeddings(0).getValuesCount());
+    assertStatus(Code.INVALID_ARGUMENT, "self_samples need a causal LM",
+        () -> pruning.prune(dev.pruneserve.api.v1.PruneRequest.newBuilder().setModel("minilm").setMethod("wanda-sp")
+            .setRatio(0.25).setCalibration(
+                dev.pruneserve.api.v1.CalibrationSpec.newBuilder()
+                    .setSelfSamples(dev.pruneserve.api.v1.CalibrationSpec.SelfSamples
+                        .newBuilder().setCount(2)))
+            .build()).forEachRemaining(x -> {}));
   }
 
   @Test

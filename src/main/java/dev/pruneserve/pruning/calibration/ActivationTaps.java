@@ -3,7 +3,6 @@ package dev.pruneserve.pruning.calibration;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
-import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
 import java.util.List;
 
@@ -14,8 +13,6 @@ import java.util.List;
  * vectors leave ONNX Runtime.
  */
 public final class ActivationTaps {
-  static final String AXES = "tap.axes01";
-
   private ActivationTaps() {}
 
   public static String sum(String value) {
@@ -28,15 +25,16 @@ public final class ActivationTaps {
 
   public static ModelProto add(ModelProto model, List<String> values) {
     GraphProto.Builder g = model.getGraph().toBuilder();
-    g.addInitializer(TensorProto.newBuilder().setName(AXES).setDataType(7).addDims(2).addInt64Data(0).addInt64Data(1));
+    long opset = dev.pruneserve.graph.Reductions.opset(model);
     for (String v : values) {
       String x = "tap." + v + ".f32"; // statistics in FP32 whatever the model's type (exact for FP32)
       String sq = "tap." + v + ".sq";
       g.addNode(NodeProto.newBuilder().setOpType("Cast").setName(x + ".node").addInput(v).addOutput(x)
           .addAttribute(dev.pruneserve.graph.ModelBuilder.intAttr("to", 1)));
       g.addNode(node("Mul", new String[] {x, x}, sq));
-      g.addNode(node("ReduceSum", new String[] {x, AXES}, sum(v)));
-      g.addNode(node("ReduceSum", new String[] {sq, AXES}, sumSquares(v)));
+      g.addNode(dev.pruneserve.graph.Reductions.reduce("ReduceSum", x, sum(v), new long[] {0, 1}, false, opset, g));
+      g.addNode(dev.pruneserve.graph.Reductions.reduce("ReduceSum", sq, sumSquares(v), new long[] {0, 1}, false, opset,
+          g));
       g.addOutput(ValueInfoProto.newBuilder().setName(sum(v)));
       g.addOutput(ValueInfoProto.newBuilder().setName(sumSquares(v)));
     }
@@ -47,9 +45,6 @@ public final class ActivationTaps {
     NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(out + ".node").addOutput(out);
     for (String i : in) {
       n.addInput(i);
-    }
-    if (op.equals("ReduceSum")) {
-      n.addAttribute(dev.pruneserve.graph.ModelBuilder.intAttr("keepdims", 0));
     }
     return n.build();
   }

@@ -164,8 +164,7 @@ public final class ActivationScores {
 
   /** {@code model} with outputs {@code tap.<v>.meansq} [C]: ReduceMean of Cast(v)² over all axes but 1 (flat: 0). */
   static ModelProto withTaps(ModelProto model, Map<String, Integer> taps) {
-    long opset = model.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals(
-        "ai.onnx")).mapToLong(o -> o.getVersion()).findFirst().orElse(ModelBuilder.OPSET);
+    long opset = dev.pruneserve.graph.Reductions.opset(model);
     GraphProto.Builder g = model.getGraph().toBuilder();
     for (Map.Entry<String, Integer> e : taps.entrySet()) {
       String v = e.getKey();
@@ -176,20 +175,7 @@ public final class ActivationScores {
           + ".f32").addAttribute(ModelBuilder.intAttr("to", FloatTensors.FLOAT)));
       g.addNode(NodeProto.newBuilder().setOpType("Mul").setName(tap(v) + ".sq").addInput(tap(v) + ".f32")
           .addInput(tap(v) + ".f32").addOutput(tap(v) + ".x2"));
-      NodeProto.Builder mean = NodeProto.newBuilder().setOpType("ReduceMean").setName(tap(v) + ".mean")
-          .addInput(tap(v) + ".x2").addOutput(tap(v)).addAttribute(ModelBuilder.intAttr("keepdims", 0));
-      if (opset >= 18) { // axes became an input
-        String axesName = tap(v) + ".axes";
-        TensorProto.Builder a = TensorProto.newBuilder().setName(axesName).setDataType(7).addDims(axes.length);
-        for (long x : axes) {
-          a.addInt64Data(x);
-        }
-        g.addInitializer(a);
-        mean.addInput(axesName);
-      } else {
-        mean.addAttribute(ModelBuilder.intsAttr("axes", axes));
-      }
-      g.addNode(mean);
+      g.addNode(dev.pruneserve.graph.Reductions.reduce("ReduceMean", tap(v) + ".x2", tap(v), axes, false, opset, g));
       g.addOutput(ValueInfoProto.newBuilder().setName(tap(v)));
     }
     return model.toBuilder().setGraph(g).build();

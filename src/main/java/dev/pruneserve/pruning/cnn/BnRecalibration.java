@@ -33,6 +33,8 @@ import java.util.Set;
 public final class BnRecalibration {
   /** Images per forward pass. */
   static final int BATCH = 32;
+  /** Batch and spatial axes of [N, C, H, W]. */
+  private static final long[] SPATIAL = {0, 2, 3};
 
   private BnRecalibration() {}
 
@@ -121,8 +123,7 @@ public final class BnRecalibration {
    * convolution maps ([N, C, H, W]) only.
    */
   static ModelProto batchStatistics(ModelProto model) {
-    long opset = model.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals(
-        "ai.onnx")).mapToLong(o -> o.getVersion()).findFirst().orElse(ModelBuilder.OPSET);
+    long opset = dev.pruneserve.graph.Reductions.opset(model);
     GraphProto.Builder g = model.getGraph().toBuilder().clearNode();
     for (NodeProto n : model.getGraph().getNodeList()) {
       if (!n.getOpType().equals("BatchNormalization") || n.getInputCount() != 5) {
@@ -134,10 +135,10 @@ public final class BnRecalibration {
       float eps = n.getAttributeList().stream().filter(a -> a.getName().equals("epsilon")).map(a -> a.getF())
           .findFirst().orElse(1e-5f);
       g.addNode(cast(x, p + ".x"));
-      g.addNode(reduceMean(p + ".x", p + ".m", opset, g, p + ".axes"));
+      g.addNode(dev.pruneserve.graph.Reductions.reduce("ReduceMean", p + ".x", p + ".m", SPATIAL, true, opset, g));
       g.addNode(node("Sub", p + ".d", p + ".x", p + ".m"));
       g.addNode(node("Mul", p + ".d2", p + ".d", p + ".d"));
-      g.addNode(reduceMean(p + ".d2", p + ".v", opset, g, p + ".axes"));
+      g.addNode(dev.pruneserve.graph.Reductions.reduce("ReduceMean", p + ".d2", p + ".v", SPATIAL, true, opset, g));
       g.addInitializer(FloatTensors.tensor(p + ".eps", FloatTensors.FLOAT, new float[] {eps}));
       g.addNode(node("Add", p + ".ve", p + ".v", p + ".eps"));
       g.addNode(node("Sqrt", p + ".sd", p + ".ve"));
@@ -174,22 +175,6 @@ public final class BnRecalibration {
     NodeProto.Builder b = NodeProto.newBuilder().setOpType(op).setName(out + ".node").addOutput(out);
     for (String i : in) {
       b.addInput(i);
-    }
-    return b.build();
-  }
-
-  /** ReduceMean over axes 0, 2, 3 keeping dims ([1, C, 1, 1]); axes an attribute before opset 18. */
-  private static NodeProto reduceMean(String in, String out, long opset, GraphProto.Builder g, String axesName) {
-    NodeProto.Builder b = NodeProto.newBuilder().setOpType("ReduceMean").setName(out + ".node").addInput(in)
-        .addOutput(out).addAttribute(ModelBuilder.intAttr("keepdims", 1));
-    if (opset >= 18) {
-      if (g.getInitializerList().stream().noneMatch(t -> t.getName().equals(axesName))) {
-        g.addInitializer(TensorProto.newBuilder().setName(axesName).setDataType(7).addDims(3).addInt64Data(0)
-            .addInt64Data(2).addInt64Data(3));
-      }
-      b.addInput(axesName);
-    } else {
-      b.addAttribute(ModelBuilder.intsAttr("axes", 0, 2, 3));
     }
     return b.build();
   }

@@ -4,12 +4,12 @@ import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.calibration.Calibration;
+import dev.pruneserve.pruning.transformer.ChannelModules;
 import dev.pruneserve.pruning.transformer.DecoderStructure;
 import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
 import dev.pruneserve.pruning.transformer.GroupKinds;
 import dev.pruneserve.pruning.transformer.HeadDiscovery;
 import dev.pruneserve.pruning.transformer.HeadGroup;
-import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
@@ -78,9 +78,9 @@ public final class Flap {
       Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
     GroupKinds kinds = o.groups();
-    int layers = DecoderStructure.requireDecoderLayers(g, kinds);
+    int layers = DecoderStructure.requireLayers(g, kinds);
     List<HeadGroup> blocks = kinds.heads() ? HeadDiscovery.attentionBlocks(g) : List.of();
-    List<MlpGroup> mlps = kinds.channels() ? GatedMlpDiscovery.gatedMlps(g) : List.of();
+    List<ChannelModules.Module> mlps = kinds.channels() ? ChannelModules.of(g) : List.of();
     int end = o.endLayer() < 0 ? layers : Math.min(o.endLayer(), layers);
     Calibration.Stats stats = Calibration.run(dense, taps(g, blocks, mlps), calibration, loader,
         work.resolve("flap-calib.onnx"), (k, n) -> progress.report("calibrating", (double) k / n));
@@ -101,7 +101,7 @@ public final class Flap {
             o.structure() == Structure.AL_AM);
       }
       double[] mlp = mlps.isEmpty() ? new double[0]
-          : metric(o.metric(), g, mlps.get(l).downWeight(), stats, stride * l + mlpBase);
+          : metric(o.metric(), g, mlps.get(l).readWeight(), stats, stride * l + mlpBase);
       heads.add(attn);
       channels.add(o.structure() == Structure.AL_AM && mlp.length > 0 ? standardise(mlp) : mlp);
     }
@@ -125,8 +125,7 @@ public final class Flap {
     }
     ModelProto pruned = blocks.isEmpty() ? dense : Surgery.removeHeads(g, blocks, dropHeads);
     if (!mlps.isEmpty()) {
-      OnnxGraph g2 = new OnnxGraph(pruned);
-      pruned = Surgery.removeMlpChannels(g2, GatedMlpDiscovery.gatedMlps(g2), dropChannels);
+      pruned = ChannelModules.remove(pruned, dropChannels);
     }
     if (o.biasCompensation()) {
       for (int l = o.firstLayer(); l < end; l++) {
@@ -137,7 +136,7 @@ public final class Flap {
           pruned = compensate(pruned, g, blocks.get(l).oWeight(), hc, stats.mean(stride * l));
         }
         if (!mlps.isEmpty()) {
-          pruned = compensate(pruned, g, mlps.get(l).downWeight(), dropChannels.get(l),
+          pruned = compensate(pruned, g, mlps.get(l).readWeight(), dropChannels.get(l),
               stats.mean(stride * l + mlpBase));
         }
       }
@@ -153,19 +152,19 @@ public final class Flap {
       SessionLoader loader, Path file, Progress progress) throws IOException {
     OnnxGraph g = new OnnxGraph(dense);
     DecoderStructure.requireDecoderLayers(g);
-    return Calibration.run(dense, taps(g, HeadDiscovery.attentionBlocks(g), GatedMlpDiscovery.gatedMlps(g)),
+    return Calibration.run(dense, taps(g, HeadDiscovery.attentionBlocks(g), ChannelModules.of(g)),
         calibration, loader, file, (k, n) -> progress.report("calibrating", (double) k / n));
   }
 
   /** Per layer, the input of o_proj (when {@code blocks} has one) then of down_proj (when {@code mlps} has one). */
-  private static List<String> taps(OnnxGraph g, List<HeadGroup> blocks, List<MlpGroup> mlps) {
+  private static List<String> taps(OnnxGraph g, List<HeadGroup> blocks, List<ChannelModules.Module> mlps) {
     List<String> values = new ArrayList<>();
     for (int l = 0; l < Math.max(blocks.size(), mlps.size()); l++) {
       if (!blocks.isEmpty()) {
         values.add(DecoderStructure.inputOf(g, blocks.get(l).oWeight()));
       }
       if (!mlps.isEmpty()) {
-        values.add(DecoderStructure.inputOf(g, mlps.get(l).downWeight()));
+        values.add(DecoderStructure.inputOf(g, mlps.get(l).readWeight()));
       }
     }
     return values;

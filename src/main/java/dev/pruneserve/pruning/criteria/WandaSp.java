@@ -5,12 +5,12 @@ import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.calibration.Calibration;
+import dev.pruneserve.pruning.transformer.ChannelModules;
 import dev.pruneserve.pruning.transformer.DecoderStructure;
 import dev.pruneserve.pruning.transformer.GatedMlpDiscovery;
 import dev.pruneserve.pruning.transformer.GroupKinds;
 import dev.pruneserve.pruning.transformer.HeadDiscovery;
 import dev.pruneserve.pruning.transformer.HeadGroup;
-import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.pruning.transformer.Surgery;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
@@ -53,18 +53,18 @@ public final class WandaSp {
     ModelProto model = dense;
     List<double[]> headScores = new ArrayList<>();
     List<double[]> mlpScores = new ArrayList<>();
-    int layers = DecoderStructure.requireDecoderLayers(new OnnxGraph(dense), kinds);
+    int layers = DecoderStructure.requireLayers(new OnnxGraph(dense), kinds);
     int end = endLayer < 0 ? layers : Math.min(endLayer, layers);
     for (int l = firstLayer; l < end; l++) {
       OnnxGraph g = new OnnxGraph(model);
       HeadGroup block = kinds.heads() ? HeadDiscovery.attentionBlocks(g).get(l) : null;
-      MlpGroup mlp = kinds.channels() ? GatedMlpDiscovery.gatedMlps(g).get(l) : null;
+      ChannelModules.Module mlp = kinds.channels() ? ChannelModules.of(g).get(l) : null;
       List<String> taps = new ArrayList<>();
       if (block != null) {
         taps.add(DecoderStructure.inputOf(g, block.oWeight()));
       }
       if (mlp != null) {
-        taps.add(DecoderStructure.inputOf(g, mlp.downWeight()));
+        taps.add(DecoderStructure.inputOf(g, mlp.readWeight()));
       }
       int layer = l - firstLayer;
       int count = end - firstLayer;
@@ -81,13 +81,11 @@ public final class WandaSp {
         model = Surgery.removeHeads(g, List.of(block), Map.of(block.index(), dropHeads));
       }
       if (mlp != null) {
-        double[] channels = scores(GatedMlpDiscovery.require(g, mlp.downWeight()), sumsq[taps.size() - 1],
+        double[] channels = scores(GatedMlpDiscovery.require(g, mlp.readWeight()), sumsq[taps.size() - 1],
             calibration.size());
         mlpScores.add(channels);
         BitSet dropChannels = Pruner.lowest(channels, Math.min(mlp.width() - 1, (int) (p * mlp.width())));
-        OnnxGraph g2 = new OnnxGraph(model);
-        model = Surgery.removeMlpChannels(g2, List.of(GatedMlpDiscovery.gatedMlps(g2).get(l)),
-            Map.of(l, dropChannels));
+        model = ChannelModules.remove(model, Map.of(l, dropChannels));
       }
     }
     return new Outcome(Pruner.summarise(dense, model), headScores, mlpScores);

@@ -25,20 +25,30 @@ public record DecoderStructure(List<HeadGroup> attention, List<MlpGroup> gatedMl
     return Math.max(attention.size(), Math.max(gatedMlps.size(), ffns.size()));
   }
 
-  /** Decoder layers with one attention block and one gated MLP each (calibration methods); their count. */
+  /**
+   * Decoder layers with one attention block and one gated MLP each (the methods that run a
+   * causal-LM loss: MINI-LLM, forward search, Taylor); their count.
+   */
   public static int requireDecoderLayers(OnnxGraph g) {
-    return requireDecoderLayers(g, GroupKinds.ALL);
+    int layers = requireLayers(g, GroupKinds.ALL);
+    if (GatedMlpDiscovery.gatedMlps(g).size() != layers) {
+      throw new IllegalArgumentException("this method needs decoder layers with a gated MLP each (it runs a causal-LM"
+          + " loss); found " + layers
+          + " layers with plain FFNs (encoders take wanda-sp, flap or weight-only methods)");
+    }
+    return layers;
   }
 
   /**
-   * As above for the kinds a recipe prunes: {@link GroupKinds#MLP} needs gated MLPs only (attention
-   * blocks are neither matched nor counted), {@link GroupKinds#ATTENTION} matched attention blocks only.
+   * Layers with one attention block and one MLP ({@link ChannelModules}: gated or plain FFN) each,
+   * for the kinds a recipe prunes: {@link GroupKinds#MLP} needs MLPs only (attention blocks are
+   * neither matched nor counted), {@link GroupKinds#ATTENTION} matched attention blocks only.
    */
-  public static int requireDecoderLayers(OnnxGraph g, GroupKinds kinds) {
+  public static int requireLayers(OnnxGraph g, GroupKinds kinds) {
     if (kinds == GroupKinds.MLP) {
-      int mlps = GatedMlpDiscovery.gatedMlps(g).size();
+      int mlps = ChannelModules.of(g).size();
       if (mlps == 0) {
-        throw new IllegalArgumentException("groups: mlp needs gated MLPs; none was found in the graph");
+        throw new IllegalArgumentException("groups: mlp needs MLPs (gated or plain FFNs); none was found in the graph");
       }
       return mlps;
     }
@@ -52,10 +62,10 @@ public record DecoderStructure(List<HeadGroup> attention, List<MlpGroup> gatedMl
       return scan.blocks().size();
     }
     int blocks = scan.blocks().size();
-    int mlps = GatedMlpDiscovery.gatedMlps(g).size();
+    int mlps = ChannelModules.of(g).size();
     if (blocks == 0 || blocks != mlps || !scan.unmatched().isEmpty()) {
-      throw new IllegalArgumentException("calibration-based pruning needs decoder layers with one attention block"
-          + " and one gated MLP each; found " + blocks + " attention blocks and " + mlps + " gated MLPs"
+      throw new IllegalArgumentException("calibration-based pruning needs layers with one attention block and one"
+          + " MLP (gated or plain FFN) each; found " + blocks + " attention blocks and " + mlps + " MLPs"
           + (scan.unmatched().isEmpty() ? "" : "; not matched: " + String.join("; ", scan.unmatched())));
     }
     return blocks;
