@@ -69,12 +69,13 @@ public final class HfImport implements CheckpointImport {
 
   @Override
   public Path modelFile(Path dir) {
-    String key = guarded(dir, () -> contentHash(dir));
+    String dtype = guarded(dir, () -> dtype(dir));
+    String key = guarded(dir, () -> contentHash(dir, dtype));
     Path target = cacheRoot.resolve("hf").resolve(key).resolve("model.onnx");
     synchronized (locks.computeIfAbsent(key, k -> new Object())) {
       if (!Files.isRegularFile(target)) {
         guarded(dir, () -> {
-          convert(dir, target);
+          convert(dir, target, dtype);
           return null;
         });
       }
@@ -82,7 +83,24 @@ public final class HfImport implements CheckpointImport {
     return target;
   }
 
-  private void convert(Path dir, Path target) throws IOException {
+  /**
+   * The served dtype from pruneserve.json's {@code dtype}: {@code float32} (default) or {@code
+   * float16} (weights and compute in FP16, inputs and outputs FP32: half the memory); anything
+   * else → FAILED_PRECONDITION naming the key.
+   */
+  private String dtype(Path dir) throws IOException {
+    Path settings = dir.resolve(dev.pruneserve.repository.ModelRepository.SETTINGS_FILE);
+    String v = Files.isRegularFile(settings) ? json.readTree(settings.toFile()).path("dtype").asText("float32")
+        : "float32";
+    if (!v.equals("float32") && !v.equals("float16")) {
+      throw new UnsupportedCheckpointException(
+          dev.pruneserve.repository.ModelRepository.SETTINGS_FILE + " dtype '" + v + "' is not one of"
+              + " float32, float16");
+    }
+    return v;
+  }
+
+  private void convert(Path dir, Path target, String dtype) throws IOException {
     long t0 = System.nanoTime();
     HfCheckpoint ck = HfCheckpoint.open(dir);
     DecoderSpec spec = ck.spec();
@@ -97,6 +115,9 @@ public final class HfImport implements CheckpointImport {
     } catch (IllegalArgumentException e) {
       throw new UnsupportedCheckpointException(e.getMessage());
     }
+    if (dtype.equals("float16")) {
+      model = dev.pruneserve.graph.Float16Conversion.convert(model);
+    }
     List<String> unread = ck.unread(spec.tiedEmbeddings());
     if (!unread.isEmpty()) {
       throw new UnsupportedCheckpointException("the checkpoint has tensors the conversion does not use, so it would"
@@ -110,13 +131,16 @@ public final class HfImport implements CheckpointImport {
         spec.layers(), spec.heads(), spec.kvHeads(), target, (System.nanoTime() - t0) / 1_000_000);
   }
 
-  /** sha256 over the revision and each of config.json and the weight files (name and sha256). */
-  private String contentHash(Path dir) throws IOException {
+  /** sha256 over the revision, each of config.json and the weight files (name and sha256), and a non-default dtype. */
+  private String contentHash(Path dir, String dtype) throws IOException {
     List<Path> files = new ArrayList<>(List.of(dir.resolve(HfCheckpoint.CONFIG)));
     files.addAll(HfCheckpoint.weightFiles(dir));
     StringBuilder manifest = new StringBuilder(REVISION);
     for (Path f : files) {
       manifest.append('\n').append(f.getFileName()).append(' ').append(hashes.sha256(f));
+    }
+    if (!dtype.equals("float32")) { // absent by default: keys of float32 conversions stay as they were
+      manifest.append("\ndtype ").append(dtype);
     }
     return HexFormat.of().formatHex(FileHashes.sha256().digest(manifest.toString()
         .getBytes(java.nio.charset.StandardCharsets.UTF_8)));

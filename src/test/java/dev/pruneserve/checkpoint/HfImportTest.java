@@ -78,6 +78,30 @@ class HfImportTest {
         Files.readAllBytes(convert(f.dir())))).initializer("rope.inv_freq").orElseThrow());
   }
 
+  /** pruneserve.json {@code dtype: float16}: FP16 weights and compute, FP32 logits close to the reference, cached apart. */
+  @Test
+  void theServedDtypeIsAnOption() throws Exception {
+    HfFolders.Folder f = HfFolders.tiny(tmp.resolve("half"), "qwen2", "F32", 4);
+    float[][] want = new ReferenceLlama(f.config(), f.weights()).logits(PROMPT);
+    Path full = convert(f.dir());
+    Files.writeString(f.dir().resolve("pruneserve.json"), "{\"dtype\": \"float16\"}");
+    Path half = convert(f.dir());
+    assertTrue(!half.equals(full), "cached apart");
+    var m = dev.pruneserve.onnx.proto.Onnx.ModelProto.parseFrom(Files.readAllBytes(half));
+    assertTrue(m.getGraph().getInitializerList().stream().filter(t -> t.getDimsCount() == 2).allMatch(t -> t
+        .getDataType() == 10), "FP16 weights");
+    int vocab = want[0].length;
+    try (ModelSession s = OrtRuntime.cpu(1).load("half/1", half); KvDecoder d = new KvDecoder(s)) {
+      float[] got = d.step(PROMPT);
+      for (int t = 0; t < PROMPT.length; t++) {
+        assertArrayEquals(want[t], Arrays.copyOfRange(got, t * vocab, (t + 1) * vocab), 5e-2f, "position " + t); // FP16 rounding
+      }
+    }
+    Files.writeString(f.dir().resolve("pruneserve.json"), "{\"dtype\": \"bfloat16\"}");
+    ServingException e = assertThrows(ServingException.class, () -> convert(f.dir()));
+    assertTrue(e.getMessage().contains("dtype 'bfloat16' is not one of float32, float16"), e.getMessage());
+  }
+
   @Test
   void aConversionIsCachedByContentAndRedoneWhenAWeightChanges() throws Exception {
     HfFolders.Folder f = HfFolders.tiny(tmp.resolve("m"), "qwen2", "F32", 1);

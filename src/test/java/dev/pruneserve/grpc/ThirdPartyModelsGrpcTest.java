@@ -79,14 +79,18 @@ class ThirdPartyModelsGrpcTest {
         .build()).forEachRemaining(e -> {}));
   }
 
-  /** PaddleOCR's classifier and openWakeWord's embedding CNN as shipped: pruned through the RPC, served at once. */
+  /**
+   * The four third-party CNNs as shipped (PaddleOCR classifier, detector, recogniser; openWakeWord's
+   * embedding CNN): pruned through the RPC, served at once with the dense model's output shape; the
+   * melspectrogram front end is refused with FAILED_PRECONDITION naming its blocking nodes.
+   */
   @Test
   void thirdPartyCnnsArePrunedAndServed() {
     org.junit.jupiter.api.Assumptions.assumeTrue(
         dev.pruneserve.assets.ThirdPartyOnnx.available(dev.pruneserve.assets.FixtureCache.defaultCache()),
         "third-party ONNX fixtures not fetched");
-    for (var m : java.util.Map.of("ppocr-cls", new long[] {1, 3, 48, 192}, "oww-embedding", new long[] {1, 76, 32, 1})
-        .entrySet()) {
+    for (var m : java.util.Map.of("ppocr-cls", new long[] {1, 3, 48, 192}, "ppocr-det", new long[] {1, 3, 64, 64},
+        "ppocr-rec", new long[] {1, 3, 48, 160}, "oww-embedding", new long[] {1, 76, 32, 1}).entrySet()) {
       Variant v = prune(m.getKey());
       assertTrue(v.getParametersAfter() < 0.9 * v.getParametersBefore(), v.getName());
       assertTrue(v.getReportJson().contains("\"not_prunable\""), "what was left is named: " + v.getReportJson());
@@ -95,6 +99,8 @@ class ThirdPartyModelsGrpcTest {
       assertEquals(infer(m.getKey(), x, m.getValue()).length, infer(v.getName(), x, m.getValue()).length,
           "the variant answers with the dense model's output shape");
     }
+    GrpcAssertions.assertStatus(io.grpc.Status.Code.FAILED_PRECONDITION, "Unsqueeze '", () -> prune(
+        "oww-melspectrogram"));
   }
 
   private Variant prune(String model) {

@@ -107,6 +107,18 @@ class GroupKindsTest {
   }
 
   @Test
+  void aRatioBelowOneHeadPerLayerIsReported() throws Exception {
+    // heads: (32 − int(32·0.9)) div 8 = 0 of 4; channels: 88 − int(88·0.9) = 9
+    Pruner.Result r = PruneMethods.apply(dense, PruneRecipe.of("magnitude-l2", 0.1), null, OrtRuntime.cpu(1));
+    assertEquals(List.of(4, 4, 4), r.headsPerLayer());
+    assertTrue(String.valueOf(r.details().get("heads_unchanged")).contains("removes no attention unit"),
+        r.details().toString());
+    Pruner.Result mlp = PruneMethods.apply(dense, RecipeParser.parse("magnitude-l2", 0.1, Map.of("groups", "mlp")),
+        null, OrtRuntime.cpu(1));
+    assertTrue(!mlp.details().containsKey("heads_unchanged"), "asked for channels only");
+  }
+
+  @Test
   void methodsThatPruneBothTogetherRefuseAScopeAndIdsKeepTheirDefault() {
     ServingException e = assertThrows(ServingException.class, () -> RecipeParser.parse("forward-search", 0.3,
         Map.of("groups", "mlp")));

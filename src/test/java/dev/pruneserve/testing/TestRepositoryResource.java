@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -62,14 +61,13 @@ public class TestRepositoryResource implements QuarkusTestResourceLifecycleManag
   }
 
   /** stories15m, converted once per JVM from the fixture cache; tests that need it check readiness. */
-  /** PaddleOCR's direction classifier and openWakeWord's embedding CNN as shipped, when fetched. */
+  /** The five third-party models as shipped ({@code ppocr-cls}, {@code ppocr-det}, …), when fetched. */
   private static void installThirdParty(Path root) throws IOException {
     var cache = dev.pruneserve.assets.FixtureCache.defaultCache();
     if (!dev.pruneserve.assets.ThirdPartyOnnx.available(cache)) {
       return;
     }
-    for (var m : List.of(dev.pruneserve.assets.ThirdPartyOnnx.OCR_CLS,
-        dev.pruneserve.assets.ThirdPartyOnnx.WAKE_EMBEDDING)) {
+    for (var m : dev.pruneserve.assets.ThirdPartyOnnx.ALL) {
       Path dst = root.resolve(m.file().replace(".onnx", "")).resolve("1/model.onnx");
       Files.createDirectories(dst.getParent());
       Files.copy(dev.pruneserve.assets.ThirdPartyOnnx.file(cache, m), dst);

@@ -47,7 +47,16 @@ class NpyImagesTest {
     assertMessage("Fortran order is not supported", dir.resolve("a"));
     NpyFiles.write(dir.resolve("a/labels.npy"), "<i8", false, new long[] {2}, NpyFiles.int64(0));
     assertMessage("8 data bytes for shape [2]", dir.resolve("a"));
-    assertMessage("needs images.npy and labels.npy", dir.resolve("missing"));
+    assertMessage("needs images.npy (and labels.npy for labels)", dir.resolve("missing"));
+  }
+
+  @Test
+  void imagesWithoutLabelsAreAnUnlabelledSet() throws IOException {
+    NpyFiles.write(dir.resolve("u/images.npy"), "<f4", false, new long[] {2, 1, 1, 2}, NpyFiles.float32(1, 2, 3, 4));
+    var set = NpyImages.load(dir.resolve("u"));
+    assertEquals(2, set.size());
+    assertEquals(false, set.labelled());
+    assertEquals(0, set.classes());
   }
 
   private static void assertMessage(String part, Path folder) {

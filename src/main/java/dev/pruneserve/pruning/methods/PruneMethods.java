@@ -9,6 +9,7 @@ import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.transformer.DecoderStructure;
 import dev.pruneserve.pruning.transformer.HeadDiscovery;
+import dev.pruneserve.pruning.transformer.HeadGroup;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,6 +69,9 @@ public final class PruneMethods {
       throw ServingException.invalid("ratio " + r.ratio() + " removes no " + (family == Family.CNN ? "channel"
           : "head or channel") + " of this model (" + r.ratioSemantics() + "); raise the ratio");
     }
+    if (family == Family.TRANSFORMER) {
+      out = noteUnprunedHeads(dense, r, out);
+    }
     progress.report("validating", 0);
     ModelCheck.validate(out.model(), loader);
     progress.report("validating", 1);
@@ -94,6 +98,25 @@ public final class PruneMethods {
       throw ServingException.invalid("layer range [" + r.firstLayer() + ", " + (r.endLayer() < 0 ? "end" : r.endLayer())
           + ") is outside the model's " + layers + " layers");
     }
+  }
+
+  /**
+   * A recipe that prunes heads but removed none (the ratio is below one unit per layer, e.g. two
+   * K/V heads and p < 0.5) says so in the report's {@code details.heads_unchanged}, so a
+   * channels-only result is never taken for what was asked.
+   */
+  private static Pruner.Result noteUnprunedHeads(ModelProto dense, PruneRecipe r, Pruner.Result out) {
+    List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(new OnnxGraph(dense));
+    if (!r.groups().heads() || blocks.isEmpty() || !blocks.stream().map(HeadGroup::queryHeads).toList().equals(
+        out.headsPerLayer())) {
+      return out;
+    }
+    HeadGroup b = blocks.get(0);
+    Map<String, Object> d = new LinkedHashMap<>(out.details());
+    d.put("heads_unchanged", "ratio " + r.ratio() + " removes no attention unit in any layer (" + b.units()
+        + " units of " + b.groupSize() + " query head(s) and one K/V head in layer 0); raise the ratio, or set groups"
+        + " to mlp to ask for channels only");
+    return out.withDetails(d);
   }
 
   /** FP16/BF16 weights only for the methods that prune them in their own type (FAILED_PRECONDITION naming the type). */
