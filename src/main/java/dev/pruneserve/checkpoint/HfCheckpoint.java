@@ -126,9 +126,4 @@ public final class HfCheckpoint implements DecoderWeights {
     return out;
   }
 
-  /** Bytes of FP32 weights the conversion writes. */
-  public long fp32Bytes() {
-    return byTensor.values().stream().distinct().flatMap(s -> s.entries().values().stream())
-        .mapToLong(e -> e.elements() * 4).sum();
-  }
 }

@@ -5,7 +5,6 @@ import dev.pruneserve.error.ServingException;
 import dev.pruneserve.llm.DecoderSpec;
 import dev.pruneserve.llm.LlamaOnnxExporter;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.repository.CheckpointImport;
 import dev.pruneserve.repository.FileHashes;
 import dev.pruneserve.repository.ModelConfigFile;
@@ -30,8 +29,6 @@ import org.jboss.logging.Logger;
 public final class HfImport implements CheckpointImport {
   /** Bump when the conversion's output changes for the same checkpoint. */
   static final String REVISION = "hf-import-1";
-  /** ONNX files are protobufs, which cannot exceed 2 GiB without external data. */
-  static final long MAX_INLINE_BYTES = (2L << 30) - (64L << 20);
   private static final Logger LOG = Logger.getLogger(HfImport.class);
 
   private final Path cacheRoot;
@@ -104,10 +101,6 @@ public final class HfImport implements CheckpointImport {
     long t0 = System.nanoTime();
     HfCheckpoint ck = HfCheckpoint.open(dir);
     DecoderSpec spec = ck.spec();
-    if (ck.fp32Bytes() > MAX_INLINE_BYTES) {
-      throw new UnsupportedCheckpointException("the converted model would hold " + (ck.fp32Bytes() >> 20)
-          + " MiB of FP32 weights; over 2 GiB needs ONNX external data, which the import does not write yet");
-    }
     ModelProto model;
     try {
       model = LlamaOnnxExporter.export(spec, ck, ck.config().path("model_type").asText() + " checkpoint "
@@ -125,7 +118,8 @@ public final class HfImport implements CheckpointImport {
           + (unread.size() > 5 ? " and " + (unread.size() - 5) + " more" : ""));
     }
     Files.createDirectories(target.getParent());
-    AtomicFiles.write(target, model::writeTo); // streamed: no second copy of the weights in memory
+    // streamed: no second copy of the weights in memory; over the inline limit with external data
+    dev.pruneserve.repository.ModelFileWriter.write(model, target, false);
     LOG.infof("converted checkpoint %s (%s, %d layers, %d/%d heads) to %s in %d ms", dir,
         spec.grouped() ? "GQA" : "MHA",
         spec.layers(), spec.heads(), spec.kvHeads(), target, (System.nanoTime() - t0) / 1_000_000);

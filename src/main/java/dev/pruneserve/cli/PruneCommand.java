@@ -71,13 +71,8 @@ final class PruneCommand {
     PruneMethods.Family family = PruneMethods.family(dense);
     Pruner.Result r = PruneMethods.apply(dense, family, recipe, calibration, rt, dev.pruneserve.pruning.Progress.NONE);
     long pruneMs = (System.nanoTime() - t0) / 1_000_000;
-    // a model read with external data is written with its own data file beside it (data first)
-    dev.pruneserve.graph.ExternalData.Split split = dev.pruneserve.graph.ModelFiles.serialize(r.model(),
-        out.getFileName().toString(), loaded.externalData());
-    if (split.data() != null) {
-      AtomicFiles.write(out.resolveSibling(split.dataName()), split.data());
-    }
-    AtomicFiles.write(out, split.model());
+    // a model read with external data (or a large one) is written with its own data file beside it
+    dev.pruneserve.repository.ModelFileWriter.write(r.model(), out, loaded.externalData());
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("model", model.toString());
     report.put("recipe", recipe.identity());
@@ -128,7 +123,7 @@ final class PruneCommand {
     Path densePath = Files.createTempFile(dev.pruneserve.repository.Scratch.dir(), "dense", ".onnx");
     Map<String, Object> q = new LinkedHashMap<>();
     try {
-      Files.write(densePath, dense.toByteArray());
+      dev.pruneserve.repository.ModelFileWriter.write(dense, densePath, false);
       try (ModelSession d = rt.load("dense/1", densePath); ModelSession p = rt.load("pruned/1", pruned)) {
         if (eval != null) {
           LmQuality.Result in = LmQuality.evaluate(p, d, TokenFiles.storiesStream(eval), 128);
@@ -142,7 +137,7 @@ final class PruneCommand {
         }
       }
     } finally {
-      Files.deleteIfExists(densePath);
+      dev.pruneserve.repository.ModelFileWriter.delete(densePath);
     }
     return q;
   }

@@ -8,18 +8,21 @@ import dev.pruneserve.onnx.proto.Onnx.StringStringEntryProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * ONNX external data (initializers whose bytes live in a file beside the model: {@code
  * data_location = EXTERNAL}, {@code external_data} keys {@code location}, {@code offset}, {@code
  * length}), as torch.onnx and Optimum write it. {@link #inline} reads them into {@code raw_data}
- * so the pruning code sees one in-memory model; {@link #split} writes them out again. Locations
- * must name a file inside the model's folder. Models whose tensors total 2 GiB or more are refused
- * (one byte array per file). Stateless.
+ * so the pruning code sees one in-memory model; {@link #layout} and {@link #writeData} write them
+ * out again (streamed: models over 2 GiB, each tensor under 2 GiB). Locations must name a file
+ * inside the model's folder. Stateless.
  */
 public final class ExternalData {
   /** Tensors at least this large go to the data file (the ONNX tools' default size threshold). */
@@ -47,18 +50,12 @@ public final class ExternalData {
     }
     GraphProto.Builder g = m.getGraph().toBuilder();
     Path root = dir.toRealPath();
-    long total = 0;
     for (int i = 0; i < g.getInitializerCount(); i++) {
       TensorProto t = g.getInitializer(i);
       if (!external(t)) {
         continue;
       }
-      ByteString bytes = read(t, root);
-      total += bytes.size();
-      if (total >= Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("the model's external data is 2 GiB or more; pruning such models is not"
-            + " supported yet (serving is)");
-      }
+      ByteString bytes = read(t, root); // each tensor under 2 GiB; the model as a whole may be larger
       g.setInitializer(i, t.toBuilder().clearExternalData().clearDataLocation().setRawData(bytes));
     }
     return m.toBuilder().setGraph(g).build();
@@ -96,34 +93,65 @@ public final class ExternalData {
   }
 
   /**
-   * Serializes {@code m}; with {@code dataName} non-null, every initializer of at least {@link
-   * #MIN_BYTES} raw bytes goes to that file (offsets 64-byte aligned) and the model references it
-   * (no such initializer: an inline model, data null).
+   * Where each large tensor goes: {@code model} references {@code dataName} for every initializer
+   * of at least {@link #MIN_BYTES} raw bytes, whose bytes are {@code chunks} in file order, each at
+   * a 64-byte aligned offset. The chunks are the original tensors' bytes, not copies.
    */
-  public static Split split(ModelProto m, String dataName) throws IOException {
-    if (dataName == null) {
-      return new Split(m.toByteArray(), null, null);
-    }
+  public record Layout(ModelProto model, List<ByteString> chunks, long dataBytes) {}
+
+  /** The external-data layout of {@code m} for a data file named {@code dataName}. */
+  public static Layout layout(ModelProto m, String dataName) {
     GraphProto.Builder g = m.getGraph().toBuilder();
-    ByteArrayOutputStream data = new ByteArrayOutputStream();
+    List<ByteString> chunks = new ArrayList<>();
+    long size = 0;
     for (int i = 0; i < g.getInitializerCount(); i++) {
       TensorProto t = g.getInitializer(i);
       if (!t.hasRawData() || t.getRawData().size() < MIN_BYTES) {
         continue;
       }
-      while (data.size() % 64 != 0) {
-        data.write(0);
-      }
-      long offset = data.size();
-      t.getRawData().writeTo(data);
+      size = aligned(size);
+      chunks.add(t.getRawData());
       g.setInitializer(i, t.toBuilder().clearRawData().setDataLocation(TensorProto.DataLocation.EXTERNAL)
-          .addExternalData(entry("location", dataName)).addExternalData(entry("offset", Long.toString(offset)))
+          .addExternalData(entry("location", dataName)).addExternalData(entry("offset", Long.toString(size)))
           .addExternalData(entry("length", Integer.toString(t.getRawData().size()))));
+      size += t.getRawData().size();
     }
-    if (data.size() == 0) { // nothing large enough: an inline model
+    return new Layout(chunks.isEmpty() ? m : m.toBuilder().setGraph(g).build(), chunks, size);
+  }
+
+  /** Writes {@code layout}'s data file content: each chunk at its aligned offset, zero padding between. */
+  public static void writeData(Layout layout, OutputStream out) throws IOException {
+    long at = 0;
+    for (ByteString c : layout.chunks()) {
+      for (long pad = aligned(at) - at; pad > 0; pad--) {
+        out.write(0);
+      }
+      at = aligned(at);
+      c.writeTo(out);
+      at += c.size();
+    }
+  }
+
+  private static long aligned(long offset) {
+    return (offset + 63) / 64 * 64;
+  }
+
+  /**
+   * Serializes {@code m}; with {@code dataName} non-null, every initializer of at least {@link
+   * #MIN_BYTES} raw bytes goes to that file ({@link #layout}) and the model references it (no such
+   * initializer: an inline model, data null). Both in memory: models under 2 GiB.
+   */
+  public static Split split(ModelProto m, String dataName) throws IOException {
+    if (dataName == null) {
       return new Split(m.toByteArray(), null, null);
     }
-    return new Split(m.toBuilder().setGraph(g).build().toByteArray(), dataName, data.toByteArray());
+    Layout l = layout(m, dataName);
+    if (l.chunks().isEmpty()) { // nothing large enough: an inline model
+      return new Split(m.toByteArray(), null, null);
+    }
+    ByteArrayOutputStream data = new ByteArrayOutputStream();
+    writeData(l, data);
+    return new Split(l.model().toByteArray(), dataName, data.toByteArray());
   }
 
   private static boolean external(TensorProto t) {

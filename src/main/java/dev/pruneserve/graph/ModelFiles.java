@@ -30,10 +30,4 @@ public final class ModelFiles {
     ModelProto inline = external ? ExternalData.inline(m, file.toAbsolutePath().getParent()) : m;
     return new Loaded(TransposedWeights.fold(ConstantWeights.lift(inline)), external);
   }
-
-  /** {@code m} serialized, with external data named after {@code modelFileName} when {@code external}. */
-  public static ExternalData.Split serialize(ModelProto m, String modelFileName, boolean external)
-      throws IOException {
-    return ExternalData.split(m, external ? modelFileName + DATA_SUFFIX : null);
-  }
 }

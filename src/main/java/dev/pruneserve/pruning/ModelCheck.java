@@ -1,7 +1,6 @@
 package dev.pruneserve.pruning;
 
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.DataType;
@@ -44,7 +43,7 @@ public final class ModelCheck {
     }
     Path file = Files.createTempFile(dev.pruneserve.repository.Scratch.dir(), "check", ".onnx");
     try {
-      AtomicFiles.write(file, model.toByteArray());
+      dev.pruneserve.repository.ModelFileWriter.write(model, file, false);
       try (ModelSession s = loader.load("check/1", file)) {
         Map<String, Tensor> in = new LinkedHashMap<>();
         for (TensorSpec spec : s.inputs()) {
@@ -72,7 +71,7 @@ public final class ModelCheck {
         throw new IllegalStateException("edited model failed validation in ONNX Runtime: " + e.getMessage(), e);
       }
     } finally {
-      Files.deleteIfExists(file);
+      dev.pruneserve.repository.ModelFileWriter.delete(file);
     }
   }
 

@@ -4,7 +4,6 @@ import dev.pruneserve.grad.BackwardGraph;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.DataType;
@@ -291,13 +290,13 @@ public final class TrainingSession implements AutoCloseable {
 
   private ModelSession load(ModelProto m, String kind) throws IOException {
     Path file = work.resolve("train-" + kind + "-" + System.nanoTime() + ".onnx");
-    AtomicFiles.write(file, m.toByteArray());
+    dev.pruneserve.repository.ModelFileWriter.write(m, file, false);
     try {
       ModelSession s = loader.load("train-" + kind + "/1", file);
       files.add(file);
       return s;
     } catch (RuntimeException e) {
-      Files.deleteIfExists(file);
+      dev.pruneserve.repository.ModelFileWriter.delete(file);
       throw e;
     }
   }

@@ -34,7 +34,7 @@ final class LmInputs {
 
   /** PPL (128-token windows), KL and top-1 of the variant against the parent on the evaluation texts. */
   /** @param progress told the fraction evaluated before each window; may throw to cancel */
-  Map<String, Object> evaluate(PruneService.Spec spec, ModelProto dense, Path parentFile, byte[] pruned,
+  Map<String, Object> evaluate(PruneService.Spec spec, ModelProto dense, Path parentFile, ModelProto pruned,
       DoubleConsumer progress) throws IOException {
     int[] stream = encode(spec, dense, spec.evaluationTexts()).stream().flatMapToInt(java.util.Arrays::stream)
         .toArray();
@@ -44,7 +44,7 @@ final class LmInputs {
     }
     Path tmp = Files.createTempFile(dev.pruneserve.repository.Scratch.dir(), "eval", ".onnx");
     try {
-      Files.write(tmp, pruned);
+      dev.pruneserve.repository.ModelFileWriter.write(pruned, tmp, false);
       try (var d = loader.load(spec.model() + "/eval-parent", parentFile); var p = loader.load("variant/eval", tmp)) {
         var q = dev.pruneserve.eval.LmQuality.evaluate(p, d, stream, 128, progress);
         Map<String, Object> m = new LinkedHashMap<>();
@@ -56,7 +56,7 @@ final class LmInputs {
         return m;
       }
     } finally {
-      Files.deleteIfExists(tmp);
+      dev.pruneserve.repository.ModelFileWriter.delete(tmp);
     }
   }
 

@@ -74,10 +74,6 @@ final class PrunePipeline {
           phase, base + (0.85 - base) * PruneMethods.overall(spec.recipe().method(), phase, f)));
       long pruneMs = (System.nanoTime() - t0) / 1_000_000;
       job.report("writing", 0.88);
-      // a parent with external data gives a variant with its own data file (ModelFiles.DATA_SUFFIX)
-      dev.pruneserve.graph.ExternalData.Split split = dev.pruneserve.graph.ModelFiles.serialize(r.model(),
-          dev.pruneserve.repository.ModelRepository.MODEL_FILE, parent.externalData());
-      byte[] bytes = split.model();
       Map<String, Object> report = new LinkedHashMap<>();
       report.putAll(PruneMethods.widths(family, r));
       report.put("labels", spec.recipe().labels());
@@ -87,26 +83,23 @@ final class PrunePipeline {
       }
       if (!spec.evaluationTexts().isEmpty()) {
         job.report("evaluating", 0.86);
-        report.put("quality", inputs.evaluate(spec, dense, parentFile, split.data() == null ? bytes
-            : r.model().toByteArray(),
-            f -> job.report("evaluating",
-                0.86 + 0.02 * f))); // a cancel stops it before the next window
+        report.put("quality", inputs.evaluate(spec, dense, parentFile, r.model(), f -> job.report("evaluating",
+            0.86 + 0.02 * f))); // a cancel stops it before the next window
       }
       // the parent's repository folder and version: a checkpoint folder's model file lives in the cache
       Path parentDir = registry.repository().modelDir(spec.model());
       String parentVersion = registry.repository().versions(spec.model()).entrySet().stream()
           .filter(e -> e.getValue().equals(parentFile)).map(e -> Long.toString(e.getKey())).findFirst()
           .orElse(parentFile.getParent().getFileName().toString());
-      VariantManifest m = new VariantManifest(job.variantName(), job.variantName().substring(spec.model().length() + 1),
-          spec.model(), parentVersion, parentSha, recipe, report,
-          VariantStore.sha256(split), r.parametersBefore(), r.parametersAfter(),
-          bytes.length + (split.data() == null ? 0 : split.data().length),
-          Instant.now().toString());
+      VariantManifest unsealed = new VariantManifest(job.variantName(), job.variantName().substring(spec.model()
+          .length() + 1), spec.model(), parentVersion, parentSha, recipe, report, "", r.parametersBefore(),
+          r.parametersAfter(), 0, Instant.now().toString());
       if (job.cancelRequested()) {
         throw new CancellationException("cancelled before writing");
       }
-      store.write(m, split, parentDir, registry.repository().isCheckpoint(spec.model())
-          ? registry.repository().config(spec.model()) : null);
+      // a parent with external data (or a large model) gives a variant with its own model.onnx.data
+      VariantManifest m = store.write(unsealed, r.model(), parent.externalData(), parentDir, registry.repository()
+          .isCheckpoint(spec.model()) ? registry.repository().config(spec.model()) : null);
       job.report("loading", 0.93);
       registry.load(m.name());
       if (!spec.activateAs().isEmpty()) {

@@ -2,10 +2,11 @@ package dev.pruneserve.variant;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.pruneserve.graph.ExternalData;
+import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.repository.FileHashes;
 import dev.pruneserve.repository.ModelConfigFile;
+import dev.pruneserve.repository.ModelFileWriter;
 import dev.pruneserve.repository.ModelRepository;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -58,13 +59,32 @@ public final class VariantStore {
    */
   public void write(VariantManifest m, byte[] model, Path parentDir, ModelConfigFile checkpointSettings)
       throws IOException {
-    write(m, new ExternalData.Split(model, null, null), parentDir, checkpointSettings);
+    write(m, dir -> AtomicFiles.write(dir.resolve(ModelRepository.MODEL_FILE), model), parentDir,
+        checkpointSettings);
   }
 
-  /** As above for a model with or without its external data file ({@link ExternalData#split}). */
+  /**
+   * As above for a model in memory, written streamed ({@link ModelFileWriter}: with its own
+   * {@code model.onnx.data} when {@code external} or when it is too large to be inline); the
+   * manifest's model sha256 and file bytes are taken from the written files.
+   *
+   * @return the manifest as stored
+   */
+  public VariantManifest write(VariantManifest m, ModelProto model, boolean external, Path parentDir,
+      ModelConfigFile checkpointSettings) throws IOException {
+    return write(m, dir -> ModelFileWriter.write(model, dir.resolve(ModelRepository.MODEL_FILE), external), parentDir,
+        checkpointSettings);
+  }
+
+  /** What writes a variant's model files into its (staging) version folder. */
+  private interface ModelWriter {
+    void writeTo(Path versionDir) throws IOException;
+  }
+
+  /** The one write: staging folder, model files, parent files, manifest (sealed when it has no sha256), rename. */
   @SuppressWarnings("try") // the lock is held for the block, never read
-  public void write(VariantManifest m, ExternalData.Split model, Path parentDir, ModelConfigFile checkpointSettings)
-      throws IOException {
+  private VariantManifest write(VariantManifest m, ModelWriter model, Path parentDir,
+      ModelConfigFile checkpointSettings) throws IOException {
     Path root = repository.root();
     Path target = root.resolve(m.name());
     if (Files.exists(target)) {
@@ -72,10 +92,17 @@ public final class VariantStore {
     }
     Path staging = root.resolve(STAGING + m.name() + "-" + UUID.randomUUID());
     try (StagingLock lock = StagingLock.hold(staging)) {
-      if (model.data() != null) {
-        AtomicFiles.write(staging.resolve("1").resolve(model.dataName()), model.data());
+      Path version = Files.createDirectories(staging.resolve("1"));
+      model.writeTo(version);
+      if (m.modelSha256().isEmpty()) { // sealed from the files as written (model.onnx and its data file)
+        long bytes;
+        try (Stream<Path> files = Files.list(version)) {
+          bytes = files.mapToLong(f -> f.toFile().length()).sum();
+        }
+        m = new VariantManifest(m.name(), m.variantId(), m.parentModel(), m.parentVersion(), m.parentSha256(),
+            m.recipe(), m.report(), new FileHashes().model(version.resolve(ModelRepository.MODEL_FILE)),
+            m.parametersBefore(), m.parametersAfter(), bytes, m.createdAt());
       }
-      AtomicFiles.write(staging.resolve("1").resolve(ModelRepository.MODEL_FILE), model.model());
       try (Stream<Path> files = Files.list(parentDir)) {
         for (Path f : (Iterable<Path>) files::iterator) {
           String n = f.getFileName().toString();
@@ -91,6 +118,7 @@ public final class VariantStore {
       }
       AtomicFiles.write(staging.resolve(VariantManifest.FILE), JSON.writeValueAsBytes(m));
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      return m;
     } finally {
       deleteTree(staging);
     }
@@ -176,17 +204,6 @@ public final class VariantStore {
     } catch (IOException e) {
       return false;
     }
-  }
-
-  /** sha256 of a variant's model as its manifest records it: of model.onnx, or with its data file ({@link FileHashes#model}). */
-  static String sha256(ExternalData.Split model) {
-    if (model.data() == null) {
-      return VariantIds.sha256Hex(model.model());
-    }
-    java.util.TreeMap<String, String> files = new java.util.TreeMap<>();
-    files.put(ModelRepository.MODEL_FILE, VariantIds.sha256Hex(model.model()));
-    files.put(model.dataName(), VariantIds.sha256Hex(model.data()));
-    return FileHashes.combine(files);
   }
 
   private static void force(Path file) throws IOException {

@@ -24,7 +24,7 @@ class ExternalDataTest {
   @Test
   void splitThenReadIsTheSameModel() throws Exception {
     ModelProto m = ModelBuilder.mlp("m", 7, 16, 64, 64, 4);
-    ExternalData.Split s = ModelFiles.serialize(m, "model.onnx", true);
+    ExternalData.Split s = ExternalData.split(m, "model.onnx" + ModelFiles.DATA_SUFFIX);
     Files.write(dir.resolve(s.dataName()), s.data());
     Files.write(dir.resolve("model.onnx"), s.model());
     ModelProto stored = ModelProto.parseFrom(s.model());

@@ -118,12 +118,12 @@ class VariantStoreTest {
     ModelProto dense = ModelBuilder.mlp("mlp", 1, 16, 64, 4);
     Files.write(parent.resolve("1/model.onnx"), dense.toByteArray());
     VariantStore store = new VariantStore(new ModelRepository(root));
-    dev.pruneserve.graph.ExternalData.Split split = dev.pruneserve.graph.ModelFiles.serialize(dense,
-        ModelRepository.MODEL_FILE, true);
     for (String id : List.of("dddddddddd", "eeeeeeeeee")) {
       VariantManifest m = new VariantManifest("mlp@random-p50-" + id, "random-p50-" + id, "mlp", "1", "00",
-          Map.of(), Map.of(), VariantStore.sha256(split), 1, 1, 1, "now");
-      store.write(m, split, parent, null);
+          Map.of(), Map.of(), "", 1, 1, 0, "now");
+      VariantManifest stored = store.write(m, dense, true, parent, null);
+      assertEquals(Files.size(root.resolve(m.name()).resolve("1/model.onnx")) + Files.size(root.resolve(m.name())
+          .resolve("1/model.onnx.data")), stored.fileBytes(), "sealed from the written files");
     }
     Path data = root.resolve("mlp@random-p50-eeeeeeeeee/1/model.onnx.data");
     assertTrue(Files.isRegularFile(data));

@@ -2,11 +2,9 @@ package dev.pruneserve.pruning.calibration;
 
 import dev.pruneserve.llm.KvDecoder;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -53,7 +51,7 @@ public final class Calibration {
     if (calibration.isEmpty()) {
       throw new IllegalArgumentException("calibration needs at least one sequence");
     }
-    AtomicFiles.write(file, ActivationTaps.add(model, values).toByteArray());
+    dev.pruneserve.repository.ModelFileWriter.write(ActivationTaps.add(model, values), file, false);
     double[][] sum = new double[values.size()][];
     double[][] sumsq = new double[values.size()][];
     long tokens = 0;
@@ -74,7 +72,7 @@ public final class Calibration {
         perSequence.accept(++done, calibration.size());
       }
     } finally {
-      Files.deleteIfExists(file);
+      dev.pruneserve.repository.ModelFileWriter.delete(file);
     }
     if (tokens < 2) {
       throw new IllegalArgumentException("calibration needs at least 2 tokens, got " + tokens);

@@ -7,7 +7,6 @@ import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.DataType;
@@ -15,7 +14,6 @@ import dev.pruneserve.tensor.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +69,7 @@ public final class CausalLmLoss {
    */
   public static double meanCrossEntropy(ModelProto model, List<int[]> sequences, SessionLoader loader, Path file)
       throws IOException {
-    AtomicFiles.write(file, add(model, "logits").toByteArray());
+    dev.pruneserve.repository.ModelFileWriter.write(add(model, "logits"), file, false);
     double sum = 0;
     long count = 0;
     try (ModelSession s = loader.load("loss/1", file)) {
@@ -89,7 +87,7 @@ public final class CausalLmLoss {
         count += seq.length - 1;
       }
     } finally {
-      Files.deleteIfExists(file);
+      dev.pruneserve.repository.ModelFileWriter.delete(file);
     }
     return sum / count;
   }

@@ -9,7 +9,6 @@ import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
 import dev.pruneserve.pruning.Progress;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.Tensor;
@@ -132,7 +131,7 @@ public final class ActivationScores {
   /** Per tapped value, the mean over images and positions of x² per channel (flat values: per column). */
   private static Map<String, double[]> meanSquares(ModelProto model, Map<String, Integer> taps, ImageSet images,
       SessionLoader loader, Path file, Progress progress) throws IOException {
-    AtomicFiles.write(file, withTaps(model, taps).toByteArray());
+    dev.pruneserve.repository.ModelFileWriter.write(withTaps(model, taps), file, false);
     String input = dev.pruneserve.train.TrainingGraph.imagesInput(model);
     Map<String, double[]> sums = new LinkedHashMap<>();
     int n = images.size();

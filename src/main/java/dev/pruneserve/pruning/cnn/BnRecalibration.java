@@ -7,7 +7,6 @@ import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.NodeProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
 import dev.pruneserve.onnx.proto.Onnx.ValueInfoProto;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.Tensor;
@@ -60,7 +59,7 @@ public final class BnRecalibration {
       return new Result(model, 0);
     }
     Path file = work.resolve("bn-recalibration.onnx");
-    AtomicFiles.write(file, batchStatistics(model).toByteArray());
+    dev.pruneserve.repository.ModelFileWriter.write(batchStatistics(model), file, false);
     String input = dev.pruneserve.train.TrainingGraph.imagesInput(model);
     Map<String, double[]> sums = new LinkedHashMap<>();
     int batches = 0;

@@ -13,12 +13,10 @@ import dev.pruneserve.pruning.transformer.MlpGroup;
 import dev.pruneserve.pruning.zo.LossProbe;
 import dev.pruneserve.pruning.zo.MiniLlm;
 import dev.pruneserve.pruning.zo.ScoredTensor;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.Tensor;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -92,7 +90,7 @@ public final class TaylorLlm {
     }
     ModelProto backward = BackwardGraph.build(CausalLmLoss.add(dense, "logits"), CausalLmLoss.LOGPROB_SUM, weights);
     Path file = work.resolve("taylor-backward.onnx");
-    AtomicFiles.write(file, backward.toByteArray());
+    dev.pruneserve.repository.ModelFileWriter.write(backward, file, false);
     Map<String, double[]> sum = new LinkedHashMap<>();
     long predicted = calibration.stream().mapToLong(s -> s.length - 1).sum();
     try (ModelSession s = loader.load("taylor/1", file)) {
@@ -111,7 +109,7 @@ public final class TaylorLlm {
         progress.report("calibrating", (i + 1.0) / batches.size());
       }
     } finally {
-      Files.deleteIfExists(file);
+      dev.pruneserve.repository.ModelFileWriter.delete(file);
     }
     return sum;
   }

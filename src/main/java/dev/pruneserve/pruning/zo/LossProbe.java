@@ -2,7 +2,6 @@ package dev.pruneserve.pruning.zo;
 
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.calibration.CausalLmLoss;
-import dev.pruneserve.repository.AtomicFiles;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.tensor.DataType;
@@ -11,7 +10,6 @@ import dev.pruneserve.tensor.TensorSpec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -79,7 +77,7 @@ public final class LossProbe implements AutoCloseable {
           + " micro-batch >= 1");
     }
     ModelProto copy = CausalLmLoss.add(GatedCopy.of(dense, weightInputs, gates), "logits");
-    AtomicFiles.write(file, copy.toByteArray());
+    dev.pruneserve.repository.ModelFileWriter.write(copy, file, false);
     ModelSession session = null;
     try {
       session = loader.load("zo-probe/1", file);
@@ -88,7 +86,7 @@ public final class LossProbe implements AutoCloseable {
       if (session != null) {
         session.close();
       }
-      Files.deleteIfExists(file);
+      dev.pruneserve.repository.ModelFileWriter.delete(file);
       throw e;
     }
   }
@@ -175,6 +173,6 @@ public final class LossProbe implements AutoCloseable {
   @Override
   public void close() throws IOException {
     session.close();
-    Files.deleteIfExists(file);
+    dev.pruneserve.repository.ModelFileWriter.delete(file);
   }
 }
