@@ -51,6 +51,8 @@ final class PruneWire {
       Map.entry("recover-lr", "options.recover.lr"), Map.entry("recover-batch", "options.recover.batch"),
       Map.entry("recalibrate-bn", "options.recover.recalibrate_bn"),
       Map.entry("recalibrate-batches", "options.recover.recalibrate_batches"),
+      Map.entry("reconstruct", "options.recover.reconstruct"),
+      Map.entry("reconstruct-lambda", "options.recover.reconstruct_lambda"),
       Map.entry("search-channels", "options.forward_search.channels"),
       Map.entry("search-budget", "options.forward_search.budget"),
       Map.entry("search-subset", "options.forward_search.subset"));
@@ -138,6 +140,8 @@ final class PruneWire {
       m.put("recalibrate-bn", Boolean.toString(rec.getRecalibrateBn()));
     }
     count(m, "recalibrate-batches", rec.getRecalibrateBatches());
+    put(m, "reconstruct", rec.getReconstruct() ? "true" : "");
+    put(m, "reconstruct-lambda", rec.getReconstructLambda() == 0 ? "" : Double.toString(rec.getReconstructLambda()));
   }
 
   private static void put(Map<String, String> m, String key, String v) {

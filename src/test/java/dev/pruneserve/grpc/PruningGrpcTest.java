@@ -149,6 +149,21 @@ class PruningGrpcTest {
     assertTrue(v.getRecipeJson().contains("\"bias_compensation\":true"), v.getRecipeJson());
   }
 
+  /** Reconstruction as a recovery option of a weight-only method: needs calibration, recorded, served. */
+  @Test
+  void reconstructionAfterAWeightOnlyMethod() {
+    CalibrationSpec calib = CalibrationSpec.newBuilder().addTexts(STORY).addTexts("The dog ran to the park.").build();
+    PruneOptions rec = PruneOptions.newBuilder().setRecover(RecoverOptions.newBuilder().setReconstruct(true)).build();
+    Variant v = last(events(request("magnitude-l2", 0.3).setCalibration(calib).setOptions(rec).build())).getDone();
+    assertTrue(v.getRecipeJson().contains("\"reconstruct\":{") && v.getReportJson().contains("\"reconstructed\""),
+        v.getRecipeJson() + " / " + v.getReportJson());
+    assertTrue(gen.generateUnary(dev.pruneserve.api.v1.GenerateRequest.newBuilder().setModel(v.getName()).setPrompt(
+        "Once upon a time").setParams(dev.pruneserve.api.v1.SamplingParams.newBuilder().setMaxNewTokens(4)).build())
+        .getTokenIdsCount() > 0, "served at once");
+    assertStatus(Code.INVALID_ARGUMENT, "needs calibration data", () -> events(request("magnitude-l2", 0.3)
+        .setOptions(rec).build()));
+  }
+
   @Test
   void selfSampledCalibrationIsSeededAndPartOfTheRecipe() {
     CalibrationSpec calib = CalibrationSpec.newBuilder().setSelfSamples(CalibrationSpec.SelfSamples.newBuilder()

@@ -16,10 +16,14 @@ import java.util.Map;
  * @param seed random criterion, MINI-LLM's perturbation directions, CNN image order
  * @param firstLayer first eligible layer; {@code endLayer} exclusive, −1 = all
  * @param groups the kinds of transformer groups pruned (heads, MLP channels or both)
+ * @param reconstruct the ridge λ of the one-shot reconstruction after pruning, NaN = none
  * @param settings the method's own settings ({@link PruneMethod#settings})
  */
 public record PruneRecipe(PruneMethod method, double ratio, long seed, int firstLayer, int endLayer,
-    GroupKinds groups, MethodSettings settings, CnnSettings cnn) {
+    GroupKinds groups, double reconstruct, MethodSettings settings, CnnSettings cnn) {
+  /** Default relative ridge λ of the reconstruction (best of 1e-4…1e-1 for FLAP p = 0.5 on stories15M). */
+  public static final double RECONSTRUCT_LAMBDA = 1e-2;
+
   public PruneRecipe {
     cnn = cnn == null ? CnnSettings.DEFAULTS : cnn;
     groups = groups == null ? GroupKinds.ALL : groups;
@@ -38,7 +42,7 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
 
   /** This recipe with other CNN settings. */
   public PruneRecipe withCnn(CnnSettings c) {
-    return new PruneRecipe(method, ratio, seed, firstLayer, endLayer, groups, settings, c);
+    return new PruneRecipe(method, ratio, seed, firstLayer, endLayer, groups, reconstruct, settings, c);
   }
 
   /** The method's settings as its own type. */
@@ -47,7 +51,12 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
   }
 
   public boolean needsTokens() {
-    return method.needsTokens(this);
+    return method.needsTokens(this) || reconstructs();
+  }
+
+  /** Whether the one-shot reconstruction runs after pruning. */
+  public boolean reconstructs() {
+    return reconstruct >= 0;
   }
 
   public boolean needsImages() {
@@ -91,6 +100,9 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
     m.put("end_layer", endLayer);
     if (groups != GroupKinds.ALL) { // absent by default, so ids of recipes from before the option stay
       m.put("groups", groups.name());
+    }
+    if (reconstructs()) {
+      m.put("reconstruct", Map.of("mode", "one-shot", "lambda", reconstruct));
     }
     if (method.usesSeed(this)) {
       m.put("seed", seed);

@@ -19,7 +19,7 @@ public final class RecipeParser {
       "bias-compensation", "zo-mode", "queries", "epsilon", "law", "perturbed", "fms", "reduction", "micro-batch",
       "images", "images-count", "cnn-mode", "cnn-batch", "scoring-batches", "interval", "rescore-every", "fd-r",
       "weight-decay", "lr", "recover-steps", "recover-lr", "recover-batch", "recalibrate-bn", "recalibrate-batches",
-      "search-channels", "search-budget", "min-channels",
+      "search-channels", "search-budget", "min-channels", "reconstruct", "reconstruct-lambda",
       "search-subset");
 
   /** Usage text of the recipe options, for the CLI's --help. */
@@ -30,6 +30,7 @@ public final class RecipeParser {
       "  MINI-LLM: [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]",
       "    [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]",
       "  CNN weight-only: [--min-channels n (a group keeps at least n; default 1)]",
+      "  transformers, any method: [--reconstruct true|false] [--reconstruct-lambda l (default 1e-2)]",
       "  CNN: [--images fashion-mnist|dir:<folder with images.npy, labels.npy>[:count]] [--cnn-mode train|one-shot]",
       "    [--cnn-batch n] [--scoring-batches n] [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l]",
       "    [--lr lr] [--recover-steps n] [--recover-lr lr] [--recover-batch n]",
@@ -60,6 +61,14 @@ public final class RecipeParser {
     int[] layers = layers(o.text("layers", "0:-1"), o.name("layers"));
     long seed = o.longValue("seed", 0);
     GroupKinds groups = o.choice("groups", GroupKinds.class, GroupKinds.ALL);
+    double reconstruct = o.bool("reconstruct", false) ? o.decimal("reconstruct-lambda", PruneRecipe.RECONSTRUCT_LAMBDA)
+        : Double.NaN;
+    if (!(reconstruct >= 0) && options.containsKey("reconstruct-lambda")) {
+      throw ServingException.invalid(o.name("reconstruct-lambda") + " needs " + o.name("reconstruct") + " true");
+    }
+    if (reconstruct < 0) {
+      throw ServingException.invalid(o.name("reconstruct-lambda") + " must be at least 0, got " + reconstruct);
+    }
     if (groups != GroupKinds.ALL && !m.prunesGroupKinds()) {
       throw ServingException.invalid(o.name("groups") + " applies to " + String.join(", ", MethodRegistry.all()
           .stream().filter(PruneMethod::prunesGroupKinds).map(PruneMethod::name).toList()) + "; method '" + m.name()
@@ -72,7 +81,7 @@ public final class RecipeParser {
         throw ServingException.invalid(o.name(k) + " does not apply to method '" + m.name() + "'" + readers(k));
       }
     }
-    return new PruneRecipe(m, ratio, seed, layers[0], layers[1], groups, settings, cnn);
+    return new PruneRecipe(m, ratio, seed, layers[0], layers[1], groups, reconstruct, settings, cnn);
   }
 
   /** "; it is an option of a, b" for the methods whose settings read {@code key}. */
