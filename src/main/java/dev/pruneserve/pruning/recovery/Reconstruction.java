@@ -38,7 +38,9 @@ import java.util.Set;
  * {@code [W'; c] = (ZᵀZ + λ·I)⁻¹ ZᵀX·W} with Z = [X_K, 1], computed from the Gram matrix XᵀX and
  * Σx accumulated in-graph (only [F, F] and [F] leave ONNX Runtime) and solved by {@link Ridge}.
  * λ is relative: {@code lambda × mean(diag(X_KᵀX_K))}. The intercept replaces FLAP's compensation
- * bias when there is one. A projection whose channels were all kept is left as it is. Kept
+ * bias when there is one. A projection whose channels were all kept is left as it is, and so is
+ * one with fewer than 2·(K + 1) calibration tokens (an underdetermined fit memorises the
+ * calibration: MiniLM with 32 sentences lost agreement), reported as skipped. Kept
  * channels are found by matching the pruned weight's rows to the dense weight's (surgery copies
  * them). Single-threaded.
  */
@@ -77,6 +79,11 @@ public final class Reconstruction {
       double[] g = gram.get(w);
       double[] s = sum.get(w);
       int k = kept.length;
+      if (tokens < 2L * (k + 1)) { // fewer samples than twice the unknowns: the fit would memorise the calibration
+        report.add(Map.of("weight", w, "kept", k, "of", f, "skipped", "calibration has " + tokens + " tokens; "
+            + "reconstructing " + k + " inputs needs at least " + 2 * (k + 1)));
+        continue;
+      }
       int n = k + 1; // kept inputs and the intercept
       double[] a = new double[n * n];
       double diag = 0;
