@@ -18,6 +18,22 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 class ReconstructionBenchTest {
+  /** Forward search (pruneserve's best method) with and without reconstruction at p = 0.2 and 0.5. */
+  @Test
+  void forwardSearch() throws Exception {
+    LmBench b = LmBench.open("reconstruct-fs");
+    try (ModelSession dense = b.loadDense()) {
+      for (double p : new double[] {0.2, 0.5}) {
+        for (boolean rec : new boolean[] {false, true}) {
+          long t0 = System.nanoTime();
+          Pruner.Result r = PruneMethods.apply(b.dense(), RecipeParser.parse("forward-search", p, rec ? Map.of(
+              "reconstruct", "true") : Map.of()), b.calib(), OrtRuntime.cpu(2));
+          b.row(dense, "forward-search" + (rec ? " + reconstruct" : ""), p, r, (System.nanoTime() - t0) / 1e9);
+        }
+      }
+    }
+  }
+
   @Test
   void table() throws Exception {
     LmBench b = LmBench.open("reconstruct");
