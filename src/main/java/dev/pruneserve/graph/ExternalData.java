@@ -6,7 +6,6 @@ import dev.pruneserve.onnx.proto.Onnx.GraphProto;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.onnx.proto.Onnx.StringStringEntryProto;
 import dev.pruneserve.onnx.proto.Onnx.TensorProto;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -29,9 +28,6 @@ public final class ExternalData {
   public static final int MIN_BYTES = 1024;
 
   private ExternalData() {}
-
-  /** A serialized model and, when its tensors are external, the data file's name and bytes (else null). */
-  public record Split(byte[] model, String dataName, byte[] data) {}
 
   /** Whether any initializer of {@code m} is stored externally. */
   public static boolean uses(ModelProto m) {
@@ -134,24 +130,6 @@ public final class ExternalData {
 
   private static long aligned(long offset) {
     return (offset + 63) / 64 * 64;
-  }
-
-  /**
-   * Serializes {@code m}; with {@code dataName} non-null, every initializer of at least {@link
-   * #MIN_BYTES} raw bytes goes to that file ({@link #layout}) and the model references it (no such
-   * initializer: an inline model, data null). Both in memory: models under 2 GiB.
-   */
-  public static Split split(ModelProto m, String dataName) throws IOException {
-    if (dataName == null) {
-      return new Split(m.toByteArray(), null, null);
-    }
-    Layout l = layout(m, dataName);
-    if (l.chunks().isEmpty()) { // nothing large enough: an inline model
-      return new Split(m.toByteArray(), null, null);
-    }
-    ByteArrayOutputStream data = new ByteArrayOutputStream();
-    writeData(l, data);
-    return new Split(l.model().toByteArray(), dataName, data.toByteArray());
   }
 
   private static boolean external(TensorProto t) {

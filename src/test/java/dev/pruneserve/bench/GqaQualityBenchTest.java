@@ -1,6 +1,5 @@
 package dev.pruneserve.bench;
 
-import dev.pruneserve.checkpoint.HfImport;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.methods.PruneMethods;
@@ -8,9 +7,6 @@ import dev.pruneserve.pruning.methods.RecipeParser;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.LmBench;
-import dev.pruneserve.testing.Stories15mHf;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
@@ -31,10 +27,8 @@ class GqaQualityBenchTest {
   @Test
   void table() throws Exception {
     LmBench mha = LmBench.open("gqa");
-    Path folder = Stories15mHf.write(mha.dir().resolve("stories15m-gqa"), 3);
-    ModelProto gqa = ModelProto.parseFrom(Files.readAllBytes(new HfImport(mha.dir().resolve("cache"))
-        .modelFile(folder)));
-    LmBench b = new LmBench("gqa", mha.data(), mha.calib(), mha.stories(), mha.sotu(), gqa, mha.dir());
+    LmBench b = mha.gqa();
+    ModelProto gqa = b.dense();
     try (ModelSession dense = b.loadDense(); ModelSession mhaDense = mha.loadDense()) {
       b.row(mhaDense, "dense MHA (6 K/V heads; KL vs itself)", 0, Pruner.summarise(mha.dense(), mha.dense()), 0);
       b.row(dense, "dense GQA (3 K/V heads)", 0, Pruner.summarise(gqa, gqa), 0);

@@ -1,6 +1,5 @@
 package dev.pruneserve.bench;
 
-import dev.pruneserve.checkpoint.HfImport;
 import dev.pruneserve.graph.OnnxGraph;
 import dev.pruneserve.graph.Slicing;
 import dev.pruneserve.onnx.proto.Onnx.GraphProto;
@@ -11,9 +10,6 @@ import dev.pruneserve.pruning.transformer.HeadDiscovery;
 import dev.pruneserve.pruning.transformer.HeadGroup;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.testing.LmBench;
-import dev.pruneserve.testing.Stories15mHf;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -31,11 +27,8 @@ import org.junit.jupiter.api.Test;
 class GqaWithinGroupBenchTest {
   @Test
   void wholeGroupsVsHeadsWithinGroups() throws Exception {
-    LmBench mha = LmBench.open("gqa-within");
-    Path folder = Stories15mHf.write(mha.dir().resolve("stories15m-gqa"), 3);
-    ModelProto gqa = ModelProto.parseFrom(Files.readAllBytes(new HfImport(mha.dir().resolve("cache"))
-        .modelFile(folder)));
-    LmBench b = new LmBench("gqa-within", mha.data(), mha.calib(), mha.stories(), mha.sotu(), gqa, mha.dir());
+    LmBench b = LmBench.open("gqa-within").gqa();
+    ModelProto gqa = b.dense();
     List<HeadGroup> blocks = HeadDiscovery.attentionBlocks(new OnnxGraph(gqa));
     ModelProto groups = gqa;
     ModelProto within = gqa;

@@ -24,10 +24,8 @@ class ExternalDataTest {
   @Test
   void splitThenReadIsTheSameModel() throws Exception {
     ModelProto m = ModelBuilder.mlp("m", 7, 16, 64, 64, 4);
-    ExternalData.Split s = ExternalData.split(m, "model.onnx" + ModelFiles.DATA_SUFFIX);
-    Files.write(dir.resolve(s.dataName()), s.data());
-    Files.write(dir.resolve("model.onnx"), s.model());
-    ModelProto stored = ModelProto.parseFrom(s.model());
+    ModelProto stored = write(m, "model.onnx" + ModelFiles.DATA_SUFFIX);
+    Files.write(dir.resolve("model.onnx"), stored.toByteArray());
     assertTrue(ExternalData.uses(stored));
     long external = stored.getGraph().getInitializerList().stream().filter(t -> !t.hasRawData()).count();
     long large = m.getGraph().getInitializerList().stream().filter(t -> t.getRawData().size() >= 1024).count();
@@ -42,9 +40,7 @@ class ExternalDataTest {
   @Test
   void locationsAndExtentsAreChecked() throws Exception {
     ModelProto m = ModelBuilder.mlp("m", 7, 16, 64, 64, 4);
-    ExternalData.Split s = ExternalData.split(m, "w.bin");
-    Files.write(dir.resolve("w.bin"), s.data());
-    ModelProto stored = ModelProto.parseFrom(s.model());
+    ModelProto stored = write(m, "w.bin");
     String big = stored.getGraph().getInitializerList().stream().filter(ExternalDataTest::external).findFirst()
         .orElseThrow().getName();
     var escape = assertThrows(IllegalArgumentException.class, () -> ExternalData.inline(relocate(stored, "../w.bin"),
@@ -72,6 +68,15 @@ class ExternalDataTest {
       }
     }
     return m.toBuilder().setGraph(g).build();
+  }
+
+  /** Writes {@code m}'s large tensors to {@code dataName} in the test folder; returns the model referencing it. */
+  private ModelProto write(ModelProto m, String dataName) throws Exception {
+    ExternalData.Layout l = ExternalData.layout(m, dataName);
+    try (var out = Files.newOutputStream(dir.resolve(dataName))) {
+      ExternalData.writeData(l, out);
+    }
+    return l.model();
   }
 
   private Path write(String name, ModelProto m) throws Exception {

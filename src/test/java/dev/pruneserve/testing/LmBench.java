@@ -28,6 +28,18 @@ public record LmBench(String tag, Path data, List<int[]> calib, int[] stories, i
     return b;
   }
 
+  /**
+   * This bench's data with the grouped-query model of the GQA rows as its dense model: stories15M
+   * with each pair of K/V heads mean-pooled (3 K/V heads for 6 query heads), written as a Hugging
+   * Face folder and imported.
+   */
+  public LmBench gqa() throws IOException {
+    Path folder = Stories15mHf.write(dir.resolve("stories15m-gqa"), 3);
+    ModelProto gqa = ModelProto.parseFrom(Files.readAllBytes(new dev.pruneserve.checkpoint.HfImport(dir.resolve(
+        "cache")).modelFile(folder)));
+    return new LmBench(tag, data, calib, stories, sotu, gqa, dir);
+  }
+
   /** A session of the dense model (the KL / top-1 reference of every row). */
   public ModelSession loadDense() throws IOException {
     return Stories15mModels.load(dir, dense, "dense");

@@ -52,9 +52,9 @@ public final class TestModels {
   public static void writeExternal(Path root, String name, int version, ModelProto model, String dataName)
       throws IOException {
     Path dir = root.resolve(name).resolve(Integer.toString(version));
-    dev.pruneserve.graph.ExternalData.Split s = dev.pruneserve.graph.ExternalData.split(model, dataName);
-    AtomicFiles.write(dir.resolve(dataName), s.data());
-    AtomicFiles.write(dir.resolve("model.onnx"), s.model());
+    dev.pruneserve.graph.ExternalData.Layout l = dev.pruneserve.graph.ExternalData.layout(model, dataName);
+    AtomicFiles.write(dir.resolve(dataName), out -> dev.pruneserve.graph.ExternalData.writeData(l, out));
+    AtomicFiles.write(dir.resolve("model.onnx"), l.model().toByteArray());
   }
 
   public static void writeText(Path file, String text) throws IOException {
