@@ -113,8 +113,9 @@ public class ServerBeans {
 
   @Produces
   @ApplicationScoped
-  GenerationService generationService(ModelRegistry registry, MeterRegistry meters) {
-    return new GenerationService(registry, meters);
+  GenerationService generationService(ModelRegistry registry, MeterRegistry meters, ServerConfig config) {
+    return new GenerationService(registry, meters,
+        new GenerationService.Limits(config.limits().maxNewTokens(), config.limits().maxPromptBytes()));
   }
 
   @Produces

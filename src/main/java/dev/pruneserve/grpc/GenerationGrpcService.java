@@ -7,9 +7,11 @@ import dev.pruneserve.api.v1.GenerateResult;
 import dev.pruneserve.api.v1.GenerateSummary;
 import dev.pruneserve.api.v1.GenerationGrpc;
 import dev.pruneserve.api.v1.TokenDelta;
+import dev.pruneserve.llm.GenerationRequest;
 import dev.pruneserve.llm.GenerationResult;
 import dev.pruneserve.llm.GenerationService;
-import dev.pruneserve.llm.SamplingParams;
+import dev.pruneserve.llm.PromptInput;
+import dev.pruneserve.tokenizer.ChatTemplate;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
@@ -23,7 +25,6 @@ import java.util.function.Consumer;
 @Blocking
 public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   @Inject GenerationService generation;
-  @Inject dev.pruneserve.config.ServerConfig config;
 
   /** Requests that do not decode answer INVALID_ARGUMENT ({@link UndecodableRequests}). */
   @Override
@@ -64,22 +65,11 @@ public class GenerationGrpcService extends GenerationGrpc.GenerationImplBase {
   private GenerationResult run(GenerateRequest req, BooleanSupplier cancelled,
       Consumer<GenerationService.TokenEvent> sink) {
     var p = req.getParams();
-    var limits = config.limits();
-    if (Integer.toUnsignedLong(p.getMaxNewTokens()) > limits.maxNewTokens()) {
-      throw dev.pruneserve.error.ServingException.invalid("max_new_tokens is " + Integer.toUnsignedString(
-          p.getMaxNewTokens()) + "; this server allows at most " + limits.maxNewTokens()
-          + " (pruneserve.limits.max-new-tokens)");
-    }
-    var prompt = new dev.pruneserve.llm.PromptInput(req.getPrompt(), req.getMessagesList().stream()
-        .map(m -> new dev.pruneserve.tokenizer.ChatTemplate.Message(m.getRole(), m.getContent())).toList());
-    if (prompt.bytes() > limits.maxPromptBytes()) {
-      throw dev.pruneserve.error.ServingException.invalid("prompt is " + prompt.bytes() + " bytes; this"
-          + " server allows at most " + limits.maxPromptBytes() + " (pruneserve.limits.max-prompt-bytes)");
-    }
-    SamplingParams params = SamplingParams.of(Integer.toUnsignedLong(p.getMaxNewTokens()), p.getTemperature(),
-        Integer.toUnsignedLong(p.getTopK()), p.getTopP(), p.getRepetitionPenalty(),
-        p.hasSeed() ? p.getSeed() : null, p.getStopList());
-    return generation.generate(req.getModel(), req.getVersion(), prompt, params, cancelled, sink);
+    var prompt = new PromptInput(req.getPrompt(), req.getMessagesList().stream()
+        .map(m -> new ChatTemplate.Message(m.getRole(), m.getContent())).toList());
+    return generation.generate(new GenerationRequest(req.getModel(), req.getVersion(), prompt,
+        Integer.toUnsignedLong(p.getMaxNewTokens()), p.getTemperature(), Integer.toUnsignedLong(p.getTopK()),
+        p.getTopP(), p.getRepetitionPenalty(), p.hasSeed() ? p.getSeed() : null, p.getStopList()), cancelled, sink);
   }
 
   private static GenerateSummary summary(GenerationResult r) {

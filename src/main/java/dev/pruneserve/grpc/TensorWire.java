@@ -6,10 +6,10 @@ import dev.pruneserve.api.inference.ModelInferRequest;
 import dev.pruneserve.api.inference.ModelInferResponse;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.tensor.DataType;
+import dev.pruneserve.tensor.RawTensors;
 import dev.pruneserve.tensor.Shapes;
 import dev.pruneserve.tensor.Tensor;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,7 +39,7 @@ final class TensorWire {
           "input '" + in.getName() + "': unknown datatype '" + in.getDatatype() + "'; expected one of "
               + Arrays.stream(DataType.values()).map(DataType::wireName).toList()));
       long[] shape = shape(in);
-      out.add(raw > 0 ? fromRaw(in.getName(), type, shape, req.getRawInputContents(i))
+      out.add(raw > 0 ? RawTensors.decode(in.getName(), type, shape, req.getRawInputContents(i).asReadOnlyByteBuffer())
           : TypedContents.decode(in.getName(), type, shape, in.hasContents() ? in.getContents() : null));
     }
     return out;
@@ -53,7 +53,8 @@ final class TensorWire {
       meta.addShape(d);
     }
     resp.addOutputs(meta);
-    resp.addRawOutputContents(t.type() == DataType.BYTES ? encodeBytes(t.strings()) : wrap(t.dataView()));
+    resp.addRawOutputContents(t.type() == DataType.BYTES
+        ? UnsafeByteOperations.unsafeWrap(RawTensors.encodeStrings(t.strings())) : wrap(t.dataView()));
   }
 
   /** Zero-copy for array-backed data (what the runtime returns): serialises as a flat byte[]. */
@@ -78,56 +79,5 @@ final class TensorWire {
       throw ServingException.invalid("input '" + in.getName() + "': shape " + in.getShapeList() + " is too large");
     }
     return shape;
-  }
-
-  private static Tensor fromRaw(String name, DataType type, long[] shape, ByteString blob) {
-    long n = Shapes.elementCount(shape);
-    if (type == DataType.BYTES) {
-      return Tensor.bytes(name, shape, decodeBytes(name, n, blob));
-    }
-    long expected;
-    try {
-      expected = Math.multiplyExact(n, (long) type.byteSize());
-    } catch (ArithmeticException e) {
-      throw ServingException.invalid("input '" + name + "': shape " + Shapes.format(shape) + " is too large");
-    }
-    if (blob.size() != expected) {
-      throw ServingException.invalid("input '" + name + "': raw content has " + blob.size() + " bytes, expected "
-          + expected + " (" + n + " x " + type.wireName() + " for shape " + Shapes.format(shape) + ")");
-    }
-    return Tensor.fixed(name, type, shape, blob.asReadOnlyByteBuffer());
-  }
-
-  /** BYTES raw form: per element a 4-byte little-endian length, then that many bytes. */
-  private static List<byte[]> decodeBytes(String name, long count, ByteString blob) {
-    ByteBuffer b = blob.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    List<byte[]> out = new ArrayList<>();
-    while (b.remaining() >= 4) {
-      long len = Integer.toUnsignedLong(b.getInt());
-      if (len > b.remaining()) {
-        throw ServingException.invalid("input '" + name + "': BYTES element " + out.size() + " declares "
-            + len + " bytes but only " + b.remaining() + " remain");
-      }
-      byte[] e = new byte[(int) len];
-      b.get(e);
-      out.add(e);
-    }
-    if (b.hasRemaining() || out.size() != count) {
-      throw ServingException.invalid("input '" + name + "': raw BYTES content holds " + out.size()
-          + " elements (+" + b.remaining() + " stray bytes), expected " + count);
-    }
-    return out;
-  }
-
-  private static ByteString encodeBytes(List<byte[]> strings) {
-    ByteString.Output out = ByteString.newOutput();
-    ByteBuffer len = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-    for (byte[] s : strings) {
-      len.clear();
-      len.putInt(s.length);
-      out.write(len.array(), 0, 4);
-      out.write(s, 0, s.length);
-    }
-    return out.toByteString();
   }
 }

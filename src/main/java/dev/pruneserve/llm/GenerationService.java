@@ -27,8 +27,14 @@ public final class GenerationService {
   /** One streamed token and the text it makes visible (possibly empty). */
   public record TokenEvent(int id, String text) {}
 
+  /** Admission limits of every generation request (INVALID_ARGUMENT beyond them). */
+  public record Limits(int maxNewTokens, int maxPromptBytes) {
+    public static final Limits NONE = new Limits(SamplingParams.MAX_NEW_TOKENS_LIMIT, Integer.MAX_VALUE);
+  }
+
   private final ModelRegistry registry;
   private final MeterRegistry meters;
+  private final Limits limits;
   private final TokenizerCache tokenizers = new TokenizerCache();
 
   /**
@@ -36,9 +42,36 @@ public final class GenerationService {
    * pruneserve_generation_tokens_total{model,version}} and the histogram {@code
    * pruneserve_generation_time_to_first_token_seconds{model,version}}.
    */
-  public GenerationService(ModelRegistry registry, MeterRegistry meters) {
+  public GenerationService(ModelRegistry registry, MeterRegistry meters, Limits limits) {
     this.registry = registry;
     this.meters = meters;
+    this.limits = limits;
+  }
+
+  public GenerationService(ModelRegistry registry, MeterRegistry meters) {
+    this(registry, meters, Limits.NONE);
+  }
+
+  public Limits limits() {
+    return limits;
+  }
+
+  /**
+   * Checks {@code req} against the limits, applies the defaults and generates; {@code sink}
+   * receives each token as it is produced, {@code cancelled} is polled before every step.
+   */
+  public GenerationResult generate(GenerationRequest req, BooleanSupplier cancelled, Consumer<TokenEvent> sink) {
+    if (req.maxNewTokens() > limits.maxNewTokens()) {
+      throw ServingException.invalid("max_new_tokens is " + req.maxNewTokens() + "; this server allows at most "
+          + limits.maxNewTokens() + " (pruneserve.limits.max-new-tokens)");
+    }
+    if (req.prompt().bytes() > limits.maxPromptBytes()) {
+      throw ServingException.invalid("prompt is " + req.prompt().bytes() + " bytes; this server allows at most "
+          + limits.maxPromptBytes() + " (pruneserve.limits.max-prompt-bytes)");
+    }
+    SamplingParams params = SamplingParams.of(req.maxNewTokens(), req.temperature(), req.topK(), req.topP(),
+        req.repetitionPenalty(), req.seed(), req.stops());
+    return generate(req.model(), req.version(), req.prompt(), params, cancelled, sink);
   }
 
   /**
