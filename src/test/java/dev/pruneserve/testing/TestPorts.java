@@ -7,6 +7,11 @@ import org.eclipse.microprofile.config.ConfigProvider;
 public final class TestPorts {
   private TestPorts() {}
 
+  /** The HTTP port of the test server (the /v1 and /v2 REST routes, /q/metrics). */
+  public static int http() {
+    return ConfigProvider.getConfig().getOptionalValue("quarkus.http.test-port", Integer.class).orElse(8081);
+  }
+
   public static int grpc() {
     Config c = ConfigProvider.getConfig();
     boolean separate = c.getOptionalValue("quarkus.grpc.server.use-separate-server", Boolean.class).orElse(true);
