@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The layering the folders promise, checked on the compiled main classes: one package touches ONNX
  * Runtime, one touches Caffeine, only the gRPC adapters see gRPC (health and Quarkus gRPC included)
- * and the generated API, dependencies point inward (nothing depends on the adapters, the command
- * line or the application shell; only the shell constructs the runtime; domain code knows no CDI),
+ * and the generated API, only the HTTP adapters see JAX-RS and Quarkus REST, dependencies
+ * point inward (nothing depends on the adapters, the command line or the application shell; only the shell constructs the runtime; domain code knows no CDI),
  * and no two packages depend on each other (generated protobuf packages excluded).
  */
 class ArchitectureTest {
@@ -53,8 +53,16 @@ class ArchitectureTest {
   void nothingDependsOnTheAdaptersOrTheApplicationShell() {
     noClasses().that().resideOutsideOfPackages("dev.pruneserve.grpc", "dev.pruneserve.app").should()
         .dependOnClassesThat().resideInAPackage("dev.pruneserve.grpc").check(main);
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.http..").should()
+        .dependOnClassesThat().resideInAPackage("dev.pruneserve.http..").check(main);
     noClasses().that().resideOutsideOfPackages("dev.pruneserve.app", "dev.pruneserve.cli").should()
         .dependOnClassesThat().resideInAnyPackage("dev.pruneserve.app", "dev.pruneserve.cli").check(main);
+  }
+
+  @Test
+  void onlyTheHttpAdaptersSeeJaxRsAndQuarkusRest() {
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.http..").should().dependOnClassesThat()
+        .resideInAnyPackage("jakarta.ws.rs..", "org.jboss.resteasy..").check(main);
   }
 
   @Test
@@ -65,8 +73,8 @@ class ArchitectureTest {
 
   @Test
   void domainCodeKnowsNothingOfTheCommandLineOrCdi() {
-    noClasses().that().resideOutsideOfPackages("dev.pruneserve.app", "dev.pruneserve.grpc", "dev.pruneserve.config",
-        "dev.pruneserve.api..").should().dependOnClassesThat()
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.app", "dev.pruneserve.grpc", "dev.pruneserve.http..",
+        "dev.pruneserve.config", "dev.pruneserve.api..").should().dependOnClassesThat()
         .resideInAnyPackage("jakarta.enterprise..", "jakarta.inject..", "io.quarkus..")
         .check(main);
   }

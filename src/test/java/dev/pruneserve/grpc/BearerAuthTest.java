@@ -136,4 +136,23 @@ class BearerAuthTest {
     org.junit.jupiter.api.Assertions.assertEquals(200, get.apply("reader"));
     org.junit.jupiter.api.Assertions.assertEquals(200, get.apply("admin-1"));
   }
+
+  /** The HTTP APIs take the same tokens: /v1 and /v2 need an inference or management token, health stays open. */
+  @Test
+  void httpRoutesTakeTheSameTokens() throws Exception {
+    var none = dev.pruneserve.testing.Curl.get("/v1/models");
+    org.junit.jupiter.api.Assertions.assertEquals(401, none.status());
+    org.junit.jupiter.api.Assertions.assertEquals("authentication_error", none.json().at("/error/type").asText());
+    org.junit.jupiter.api.Assertions.assertEquals(403,
+        dev.pruneserve.testing.Curl.get("/v1/models", "Authorization: Bearer wrong").status());
+    org.junit.jupiter.api.Assertions.assertEquals(200,
+        dev.pruneserve.testing.Curl.get("/v1/models", "Authorization: Bearer reader").status());
+    var v2 = dev.pruneserve.testing.Curl.post("/v2/models/mlp/infer", "{}");
+    org.junit.jupiter.api.Assertions.assertEquals(401, v2.status());
+    org.junit.jupiter.api.Assertions.assertTrue(v2.json().get("error").asText().contains("Authorization: Bearer"));
+    org.junit.jupiter.api.Assertions.assertEquals(400,
+        dev.pruneserve.testing.Curl.post("/v2/models/mlp/infer", "{}", "Authorization: Bearer admin-2").status());
+    org.junit.jupiter.api.Assertions.assertEquals(200, dev.pruneserve.testing.Curl.get("/v2/health/ready").status());
+    org.junit.jupiter.api.Assertions.assertEquals(200, dev.pruneserve.testing.Curl.get("/v2/health/live").status());
+  }
 }
