@@ -72,7 +72,7 @@ public final class HttpErrors {
       return root.put("error", f.message());
     }
     ObjectNode e = root.putObject("error").put("message", f.message()).put("type", switch (f.status()) {
-      case 400, 404, 409, 413, 415 -> "invalid_request_error";
+      case 400, 404, 405, 409, 413, 415 -> "invalid_request_error";
       case 401 -> "authentication_error";
       case 403 -> "permission_error";
       case 429 -> "rate_limit_error";

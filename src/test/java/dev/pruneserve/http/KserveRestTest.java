@@ -187,6 +187,14 @@ class KserveRestTest {
     assertEquals(404, Curl.post("/v2/models/no-such-model/infer", "{\"inputs\": [{\"name\": \"x\", \"shape\": [1],"
         + " \"datatype\": \"FP32\", \"data\": [1]}]}").status());
     assertEquals(404, Curl.get("/v2/no/such/route").status());
+    String huge = "{\"inputs\": [], \"pad\": \"" + "x".repeat(9 << 20) + "\"}"; // over the test limit of 8 MiB
+    Curl.Answer tooLarge = Curl.post("/v2/models/mlp/infer", huge);
+    assertEquals(413, tooLarge.status());
+    assertTrue(tooLarge.json().get("error").asText().contains("pruneserve.max-message-bytes"), tooLarge.text());
+    Curl.Answer openAi = Curl.post("/v1/completions", huge);
+    assertEquals(413, openAi.status());
+    assertEquals("invalid_request_error", openAi.json().at("/error/type").asText());
+    assertEquals(405, Curl.call("DELETE", "/v1/models", null).status());
   }
 
   @Test
@@ -246,7 +254,7 @@ class KserveRestTest {
     return out;
   }
 
-  private static float[] floats(JsonNode a) {
+  static float[] floats(JsonNode a) {
     float[] out = new float[a.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = (float) a.get(i).asDouble();

@@ -95,9 +95,11 @@ class OpenAiSdkTest {
     EmbedResponse vectors = embedding.embed(EmbedRequest.newBuilder().setModel("minilm")
         .addTexts("a cat sat on the mat").addTexts("stock markets fell today").build());
     for (int i = 0; i < 2; i++) {
-      assertArrayEquals(floats(vectors.getEmbeddings(i).getValuesList()), floats(out.get("embeddings").get(i)), 0f);
+      assertArrayEquals(floats(vectors.getEmbeddings(i).getValuesList()),
+          KserveRestTest.floats(out.get("embeddings").get(i)), 0f);
     }
-    assertArrayEquals(floats(vectors.getEmbeddings(0).getValuesList()), floats(out.get("embeddingsFloat").get(0)),
+    assertArrayEquals(floats(vectors.getEmbeddings(0).getValuesList()),
+        KserveRestTest.floats(out.get("embeddingsFloat").get(0)),
         0f);
 
     assertEquals(unary(variant, "Once upon a time", 8, 0, null).getText(), out.at("/alias/text").asText());
@@ -163,14 +165,6 @@ class OpenAiSdkTest {
     float[] out = new float[v.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = v.get(i);
-    }
-    return out;
-  }
-
-  private static float[] floats(JsonNode a) {
-    float[] out = new float[a.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = (float) a.get(i).asDouble();
     }
     return out;
   }
