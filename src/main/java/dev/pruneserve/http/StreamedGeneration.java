@@ -18,8 +18,9 @@ import org.jboss.resteasy.reactive.RestMulti;
  * One generation of {@link GenerationService} run on a worker thread and answered over HTTP, either
  * as one JSON body or as server-sent events framed by the caller's API. A request that fails before
  * its first token answers an HTTP error (mapped by {@link HttpErrors}); one that fails later ends
- * its stream with the API's error event. A client that goes away cancels the generation at its next
- * step. Stateless; the returned stream is single-subscriber.
+ * its stream with the API's error event. A client that leaves a stream cancels the generation at its
+ * next step; a non-streamed generation runs to its end (bounded by max_tokens and the context).
+ * Stateless; the returned stream is single-subscriber.
  */
 public final class StreamedGeneration {
   /** How one API frames a generation's events as SSE {@code data:} payloads. */
