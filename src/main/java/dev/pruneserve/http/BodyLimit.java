@@ -17,7 +17,7 @@ public class BodyLimit {
 
   void install(@Observes Router router) {
     router.route().order(Integer.MIN_VALUE + 1).handler(ctx -> {
-      String path = ctx.request().path();
+      String path = ctx.normalizedPath();
       String length = ctx.request().getHeader("Content-Length");
       if (length != null && (path.startsWith("/v1/") || path.startsWith("/v2/")) && tooLong(length)) {
         String body = HttpErrors.body(new HttpErrors.Failure(413, "the request body is " + length.trim()

@@ -23,8 +23,9 @@ import org.jboss.resteasy.reactive.RestMulti;
  * Triton's generate extension over {@link GenerationService}: {@code POST
  * /v2/models/{name}[/versions/{v}]/generate} answers {@code {model_name, model_version,
  * text_output, finish_reason, prompt_tokens, completion_tokens}}; {@code …/generate_stream} sends
- * one server-sent event per token ({@code text_output} = that token's text) and a last one with the
- * finish reason. Inputs and parameters may sit at the top level or under {@code parameters}, in
+ * one server-sent event per token ({@code text_output} = that token's text, the model named as
+ * requested) and a last one with the finish reason and the model and version that served (an
+ * alias's target). Inputs and parameters may sit at the top level or under {@code parameters}, in
  * the names of Triton's LLM backends ({@code text_input}, {@code max_tokens}, {@code temperature},
  * {@code top_k}, {@code top_p}, {@code repetition_penalty}, {@code seed} or {@code random_seed},
  * {@code stop} or {@code stop_words}); defaults are pruneserve's gRPC ones (greedy, 64 tokens).
