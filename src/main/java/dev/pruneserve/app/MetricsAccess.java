@@ -6,7 +6,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.nio.charset.StandardCharsets;
 import org.jboss.logging.Logger;
 
 /**
@@ -32,13 +31,10 @@ public class MetricsAccess {
   }
 
   private static void check(RoutingContext ctx, TokenSet management, TokenSet inference) {
-    String header = ctx.request().getHeader("Authorization");
-    if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      byte[] token = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
-      if (token.length > 0 && (management.matches(token) || inference.matches(token))) {
-        ctx.next();
-        return;
-      }
+    byte[] token = TokenSet.bearer(ctx.request().getHeader("Authorization"));
+    if (token != null && (management.matches(token) || inference.matches(token))) {
+      ctx.next();
+      return;
     }
     ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", "Bearer")
         .end("/q/metrics needs `Authorization: Bearer <token>` with a management or inference token"

@@ -57,6 +57,17 @@ public final class TokenSet {
   }
 
   /** Whether {@code token} is one of the tokens in force; constant time in which token matched. */
+  /**
+   * The token of an {@code Authorization} header value ({@code Bearer <token>}, scheme case-insensitive,
+   * surrounding blanks trimmed), or null when the header is missing, of another scheme or empty.
+   */
+  public static byte[] bearer(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.substring(7).isBlank()) {
+      return null;
+    }
+    return header.substring(7).trim().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   public boolean matches(byte[] token) {
     boolean ok = false;
     for (byte[] t : tokens()) {

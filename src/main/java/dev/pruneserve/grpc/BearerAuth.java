@@ -9,7 +9,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.nio.charset.StandardCharsets;
 import java.util.Set;
 
 /**
@@ -48,12 +47,11 @@ public class BearerAuth implements ServerInterceptor {
       return next.startCall(call, headers);
     }
     String kind = isManagement ? "management" : "inference";
-    String header = headers.get(AUTHORIZATION);
-    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() == 7) {
+    byte[] token = TokenSet.bearer(headers.get(AUTHORIZATION));
+    if (token == null) {
       return refuse(call, Status.UNAUTHENTICATED.withDescription(method + " is " + (isManagement ? "a " : "an ")
           + kind + " call: send the header `authorization: Bearer <token>`"));
     }
-    byte[] token = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
     if (management.matches(token) || (!isManagement && inference.matches(token))) {
       return next.startCall(call, headers);
     }

@@ -4,7 +4,6 @@ import dev.pruneserve.config.ServerConfig;
 import dev.pruneserve.config.TokenSet;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Response;
-import java.nio.charset.StandardCharsets;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /**
@@ -30,12 +29,11 @@ public final class HttpAuth {
         || !(path.startsWith("/v1/") || path.equals("/v2") || path.startsWith("/v2/"))) {
       return null;
     }
-    String header = ctx.getHeaderString("Authorization");
-    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.substring(7).isBlank()) {
+    byte[] token = TokenSet.bearer(ctx.getHeaderString("Authorization"));
+    if (token == null) {
       return HttpErrors.response(new HttpErrors.Failure(401, path + " needs the header `Authorization: Bearer"
           + " <token>` with an inference or management token"), path);
     }
-    byte[] token = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
     if (inference.matches(token) || management.matches(token)) {
       return null;
     }
