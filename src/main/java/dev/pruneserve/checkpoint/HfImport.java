@@ -61,7 +61,7 @@ public final class HfImport implements CheckpointImport {
     DecoderSpec spec = guarded(dir, () -> HfConfig.spec(json.readTree(dir.resolve(HfCheckpoint.CONFIG).toFile())));
     String tokenizer = Files.isRegularFile(dir.resolve("tokenizer.json")) ? "tokenizer.json" : null;
     return new ModelConfigFile(ModelConfigFile.CAUSAL_LM, tokenizer, null, null, null, spec.contextLength(), null,
-        null, null);
+        null, null, null, null);
   }
 
   @Override

@@ -3,22 +3,29 @@ package dev.pruneserve.llm;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.model.Lease;
 import dev.pruneserve.model.ModelRegistry;
+import dev.pruneserve.repository.GenerationSettings;
 import dev.pruneserve.repository.ModelConfigFile;
+import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tokenizer.Tokenizer;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.util.ArrayList;
-import java.util.BitSet;
-import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * Text generation on causal LMs of the registry. One call = one batch-1 generation holding a lease
- * on the model version for its whole duration (a reload or unload never cuts it short); concurrent
- * calls share the session. Blocking; thread-safe.
+ * Text generation on causal LMs of the registry. Each call holds a lease on the model version for
+ * its whole duration (a reload, alias swap or eviction never cuts it short). Concurrent calls on
+ * one version are decoded together by that session's {@link BatchScheduler} (continuous batching,
+ * config.json {@code generation}); with {@code max_batch} 1, or a model without attention_mask and
+ * position_ids inputs, each call runs its own batch-1 loop. Blocking; thread-safe.
  */
 public final class GenerationService {
   /** Upper bound on the bytes one token can cover (llama2.c: max_token_length 27). */
@@ -36,6 +43,7 @@ public final class GenerationService {
   private final MeterRegistry meters;
   private final Limits limits;
   private final TokenizerCache tokenizers = new TokenizerCache();
+  private final Map<ModelSession, BatchScheduler> schedulers = new ConcurrentHashMap<>();
 
   /**
    * Metrics: {@code pruneserve_generation_requests_total{model,version,finish_reason}}, {@code
@@ -93,19 +101,32 @@ public final class GenerationService {
         throw ServingException.precondition("model '" + model + "' is not a causal LM (config.json kind '"
             + config.kindOrDefault() + "'); Generate needs kind \"causal-lm\" and a tokenizer");
       }
-      try (KvDecoder decoder = new KvDecoder(lease.session())) {
-        return generate(lease.model(), lease.version(), lease.directory(), config, decoder, prompt, params, cancelled,
-            sink, t0);
+      int vocab = KvDecoder.vocab(lease.session());
+      Tokenizer tok = tokenizers.get(lease.directory().resolve(config.tokenizer()), vocab);
+      int[] ids = promptIds(lease.model(), config, tok, prompt);
+      AtomicBoolean abandoned = new AtomicBoolean();
+      Sequence seq = new Sequence(lease.model(), lease.version(), params, tok, vocab, context(config), ids,
+          () -> abandoned.get() || cancelled.getAsBoolean(), sink, t0);
+      GenerationResult r;
+      if (config.generationOrDefault().maxBatchOrDefault() > 1 && DecodeBatch.supports(lease.session())) {
+        r = batched(lease, vocab, seq, abandoned);
+      } else {
+        try (KvDecoder decoder = new KvDecoder(lease.session())) {
+          r = alone(seq, decoder);
+        }
       }
+      record(r);
+      return r;
     }
   }
 
-  private GenerationResult generate(String model, String version, java.nio.file.Path dir, ModelConfigFile config,
-      KvDecoder decoder, PromptInput prompt, SamplingParams params, BooleanSupplier cancelled,
-      Consumer<TokenEvent> sink,
-      long t0) {
-    Tokenizer tok = tokenizers.get(dir.resolve(config.tokenizer()), decoder.vocab());
-    int context = config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
+  private static int context(ModelConfigFile config) {
+    return config.contextLength() == null ? Integer.MAX_VALUE : config.contextLength();
+  }
+
+  /** The prompt's token ids, checked against the model's context. */
+  private static int[] promptIds(String model, ModelConfigFile config, Tokenizer tok, PromptInput prompt) {
+    int context = context(config);
     // A token covers at most MAX_TOKEN_BYTES bytes, so longer prompts cannot fit: refuse them before
     // spending time on tokenization.
     long bytes = prompt.bytes();
@@ -121,9 +142,7 @@ public final class GenerationService {
       throw ServingException.invalid("prompt is " + promptIds.length + " tokens; model '" + model
           + "' has a context of " + context + " tokens");
     }
-    GenerationResult r = loop(model, version, params, cancelled, sink, t0, decoder, tok, context, promptIds);
-    record(r);
-    return r;
+    return promptIds;
   }
 
   private void record(GenerationResult r) {
@@ -137,71 +156,70 @@ public final class GenerationService {
         .record((long) (r.timeToFirstTokenMs() * 1e6), TimeUnit.NANOSECONDS);
   }
 
-  private static GenerationResult loop(String model, String version, SamplingParams params,
-      BooleanSupplier cancelled, Consumer<TokenEvent> sink, long t0, KvDecoder decoder, Tokenizer tok,
-      int context, int[] promptIds) {
-    int vocab = decoder.vocab();
-    Sampler sampler = new Sampler(params);
-    StopMatcher stops = new StopMatcher(params.stops());
-    BitSet seen = new BitSet(vocab);
-    BitSet stopIds = new BitSet();
-    for (int s : tok.stopIds()) {
-      stopIds.set(s);
+  /** Today's batch-1 loop on the caller's thread (max_batch 1, or models that cannot batch). */
+  private static GenerationResult alone(Sequence seq, KvDecoder decoder) {
+    float[] logits = decoder.step(seq.prompt());
+    int offset = (seq.prompt().length - 1) * decoder.vocab();
+    for (int id; (id = seq.advance(logits, offset)) >= 0; offset = 0) {
+      logits = decoder.step(new int[] {id});
     }
-    for (int id : promptIds) {
-      seen.set(id);
-    }
-    Utf8Text text = new Utf8Text();
-    List<Integer> out = new ArrayList<>();
-    int prev = promptIds[promptIds.length - 1];
-    int streamed = 0;
-    long firstAt = 0;
-    FinishReason reason = null;
-    float[] logits = decoder.step(promptIds);
-    int row = promptIds.length - 1;
-    String visible = "";
-    while (reason == null) {
-      if (cancelled.getAsBoolean()) {
-        reason = FinishReason.CANCELLED;
+    return seq.result();
+  }
+
+  /**
+   * Hands {@code seq} to the session's {@link BatchScheduler} and waits for it. The caller's lease
+   * stays held until the scheduler is done with the sequence, even if this thread is interrupted.
+   */
+  private GenerationResult batched(Lease lease, int vocab, Sequence seq, AtomicBoolean abandoned) {
+    BatchScheduler.Job job = new BatchScheduler.Job(seq, new CompletableFuture<>());
+    GenerationSettings settings = lease.config().generationOrDefault();
+    ModelSession session = lease.session();
+    while (true) {
+      BatchScheduler s = schedulers.computeIfAbsent(session, k -> start(lease, settings, vocab));
+      if (s.submit(job)) {
         break;
       }
-      int id = sampler.next(logits, row * vocab, vocab, seen);
-      if (firstAt == 0) {
-        firstAt = System.nanoTime();
-      }
-      if (stopIds.get(id)) {
-        reason = FinishReason.EOS;
-        break;
-      }
-      out.add(id);
-      seen.set(id);
-      text.append(tok.piece(prev, id));
-      prev = id;
-      visible = text.complete();
-      int stopAt = stops.match(visible);
-      int safe = stopAt >= 0 ? stopAt : stops.safeLength(visible);
-      if (stopAt >= 0) {
-        visible = visible.substring(0, stopAt);
-        reason = FinishReason.STOP;
-      }
-      sink.accept(new TokenEvent(id, safe > streamed ? visible.substring(streamed, safe) : ""));
-      streamed = Math.max(streamed, safe);
-      if (reason == null && out.size() >= params.maxNewTokens()) {
-        reason = FinishReason.LENGTH;
-      } else if (reason == null && decoder.length() >= context) {
-        reason = FinishReason.CONTEXT;
-      } else if (reason == null) {
-        logits = decoder.step(new int[] {id});
-        row = 0;
-      }
+      schedulers.remove(session, s);
     }
-    String all = reason == FinishReason.STOP ? visible : text.all();
-    long end = System.nanoTime();
-    double ttft = firstAt == 0 ? 0 : (firstAt - t0) / 1e6;
-    double decodeSeconds = firstAt == 0 ? 0 : (end - firstAt) / 1e9;
-    double tps = out.size() > 1 && decodeSeconds > 0 ? (out.size() - 1) / decodeSeconds : 0;
-    return new GenerationResult(model, version, reason, promptIds.length,
-        out.stream().mapToInt(Integer::intValue).toArray(), all, all.substring(Math.min(streamed, all.length())),
-        ttft, tps, params.seed());
+    try {
+      return job.done().get();
+    } catch (InterruptedException e) {
+      abandoned.set(true); // the sequence leaves at the next step
+      try {
+        return job.done().join(); // uninterruptible: the lease must outlive the scheduler's use of it
+      } catch (java.util.concurrent.CompletionException c) {
+        throw unchecked(c.getCause());
+      } finally {
+        Thread.currentThread().interrupt();
+      }
+    } catch (ExecutionException e) {
+      throw unchecked(e.getCause());
+    }
+  }
+
+  private static RuntimeException unchecked(Throwable t) {
+    if (t instanceof Error err) {
+      throw err;
+    }
+    return t instanceof RuntimeException re ? re : new IllegalStateException(t);
+  }
+
+  /** Generations queued for {@code session}'s scheduler and not yet decoding (0 without one). */
+  int waiting(ModelSession session) {
+    BatchScheduler s = schedulers.get(session);
+    return s == null ? 0 : s.waitingCount();
+  }
+
+  private BatchScheduler start(Lease lease, GenerationSettings settings, int vocab) {
+    ModelSession session = lease.session();
+    DistributionSummary sizes = DistributionSummary.builder("pruneserve.generation.batch.size")
+        .description("Sequences decoded together per step").tags("model", lease.model(), "version", lease.version())
+        .register(meters);
+    BatchScheduler[] self = new BatchScheduler[1];
+    self[0] = new BatchScheduler(session, settings, vocab, sizes, () -> schedulers.remove(session, self[0]));
+    Thread t = new Thread(self[0], "generate-" + lease.model() + "-" + lease.version());
+    t.setDaemon(true);
+    t.start();
+    return self[0];
   }
 }

@@ -35,6 +35,33 @@ public final class KvDecoder implements AutoCloseable {
 
   public KvDecoder(ModelSession session) {
     this.session = session;
+    this.vocab = vocab(session);
+    Map<String, String> carry = new LinkedHashMap<>();
+    for (TensorSpec o : session.outputs()) {
+      if (o.name().startsWith(PRESENT)) {
+        carry.put(o.name(), PAST + o.name().substring(PRESENT.length()));
+      }
+    }
+    Map<String, Tensor> past = new LinkedHashMap<>();
+    for (TensorSpec s : session.inputs()) {
+      if (s.name().startsWith(PAST)) {
+        long[] shape = s.shape();
+        shape[0] = 1;
+        shape[2] = 0;
+        past.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
+      }
+    }
+    Set<String> declared = declared(session);
+    this.mask = declared.contains("attention_mask");
+    this.positions = declared.contains("position_ids");
+    this.run = session.openCarryRun(carry, past);
+  }
+
+  /**
+   * Checks that {@code session} is an exported causal LM this decoder can run (logits [batch,
+   * seq, vocab], matching 4-d past/present caches, known inputs); returns its vocabulary size.
+   */
+  static int vocab(ModelSession session) {
     TensorSpec logits = null;
     Map<String, String> carry = new LinkedHashMap<>();
     for (TensorSpec o : session.outputs()) {
@@ -49,32 +76,27 @@ public final class KvDecoder implements AutoCloseable {
       throw dev.pruneserve.error.ServingException.precondition(
           "model has no 'logits' output of shape [batch, seq, vocab]; it is not an exported causal LM");
     }
-    this.vocab = (int) logits.shape()[2];
-    Map<String, Tensor> past = new LinkedHashMap<>();
+    Set<String> past = new java.util.HashSet<>();
     for (TensorSpec s : session.inputs()) {
       if (s.name().startsWith(PAST)) {
         long[] shape = s.shape(); // [batch, heads_i, past, head_dim_i]
-        if (shape.length != 4 || s.type().byteSize() == 0) {
+        if (shape.length != 4 || s.type().byteSize() == 0 || shape[1] <= 0 || shape[3] <= 0) {
           throw dev.pruneserve.error.ServingException.precondition("cache input '" + s.name()
-              + "' is not a [batch, heads, past, head_dim] tensor");
+              + "' is not a [batch, heads, past, head_dim] tensor with fixed heads and head_dim");
         }
-        shape[0] = 1;
-        shape[2] = 0;
-        past.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
+        past.add(s.name());
       }
     }
-    if (!carry.values().containsAll(past.keySet()) || carry.size() != past.size()) {
+    if (!carry.values().containsAll(past) || carry.size() != past.size()) {
       throw dev.pruneserve.error.ServingException.precondition("model's present.* outputs " + carry.keySet()
-          + " do not match its past_key_values.* inputs " + past.keySet());
+          + " do not match its past_key_values.* inputs " + past);
     }
-    Set<String> declared = declared(session);
-    this.mask = declared.contains("attention_mask");
-    this.positions = declared.contains("position_ids");
-    this.run = session.openCarryRun(carry, past);
+    declared(session);
+    return (int) logits.shape()[2];
   }
 
   /** The model's input names, checked: input_ids, optional mask and positions, past_key_values.*. */
-  private static Set<String> declared(ModelSession session) {
+  static Set<String> declared(ModelSession session) {
     Set<String> names = new java.util.HashSet<>();
     java.util.List<String> unknown = new java.util.ArrayList<>();
     for (TensorSpec s : session.inputs()) {

@@ -69,6 +69,11 @@ final class GuardedSession implements ModelSession {
       }
 
       @Override
+      public Map<String, Tensor> carried() {
+        return run.carried();
+      }
+
+      @Override
       public void close() {
         run.close();
       }

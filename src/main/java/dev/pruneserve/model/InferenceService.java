@@ -6,6 +6,7 @@ import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.tensor.Tensor;
 import dev.pruneserve.tensor.TensorSpec;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
@@ -28,6 +29,7 @@ public final class InferenceService {
   private final ModelRegistry registry;
   private final MeterRegistry meters;
   private final long maxResponseBytes;
+  private final Map<ModelSession, DynamicBatcher> batchers = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** @param maxResponseBytes largest response in tensor bytes (pruneserve.limits.max-response-bytes) */
   public InferenceService(ModelRegistry registry, MeterRegistry meters, long maxResponseBytes) {
@@ -50,7 +52,8 @@ public final class InferenceService {
         Set<String> outputs = InputValidator.outputs(request.model(), session.outputs(), request.outputs());
         requireResponseSize(request.model(), OutputBytes.predict(session, inputs, outputs));
         long t0 = System.nanoTime();
-        Map<String, Tensor> result = session.run(inputs, outputs);
+        Map<String, Tensor> result = batching(lease, inputs)
+            ? batched(lease, inputs, outputs) : session.run(inputs, outputs);
         requireResponseSize(request.model(), result.values().stream().mapToLong(OutputBytes::of).sum());
         long inferNs = System.nanoTime() - t0;
         long total = System.nanoTime() - start;
@@ -72,6 +75,62 @@ public final class InferenceService {
       }
       throw e;
     }
+  }
+
+  /**
+   * Whether this request goes through the model's dynamic batcher: config.json has {@code
+   * dynamic_batching} and {@code max_batch_size}, every input is batched along a dynamic first
+   * dimension and this request's rows (equal in every input) fit {@code max_batch_size}.
+   */
+  private static boolean batching(Lease lease, Map<String, Tensor> inputs) {
+    int max = lease.config().maxBatchSizeOrDefault();
+    if (lease.config().dynamicBatching() == null || max <= 0 || inputs.isEmpty()) {
+      return false;
+    }
+    long rows = -1;
+    for (TensorSpec s : lease.session().inputs()) {
+      Tensor t = inputs.get(s.name());
+      if (t == null || s.shape().length == 0 || s.shape()[0] >= 0 || (rows >= 0 && t.shape()[0] != rows)) {
+        return false;
+      }
+      rows = t.shape()[0];
+    }
+    return rows > 0 && rows <= max;
+  }
+
+  private Map<String, Tensor> batched(Lease lease, Map<String, Tensor> inputs, Set<String> outputs) {
+    long rows = inputs.values().iterator().next().shape()[0];
+    DynamicBatcher.Item item = DynamicBatcher.Item.of(inputs, outputs, rows);
+    ModelSession session = lease.session();
+    while (true) {
+      DynamicBatcher b = batchers.computeIfAbsent(session, k -> start(lease));
+      if (b.submit(item)) {
+        break;
+      }
+      batchers.remove(session, b);
+    }
+    try {
+      return item.done().join(); // uninterruptible: the lease must outlive the batcher's use of it
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw e.getCause() instanceof RuntimeException re ? re : e;
+    }
+  }
+
+  private DynamicBatcher start(Lease lease) {
+    ModelSession session = lease.session();
+    DistributionSummary sizes = DistributionSummary.builder("pruneserve.inference.batch.size")
+        .description("Rows per dynamically batched run").tags("model", lease.model(), "version", lease.version())
+        .register(meters);
+    DynamicBatcher[] self = new DynamicBatcher[1];
+    self[0] = new DynamicBatcher(session, lease.config().maxBatchSizeOrDefault(), lease.config().dynamicBatching(),
+        sizes, () -> batchers.remove(session, self[0]));
+    Thread t = new Thread(self[0], "batch-" + lease.model() + "-" + lease.version());
+    t.setDaemon(true);
+    t.start();
+    return self[0];
   }
 
   private void requireResponseSize(String model, long bytes) {

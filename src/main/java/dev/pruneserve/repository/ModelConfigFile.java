@@ -20,6 +20,8 @@ import java.util.List;
  * @param warmupShapes per input, the shape warm-up feeds (dynamic dims otherwise 1)
  * @param pooling encoders: how token vectors become one embedding, {@code mean} (default), {@code cls}
  *     or {@code last}
+ * @param generation causal LMs: continuous batching settings ({@link GenerationSettings})
+ * @param dynamicBatching opt-in dynamic batching of ModelInfer requests ({@link DynamicBatching})
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelConfigFile(
@@ -31,12 +33,14 @@ public record ModelConfigFile(
     @JsonProperty("context_length") Integer contextLength,
     @JsonProperty("allow_unguarded_native_ops") Boolean allowUnguardedNativeOps,
     @JsonProperty("warmup_shapes") java.util.Map<String, List<Long>> warmupShapes,
-    @JsonProperty("pooling") String pooling) {
+    @JsonProperty("pooling") String pooling,
+    @JsonProperty("generation") GenerationSettings generation,
+    @JsonProperty("dynamic_batching") DynamicBatching dynamicBatching) {
 
   public static final String CAUSAL_LM = "causal-lm";
   public static final String ENCODER = "encoder";
   public static final ModelConfigFile DEFAULT = new ModelConfigFile(null, null, null, null, null, null, null, null,
-      null);
+      null, null, null);
 
   /** This file's settings, each absent one taken from {@code defaults}. */
   public ModelConfigFile over(ModelConfigFile defaults) {
@@ -44,7 +48,9 @@ public record ModelConfigFile(
         labels != null ? labels : defaults.labels, maxBatchSize != null ? maxBatchSize : defaults.maxBatchSize,
         warmup != null ? warmup : defaults.warmup, contextLength != null ? contextLength : defaults.contextLength,
         allowUnguardedNativeOps != null ? allowUnguardedNativeOps : defaults.allowUnguardedNativeOps,
-        warmupShapes != null ? warmupShapes : defaults.warmupShapes, pooling != null ? pooling : defaults.pooling);
+        warmupShapes != null ? warmupShapes : defaults.warmupShapes, pooling != null ? pooling : defaults.pooling,
+        generation != null ? generation : defaults.generation,
+        dynamicBatching != null ? dynamicBatching : defaults.dynamicBatching);
   }
 
   public String kindOrDefault() {
@@ -53,6 +59,16 @@ public record ModelConfigFile(
 
   public int maxBatchSizeOrDefault() {
     return maxBatchSize == null ? 0 : maxBatchSize;
+  }
+
+  public GenerationSettings generationOrDefault() {
+    return generation == null ? GenerationSettings.DEFAULT : generation;
+  }
+
+  /** The settings' first problem (generation, dynamic_batching), or null when they are valid. */
+  public String problem() {
+    String p = generation == null ? null : generation.problem();
+    return p != null || dynamicBatching == null ? p : dynamicBatching.problem(maxBatchSizeOrDefault());
   }
 
   public boolean warmupOrDefault() {

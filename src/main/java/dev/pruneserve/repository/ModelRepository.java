@@ -141,7 +141,12 @@ public final class ModelRepository {
 
   private ModelConfigFile read(String name, Path file) {
     try {
-      return json.readValue(file.toFile(), ModelConfigFile.class);
+      ModelConfigFile config = json.readValue(file.toFile(), ModelConfigFile.class);
+      String problem = config.problem();
+      if (problem != null) {
+        throw ServingException.precondition("invalid " + name + "/" + file.getFileName() + ": " + problem);
+      }
+      return config;
     } catch (IOException e) {
       String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j
           ? j.getOriginalMessage() + (j.getLocation() == null ? "" : " at line " + j.getLocation().getLineNr())

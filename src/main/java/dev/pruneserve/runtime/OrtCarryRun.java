@@ -87,6 +87,19 @@ final class OrtCarryRun implements CarryRun {
     }
   }
 
+  @Override
+  public Map<String, Tensor> carried() {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, OnnxTensor> e : carried.entrySet()) {
+        out.put(e.getKey(), TensorConverter.fromOrt(e.getKey(), e.getValue()));
+      }
+    } catch (OrtException e) {
+      throw OrtMessages.runFailure(label, e);
+    }
+    return out;
+  }
+
   private static OnnxTensor tensor(OrtSession.Result result, String name) {
     if (result.get(name).orElse(null) instanceof OnnxTensor t) {
       return t;

@@ -17,6 +17,12 @@ public interface CarryRun extends AutoCloseable {
    */
   Map<String, Tensor> step(Map<String, Tensor> inputs, Set<String> returned);
 
+  /**
+   * Copies out the carried inputs the next step would be fed (after a step: the carried outputs
+   * of that step; before the first: {@code initial}). For rebuilding a batched cache.
+   */
+  Map<String, Tensor> carried();
+
   @Override
   void close();
 }
