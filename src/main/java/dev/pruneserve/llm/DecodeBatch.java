@@ -116,12 +116,7 @@ final class DecodeBatch implements AutoCloseable {
     in.put("input_ids", longs("input_ids", n, w, ids));
     in.put("attention_mask", longs("attention_mask", n, w, mask));
     in.put("position_ids", longs("position_ids", n, w, pos));
-    for (TensorSpec s : pasts) {
-      long[] shape = s.shape();
-      shape[0] = n;
-      shape[2] = 0;
-      in.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
-    }
+    in.putAll(KvDecoder.emptyPast(session, n));
     Set<String> wanted = new HashSet<>(carry.keySet());
     wanted.add("logits");
     Map<String, Tensor> out = session.run(in, wanted);

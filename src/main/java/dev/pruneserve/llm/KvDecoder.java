@@ -42,15 +42,7 @@ public final class KvDecoder implements AutoCloseable {
         carry.put(o.name(), PAST + o.name().substring(PRESENT.length()));
       }
     }
-    Map<String, Tensor> past = new LinkedHashMap<>();
-    for (TensorSpec s : session.inputs()) {
-      if (s.name().startsWith(PAST)) {
-        long[] shape = s.shape();
-        shape[0] = 1;
-        shape[2] = 0;
-        past.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
-      }
-    }
+    Map<String, Tensor> past = emptyPast(session, 1);
     Set<String> declared = declared(session);
     this.mask = declared.contains("attention_mask");
     this.positions = declared.contains("position_ids");
@@ -154,15 +146,7 @@ public final class KvDecoder implements AutoCloseable {
    * other outputs than logits.
    */
   public static Map<String, Tensor> prefillInputs(ModelSession session, int[] ids) {
-    Map<String, Tensor> in = new LinkedHashMap<>();
-    for (TensorSpec s : session.inputs()) {
-      if (s.name().startsWith(PAST)) {
-        long[] shape = s.shape();
-        shape[0] = 1;
-        shape[2] = 0;
-        in.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
-      }
-    }
+    Map<String, Tensor> in = emptyPast(session, 1);
     Set<String> declared = new java.util.HashSet<>(); // callers add their own extra inputs (loss targets)
     session.inputs().forEach(x -> declared.add(x.name()));
     in.put("input_ids", longs("input_ids", ids.length, i -> ids[i]));
@@ -176,6 +160,20 @@ public final class KvDecoder implements AutoCloseable {
       in.put("token_type_ids", longs("token_type_ids", ids.length, i -> 0));
     }
     return in;
+  }
+
+  /** The {@code past_key_values.*} inputs of a first step: [batch, heads_i, 0, head_dim_i]. */
+  static Map<String, Tensor> emptyPast(ModelSession session, int batch) {
+    Map<String, Tensor> past = new LinkedHashMap<>();
+    for (TensorSpec s : session.inputs()) {
+      if (s.name().startsWith(PAST)) {
+        long[] shape = s.shape();
+        shape[0] = batch;
+        shape[2] = 0;
+        past.put(s.name(), Tensor.fixed(s.name(), s.type(), shape, ByteBuffer.allocate(0)));
+      }
+    }
+    return past;
   }
 
   private static Tensor longs(String name, int n, java.util.function.IntToLongFunction f) {
