@@ -53,6 +53,9 @@ final class PruneWire {
       Map.entry("recalibrate-batches", "options.recover.recalibrate_batches"),
       Map.entry("reconstruct", "options.recover.reconstruct"),
       Map.entry("reconstruct-lambda", "options.recover.reconstruct_lambda"),
+      Map.entry("reconstruct-mode", "options.recover.reconstruct_mode"),
+      Map.entry("reconstruct-projections", "options.recover.reconstruct_projections"),
+      Map.entry("reconstruct-samples", "options.recover.reconstruct_samples"),
       Map.entry("search-channels", "options.forward_search.channels"),
       Map.entry("search-budget", "options.forward_search.budget"),
       Map.entry("search-subset", "options.forward_search.subset"));
@@ -142,6 +145,9 @@ final class PruneWire {
     count(m, "recalibrate-batches", rec.getRecalibrateBatches());
     put(m, "reconstruct", rec.getReconstruct() ? "true" : "");
     put(m, "reconstruct-lambda", rec.getReconstructLambda() == 0 ? "" : Double.toString(rec.getReconstructLambda()));
+    put(m, "reconstruct-mode", rec.getReconstructMode());
+    put(m, "reconstruct-projections", rec.getReconstructProjections());
+    count(m, "reconstruct-samples", rec.getReconstructSamples());
   }
 
   private static void put(Map<String, String> m, String key, String v) {

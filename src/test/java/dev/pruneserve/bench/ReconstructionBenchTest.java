@@ -34,6 +34,41 @@ class ReconstructionBenchTest {
     }
   }
 
+  /**
+   * Sequential against one-shot, and which projections: -Dbench.methods (default
+   * magnitude-l2,flap,wanda-sp) × -Dbench.ratios (default 0.2,0.5); rows without reconstruction,
+   * one-shot, sequential (both), sequential attention-only and MLP-only.
+   */
+  @Test
+  void modes() throws Exception {
+    LmBench b = LmBench.open("reconstruct-modes");
+    String[][] variants = {{}, {"reconstruct-mode", "one-shot"}, {"reconstruct-mode", "sequential"}, {
+        "reconstruct-mode", "sequential", "reconstruct-projections", "attention"},
+        {"reconstruct-mode", "sequential",
+            "reconstruct-projections", "mlp"}};
+    try (ModelSession dense = b.loadDense()) {
+      for (String ratio : System.getProperty("bench.ratios", "0.2,0.5").split(",")) {
+        double p = Double.parseDouble(ratio);
+        for (String m : System.getProperty("bench.methods", "magnitude-l2,flap,wanda-sp").split(",")) {
+          for (String[] v : variants) {
+            Map<String, String> o = new LinkedHashMap<>();
+            if (v.length > 0) {
+              o.put("reconstruct", "true");
+            }
+            for (int i = 0; i < v.length; i += 2) {
+              o.put(v[i], v[i + 1]);
+            }
+            long t0 = System.nanoTime();
+            Pruner.Result r = PruneMethods.apply(b.dense(), RecipeParser.parse(m, p, o), b.calib(), OrtRuntime.cpu(2));
+            String label = v.length == 0 ? m : m + " + " + String.join(" ", java.util.Arrays.copyOfRange(v, 1,
+                v.length)).replace("reconstruct-projections ", "");
+            b.row(dense, label, p, r, (System.nanoTime() - t0) / 1e9);
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void table() throws Exception {
     LmBench b = LmBench.open("reconstruct");

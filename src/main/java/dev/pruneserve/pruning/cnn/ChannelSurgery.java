@@ -25,7 +25,8 @@ public final class ChannelSurgery {
   public record Pruned(ModelProto model, ParamCount before, ParamCount after) {}
 
   /**
-   * Removes channels {@code drop.get(group)} of each group (groups not in the map keep all).
+   * Removes channels {@code drop.get(group)} of each group (groups not in the map keep all); the
+   * result carries a {@link CutRecord} of what was cut (strip it before storing).
    *
    * @throws IllegalArgumentException naming the group when an index is out of range or every
    *     channel of a group would go
@@ -50,7 +51,7 @@ public final class ChannelSurgery {
       }
     }
     graph.clearValueInfo();
-    ModelProto out = model.toBuilder().setGraph(graph).build();
+    ModelProto out = CutRecord.record(model.toBuilder().setGraph(graph).build(), cuts);
     return new Pruned(out, ParamCount.of(model), ParamCount.of(out));
   }
 

@@ -8,9 +8,12 @@ import dev.pruneserve.pruning.cnn.BnRecalibration;
 import dev.pruneserve.pruning.cnn.ChannelDependencies;
 import dev.pruneserve.pruning.cnn.ChannelDiscovery;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
+import dev.pruneserve.pruning.cnn.CutRecord;
 import dev.pruneserve.pruning.cnn.NotPrunable;
 import dev.pruneserve.pruning.criteria.Pruner;
 import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.pruning.recovery.CnnReconstruction;
+import dev.pruneserve.pruning.recovery.ReconstructSettings;
 import dev.pruneserve.session.SessionLoader;
 import dev.pruneserve.train.ImageSet;
 import dev.pruneserve.train.NpyImages;
@@ -26,8 +29,9 @@ import java.util.Map;
 /**
  * The CNN flow of {@link PruneMethods}: loads the recipe's images when it needs them and checks
  * they fit the model, runs the method's {@link PruneMethod#pruneCnn}, then the optional
- * {@code recover} fine-tune (progress phase training) and the BatchNormalization recalibration
- * (on by default whenever images are given). Single-threaded.
+ * optional reconstruction (after a first BatchNormalization recalibration), the {@code recover}
+ * fine-tune (progress phase training) and the BatchNormalization recalibration (on by default
+ * whenever images are given). Single-threaded.
  */
 final class CnnMethods {
   private CnnMethods() {}
@@ -44,6 +48,14 @@ final class CnnMethods {
     if (r.method().usesCnnSchedule() && r.cnn().dataset().isEmpty()) {
       throw ServingException.invalid(r.missingImages());
     }
+    if (r.reconstructs() && r.cnn().dataset().isEmpty()) {
+      throw ServingException.invalid("reconstruct on a CNN needs calibration.images (unlabelled images.npy is"
+          + " enough; built-in: " + CnnSettings.DATASETS + ")");
+    }
+    if (r.reconstructs() && r.reconstruct().mode() == ReconstructSettings.Mode.ONE_SHOT) {
+      throw ServingException.invalid("reconstruct_mode one-shot applies to transformers; a CNN is reconstructed"
+          + " sequentially");
+    }
     ImageSet images = r.needsImages() || r.method().usesCnnSchedule() ? images(r) : null;
     if (images != null) {
       checkShape(dense, images);
@@ -54,7 +66,8 @@ final class CnnMethods {
       }
     }
     Pruner.Result c = r.method().pruneCnn(new PruneContext(dense, r, null, images, loader, work, progress));
-    ModelProto pruned = c.model();
+    var cuts = CutRecord.read(c.model());
+    ModelProto pruned = CutRecord.strip(c.model());
     Map<String, Object> details = new LinkedHashMap<>(c.details());
     details.put("parameters_removed", 1 - (double) Pruner.parameters(pruned) / Pruner.parameters(dense));
     if (!deps.notPrunable().isEmpty()) { // a partial result says what it left and why
@@ -62,6 +75,14 @@ final class CnnMethods {
     }
     CnnSettings s = r.cnn();
     boolean recalibrate = s.recalibrates() && images != null && images.size() >= 2;
+    if (r.reconstructs()) { // BN recalibration → reconstruction → (below) fine-tune and recalibration
+      if (recalibrate) {
+        pruned = BnRecalibration.run(pruned, images, loader, work).model();
+      }
+      var rec = CnnReconstruction.run(dense, pruned, cuts, images, r.reconstruct(), loader, work, progress);
+      pruned = rec.model();
+      details.put("reconstructed", rec.projections());
+    }
     // the training graph recalibrates (and fine-tunes) labelled classifiers it can differentiate;
     // any other CNN is recalibrated by forward passes (BnRecalibration: same statistics, no labels)
     boolean trainingGraph = s.recoverSteps() > 0 || (recalibrate && images.labelled() && trainable(pruned));

@@ -50,10 +50,6 @@ public final class PruneMethods {
     Pruner.Result out;
     try {
       if (family == Family.CNN) {
-        if (r.reconstructs()) {
-          throw ServingException.invalid("reconstruct applies to transformers so far; CNN reconstruction is not built"
-              + " yet");
-        }
         out = CnnMethods.apply(dense, r, loader, work, progress);
       } else {
         if (r.needsImages()) {
@@ -66,8 +62,8 @@ public final class PruneMethods {
         requireLayers(dense, r);
         out = r.method().pruneTransformer(new PruneContext(dense, r, tokens, null, loader, work, progress));
         if (r.reconstructs()) { // before validation: the stored model is the reconstructed one
-          var rec = dev.pruneserve.pruning.recovery.Reconstruction.oneShot(dense, out.model(), tokens, r.reconstruct(),
-              loader, work, progress);
+          var rec = dev.pruneserve.pruning.recovery.Reconstruction.transformer(dense, out.model(), tokens, r
+              .reconstruct(), loader, work, progress);
           Map<String, Object> d = new LinkedHashMap<>(out.details());
           d.put("reconstructed", rec.projections());
           out = new Pruner.Result(rec.model(), out.headsPerLayer(), out.channelsPerLayer(), out.parametersBefore(),

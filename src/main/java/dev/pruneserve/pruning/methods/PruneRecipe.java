@@ -2,6 +2,7 @@ package dev.pruneserve.pruning.methods;
 
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.pruning.ifso.CnnSettings;
+import dev.pruneserve.pruning.recovery.ReconstructSettings;
 import dev.pruneserve.pruning.transformer.GroupKinds;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -16,13 +17,11 @@ import java.util.Map;
  * @param seed random criterion, MINI-LLM's perturbation directions, CNN image order
  * @param firstLayer first eligible layer; {@code endLayer} exclusive, −1 = all
  * @param groups the kinds of transformer groups pruned (heads, MLP channels or both)
- * @param reconstruct the ridge λ of the one-shot reconstruction after pruning, NaN = none
+ * @param reconstruct the least-squares reconstruction after pruning, null = none
  * @param settings the method's own settings ({@link PruneMethod#settings})
  */
 public record PruneRecipe(PruneMethod method, double ratio, long seed, int firstLayer, int endLayer,
-    GroupKinds groups, double reconstruct, MethodSettings settings, CnnSettings cnn) {
-  /** Default relative ridge λ of the reconstruction (best of 1e-4…1e-1 for FLAP p = 0.5 on stories15M). */
-  public static final double RECONSTRUCT_LAMBDA = 1e-2;
+    GroupKinds groups, ReconstructSettings reconstruct, MethodSettings settings, CnnSettings cnn) {
 
   public PruneRecipe {
     cnn = cnn == null ? CnnSettings.DEFAULTS : cnn;
@@ -54,9 +53,9 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
     return method.needsTokens(this) || reconstructs();
   }
 
-  /** Whether the one-shot reconstruction runs after pruning. */
+  /** Whether a reconstruction runs after pruning. */
   public boolean reconstructs() {
-    return reconstruct >= 0;
+    return reconstruct != null;
   }
 
   public boolean needsImages() {
@@ -102,7 +101,7 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
       m.put("groups", groups.name());
     }
     if (reconstructs()) {
-      m.put("reconstruct", Map.of("mode", "one-shot", "lambda", reconstruct));
+      m.put("reconstruct", reconstruct.identity());
     }
     if (method.usesSeed(this)) {
       m.put("seed", seed);

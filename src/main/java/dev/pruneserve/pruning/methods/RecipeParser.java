@@ -3,6 +3,7 @@ package dev.pruneserve.pruning.methods;
 import dev.pruneserve.error.ServingException;
 import dev.pruneserve.pruning.ifso.CnnSettings;
 import dev.pruneserve.pruning.ifso.Ifso;
+import dev.pruneserve.pruning.recovery.ReconstructSettings;
 import dev.pruneserve.pruning.transformer.GroupKinds;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +21,7 @@ public final class RecipeParser {
       "images", "images-count", "cnn-mode", "cnn-batch", "scoring-batches", "interval", "rescore-every", "fd-r",
       "weight-decay", "lr", "recover-steps", "recover-lr", "recover-batch", "recalibrate-bn", "recalibrate-batches",
       "search-channels", "search-budget", "min-channels", "reconstruct", "reconstruct-lambda",
-      "search-subset");
+      "reconstruct-mode", "reconstruct-projections", "reconstruct-samples", "search-subset");
 
   /** Usage text of the recipe options, for the CLI's --help. */
   public static final String USAGE = String.join("\n",
@@ -30,7 +31,9 @@ public final class RecipeParser {
       "  MINI-LLM: [--zo-mode weights|masks] [--queries q] [--epsilon e] [--law gaussian|rademacher]",
       "    [--perturbed eligible|all] [--fms a|c|d] [--reduction sum|mean|max] [--micro-batch n]",
       "  CNN weight-only: [--min-channels n (a group keeps at least n; default 1)]",
-      "  transformers, any method: [--reconstruct true|false] [--reconstruct-lambda l (default 1e-2)]",
+      "  any method: [--reconstruct true|false] [--reconstruct-lambda l (default 1e-2)]",
+      "    [--reconstruct-mode sequential|one-shot (transformers)] [--reconstruct-projections both|attention|mlp]",
+      "    [--reconstruct-samples n (default: every calibration sequence; CNNs 512 images)]",
       "  CNN: [--images fashion-mnist|dir:<folder with images.npy, labels.npy>[:count]] [--cnn-mode train|one-shot]",
       "    [--cnn-batch n] [--scoring-batches n] [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l]",
       "    [--lr lr] [--recover-steps n] [--recover-lr lr] [--recover-batch n]",
@@ -61,14 +64,7 @@ public final class RecipeParser {
     int[] layers = layers(o.text("layers", "0:-1"), o.name("layers"));
     long seed = o.longValue("seed", 0);
     GroupKinds groups = o.choice("groups", GroupKinds.class, GroupKinds.ALL);
-    double reconstruct = o.bool("reconstruct", false) ? o.decimal("reconstruct-lambda", PruneRecipe.RECONSTRUCT_LAMBDA)
-        : Double.NaN;
-    if (!(reconstruct >= 0) && options.containsKey("reconstruct-lambda")) {
-      throw ServingException.invalid(o.name("reconstruct-lambda") + " needs " + o.name("reconstruct") + " true");
-    }
-    if (reconstruct < 0) {
-      throw ServingException.invalid(o.name("reconstruct-lambda") + " must be at least 0, got " + reconstruct);
-    }
+    ReconstructSettings reconstruct = reconstruct(o, options);
     if (groups != GroupKinds.ALL && !m.prunesGroupKinds()) {
       throw ServingException.invalid(o.name("groups") + " applies to " + String.join(", ", MethodRegistry.all()
           .stream().filter(PruneMethod::prunesGroupKinds).map(PruneMethod::name).toList()) + "; method '" + m.name()
@@ -82,6 +78,33 @@ public final class RecipeParser {
       }
     }
     return new PruneRecipe(m, ratio, seed, layers[0], layers[1], groups, reconstruct, settings, cnn);
+  }
+
+  /** The reconstruction options; null when {@code reconstruct} is not true (then none may be set). */
+  private static ReconstructSettings reconstruct(RecipeOptions o, Map<String, String> options) {
+    List<String> subordinate = List.of("reconstruct-lambda", "reconstruct-mode", "reconstruct-projections",
+        "reconstruct-samples");
+    if (!o.bool("reconstruct", false)) {
+      for (String k : subordinate) {
+        if (options.containsKey(k)) {
+          throw ServingException.invalid(o.name(k) + " needs " + o.name("reconstruct") + " true");
+        }
+      }
+      return null;
+    }
+    double lambda = o.decimal("reconstruct-lambda", ReconstructSettings.LAMBDA);
+    if (!(lambda >= 0)) {
+      throw ServingException.invalid(o.name("reconstruct-lambda") + " must be at least 0, got " + lambda);
+    }
+    int samples = o.integer("reconstruct-samples", 0);
+    if (samples < 0) {
+      throw ServingException.invalid(o.name("reconstruct-samples") + " must be at least 0, got " + samples);
+    }
+    return new ReconstructSettings(o.choice("reconstruct-mode", ReconstructSettings.Mode.class,
+        ReconstructSettings.Mode.SEQUENTIAL),
+        o.choice("reconstruct-projections", ReconstructSettings.Projections.class,
+            ReconstructSettings.Projections.BOTH),
+        lambda, samples);
   }
 
   /** "; it is an option of a, b" for the methods whose settings read {@code key}. */

@@ -31,7 +31,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One-shot least-squares reconstruction of a pruned transformer (issue 22, first slice): for each
+ * Least-squares reconstruction of a pruned transformer (issue 22). Sequential by default
+ * ({@link SequentialReconstruction}); the one-shot mode described here fits every projection from
+ * the dense model's inputs at once: for each
  * projection that reads pruned channels — o_proj over the kept heads, down_proj / fc2 over the kept
  * MLP channels — its weights W' [K, D] and an intercept c [D] are re-fitted so that {@code X_K·W'
  * + c} matches the dense {@code X·W} on the calibration tokens, X taken from the dense model:
@@ -50,17 +52,52 @@ public final class Reconstruction {
   /** What was re-fitted: each projection with its kept and dense input widths. */
   public record Result(ModelProto model, List<Map<String, Object>> projections) {}
 
-  public static Result oneShot(ModelProto dense, ModelProto pruned, List<int[]> calibration, double lambda,
-      SessionLoader loader, Path work, Progress progress) throws IOException {
-    OnnxGraph gd = new OnnxGraph(dense);
-    List<String> weights = new ArrayList<>();
-    for (HeadGroup b : HeadDiscovery.attentionBlocks(gd)) {
-      weights.add(b.oWeight());
+  /**
+   * Reconstructs the projections {@code settings} names, sequentially or one-shot.
+   *
+   * @param calibration token sequences (each with its BOS); {@code settings.samples} of them are used
+   */
+  public static Result transformer(ModelProto dense, ModelProto pruned, List<int[]> calibration,
+      ReconstructSettings settings, SessionLoader loader, Path work, Progress progress) throws IOException {
+    List<int[]> used = calibration.subList(0, settings.samplesFor(calibration.size(), false));
+    if (settings.mode() == ReconstructSettings.Mode.ONE_SHOT) {
+      return oneShot(dense, pruned, used, settings, loader, work, progress);
     }
-    ChannelModules.of(gd).forEach(m -> weights.add(m.readWeight()));
-    OnnxGraph gp = new OnnxGraph(pruned);
-    List<String> changed = weights.stream().filter(w -> gp.initializer(w).isPresent() && gp.initializer(w).get()
-        .getDims(0) < gd.initializer(w).orElseThrow().getDims(0)).toList();
+    List<Projection> projections = changed(new OnnxGraph(dense), new OnnxGraph(pruned), settings.projections())
+        .stream().map(w -> new Projection(Projection.Kind.MATMUL, w, null, true)).toList();
+    return SequentialReconstruction.run(dense, pruned, projections, new SequentialReconstruction.Samples() {
+      @Override
+      public int size() {
+        return used.size();
+      }
+
+      @Override
+      public Map<String, Tensor> inputs(ModelSession session, int sample) {
+        return KvDecoder.prefillInputs(session, used.get(sample));
+      }
+    }, settings.lambda(), loader, work, progress);
+  }
+
+  /** The o_proj / down_proj / fc2 weights {@code which} names that the pruned model reads narrower, in graph order. */
+  static List<String> changed(OnnxGraph gd, OnnxGraph gp, ReconstructSettings.Projections which) {
+    List<String> weights = new ArrayList<>();
+    if (which.attention()) {
+      for (HeadGroup b : HeadDiscovery.attentionBlocks(gd)) {
+        weights.add(b.oWeight());
+      }
+    }
+    if (which.mlp()) {
+      ChannelModules.of(gd).forEach(m -> weights.add(m.readWeight()));
+    }
+    return SequentialReconstruction.inGraphOrder(gd, weights.stream().filter(w -> gp.initializer(w).isPresent()
+        && gp.initializer(w).get().getDims(0) < gd.initializer(w).orElseThrow().getDims(0)).toList());
+  }
+
+  static Result oneShot(ModelProto dense, ModelProto pruned, List<int[]> calibration, ReconstructSettings settings,
+      SessionLoader loader, Path work, Progress progress) throws IOException {
+    double lambda = settings.lambda();
+    OnnxGraph gd = new OnnxGraph(dense);
+    List<String> changed = changed(gd, new OnnxGraph(pruned), settings.projections());
     if (changed.isEmpty()) {
       return new Result(pruned, List.of());
     }
