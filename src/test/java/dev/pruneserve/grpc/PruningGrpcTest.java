@@ -293,6 +293,26 @@ class PruningGrpcTest {
     assertTrue(v.getReportJson().contains("\"bn_recalibrated\":") && v.getReportJson().contains("\"batch\":64"),
         v.getReportJson());
 
+    // reconstruction after a weight-only method from the same images (labels not needed), with its phase
+    List<PruneEvent> rec = events(PruneRequest.newBuilder().setModel("fashion-cnn").setMethod("magnitude-l1")
+        .setRatio(0.3).setCalibration(CalibrationSpec.newBuilder().setImages(ImageDataset.newBuilder().setName(
+            "model:mine")))
+        .setOptions(PruneOptions.newBuilder().setRecover(RecoverOptions.newBuilder()
+            .setReconstruct(true).setReconstructSamples(48)))
+        .build());
+    assertTrue(rec.stream().anyMatch(e -> e.hasProgress() && e.getProgress().getPhase().equals("reconstructing")));
+    Variant rv = last(rec).getDone();
+    assertTrue(rv.getRecipeJson().contains("\"reconstruct\":{\"mode\":\"sequential\"") && rv.getReportJson()
+        .contains("\"reconstructed\":[{"), rv.getRecipeJson() + " / " + rv.getReportJson());
+    assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName(rv.getName()).build()).getReady());
+    assertStatus(Code.INVALID_ARGUMENT, "one-shot reconstruction applies to transformers",
+        () -> events(PruneRequest.newBuilder()
+            .setModel("fashion-cnn").setMethod("magnitude-l1").setRatio(0.3).setCalibration(CalibrationSpec.newBuilder()
+                .setImages(ImageDataset.newBuilder().setName("model:mine")))
+            .setOptions(PruneOptions.newBuilder()
+                .setRecover(RecoverOptions.newBuilder().setReconstruct(true).setReconstructMode("one-shot")))
+            .build()));
+
     assertStatus(Code.NOT_FOUND, "no dataset 'model:theirs'", () -> events(req.setCalibration(CalibrationSpec
         .newBuilder().setImages(ImageDataset.newBuilder().setName("model:theirs"))).build()));
     assertStatus(Code.INVALID_ARGUMENT, "not a path", () -> events(req.setCalibration(CalibrationSpec.newBuilder()

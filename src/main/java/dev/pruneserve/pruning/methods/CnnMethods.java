@@ -53,7 +53,7 @@ final class CnnMethods {
           + " enough; built-in: " + CnnSettings.DATASETS + ")");
     }
     if (r.reconstructs() && r.reconstruct().mode() == ReconstructSettings.Mode.ONE_SHOT) {
-      throw ServingException.invalid("reconstruct_mode one-shot applies to transformers; a CNN is reconstructed"
+      throw ServingException.invalid("a one-shot reconstruction applies to transformers; a CNN is reconstructed"
           + " sequentially");
     }
     ImageSet images = r.needsImages() || r.method().usesCnnSchedule() ? images(r) : null;

@@ -49,8 +49,9 @@ public record PruneRecipe(PruneMethod method, double ratio, long seed, int first
     return type.cast(settings);
   }
 
+  /** The method's own need, or a reconstruction without images (its data is then the calibration tokens). */
   public boolean needsTokens() {
-    return method.needsTokens(this) || reconstructs();
+    return method.needsTokens(this) || (reconstructs() && cnn.dataset().isEmpty());
   }
 
   /** Whether a reconstruction runs after pruning. */

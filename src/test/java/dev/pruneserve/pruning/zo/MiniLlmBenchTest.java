@@ -33,7 +33,6 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 class MiniLlmBenchTest {
-  static final String HEAP = "-Xmx512m";
   static final double GRAD_NORM_SCORED = 3.0433593641302426; // reference anchor, all layers
   static final double GATE_GRAD_NORM = 0.03867458161842943;
   static final double GRAD_NORM_SCORED_MID = 2.367516653700727; // layers 1–4
@@ -114,11 +113,11 @@ class MiniLlmBenchTest {
     Path dir = Files.createTempDirectory("minillm-mem");
     Path model = dir.resolve("dense.onnx");
     Files.write(model, Stories15mModels.dense().toByteArray());
-    long infer = peak("infer", model, data);
-    long weights = peak("weights", model, data);
-    long masks = peak("masks", model, data);
-    long taylor = peak("taylor", model, data);
-    long search = peak("search", model, data);
+    long infer = MemoryPeakMain.peak("infer", model, data);
+    long weights = MemoryPeakMain.peak("weights", model, data);
+    long masks = MemoryPeakMain.peak("masks", model, data);
+    long taylor = MemoryPeakMain.peak("taylor", model, data);
+    long search = MemoryPeakMain.peak("search", model, data);
     System.out.printf("BENCH search-memory | plain inference %d MiB | forward search (defaults, p=0.2) %d MiB"
         + " (%.2fx) | target <= 1.05x |%n", infer >> 20, search >> 20, (double) search / infer);
     System.out.printf("BENCH minillm-memory | plain inference (micro-batch 8) %d MiB | MINI-LLM weights q=2 %d MiB"
@@ -127,24 +126,6 @@ class MiniLlmBenchTest {
         (double) weights / infer, masks >> 20, (double) masks / infer, taylor >> 20, (double) taylor / infer,
         (double) weights / taylor);
     Files.deleteIfExists(model);
-  }
-
-  /**
-   * Runs {@link MemoryPeakMain} in a fresh JVM and returns its VmHWM. Every phase gets the same heap
-   * cap ({@value #HEAP}) so that RSS compares native memory and live heap, not how much garbage G1
-   * lets pile up before collecting in a long-running phase.
-   */
-  private static long peak(String phase, Path model, Path calib) throws Exception {
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    Process proc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), HEAP,
-        "-cp", cp, MemoryPeakMain.class.getName(), phase, model.toString(), calib.toString()).redirectErrorStream(true)
-        .start();
-    String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    if (proc.waitFor() != 0) {
-      throw new IllegalStateException(phase + " failed:\n" + out);
-    }
-    return out.lines().filter(l -> l.startsWith("PEAK ")).mapToLong(l -> Long.parseLong(l.substring(5))).findFirst()
-        .orElseThrow(() -> new IllegalStateException("no PEAK line from " + phase + ":\n" + out));
   }
 
   /** cos(ĝ, g): the weights-mode SPSA estimate ĝ = Σ_q c_q z_q (all layers, Gaussian z) vs backprop g. */
