@@ -28,13 +28,15 @@ import org.junit.jupiter.api.io.TempDir;
  * (activation-aware, calibrated on unlabelled rendered text lines) at 20 % and 50 % of its FLOPs
  * removed (channel ratio found by bisection on the measured MACs): top-1 agreement with the dense
  * model and orientation accuracy on held-out rendered lines (Java2D, DejaVu fonts, upright and
- * rotated 180°), side by side; with BN recalibration, and with reconstruction after it (+rec, at
- * the ratio the bisection found without it). Prints the table for docs/benchmarks.md.
+ * rotated 180°), side by side; with BN recalibration (+bn), with reconstruction on unlabelled
+ * images (+rec, BN statistics kept dense, reconstruct's default) and with both (+bn+rec); +rec runs
+ * at the ratio the bisection found without it. {@code -Dbench.cnn.calib=N} sets the calibration
+ * images (default 64). Prints the table for docs/benchmarks.md.
  */
 @Tag("bench")
 class ThirdPartyCnnBenchTest {
   private static final int EVAL = 400;
-  private static final int CALIB = 64;
+  private static final int CALIB = Integer.getInteger("bench.cnn.calib", 64);
   @TempDir Path dir;
 
   @Test
@@ -58,11 +60,11 @@ class ThirdPartyCnnBenchTest {
     System.out.println("| method | FLOPs removed (target) | channel ratio | parameters removed | top-1 agreement"
         + " | orientation accuracy |");
     for (double target : new double[] {0.2, 0.5}) {
-      for (String variant : List.of("magnitude-l1", "wanda-sp", "magnitude-l1+bn", "wanda-sp+bn", "magnitude-l1+bn+rec",
-          "wanda-sp+bn+rec")) {
+      for (String variant : List.of("magnitude-l1", "wanda-sp", "magnitude-l1+bn", "wanda-sp+bn", "magnitude-l1+rec",
+          "wanda-sp+rec", "magnitude-l1+bn+rec", "wanda-sp+bn+rec")) {
         String method = variant.replace("+bn", "").replace("+rec", "");
         Map<String, String> opts = variant.contains("+bn") ? Map.of("images", "dir:" + labelled)
-            : method.equals("wanda-sp") ? Map.of("images", "dir:" + data) : Map.of();
+            : method.equals("wanda-sp") || variant.endsWith("+rec") ? Map.of("images", "dir:" + data) : Map.of();
         double lo = 0.01;
         double hi = 0.9;
         Pruner.Result best = null;
@@ -86,6 +88,7 @@ class ThirdPartyCnnBenchTest {
         if (variant.endsWith("+rec")) { // the channel ratio sets the FLOPs; reconstruction re-fits at that ratio
           Map<String, String> rec = new java.util.LinkedHashMap<>(opts);
           rec.put("reconstruct", "true");
+          rec.put("recalibrate-bn", Boolean.toString(variant.contains("+bn"))); // reconstruct's default: false
           best = PruneMethods.apply(dense, RecipeParser.parse(method, bestRatio, rec), null, OrtRuntime.cpu(2));
         }
         int[] top = predict(best.model(), eval);

@@ -304,6 +304,8 @@ class PruningGrpcTest {
     Variant rv = last(rec).getDone();
     assertTrue(rv.getRecipeJson().contains("\"reconstruct\":{\"mode\":\"sequential\"") && rv.getReportJson()
         .contains("\"reconstructed\":[{"), rv.getRecipeJson() + " / " + rv.getReportJson());
+    // reconstruction keeps the dense BN statistics unless recalibration is asked for
+    assertFalse(rv.getReportJson().contains("bn_recalibrated"), rv.getReportJson());
     assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName(rv.getName()).build()).getReady());
     assertStatus(Code.INVALID_ARGUMENT, "one-shot reconstruction applies to transformers",
         () -> events(PruneRequest.newBuilder()

@@ -29,9 +29,10 @@ import java.util.Map;
 /**
  * The CNN flow of {@link PruneMethods}: loads the recipe's images when it needs them and checks
  * they fit the model, runs the method's {@link PruneMethod#pruneCnn}, then the optional
- * optional reconstruction (after a first BatchNormalization recalibration), the {@code recover}
- * fine-tune (progress phase training) and the BatchNormalization recalibration (on by default
- * whenever images are given). Single-threaded.
+ * reconstruction (after a first BatchNormalization recalibration when one is asked for), the
+ * {@code recover} fine-tune (progress phase training) and the BatchNormalization recalibration (on
+ * by default whenever images are given, off by default with reconstruction: {@link RecipeParser}).
+ * Single-threaded.
  */
 final class CnnMethods {
   private CnnMethods() {}

@@ -37,7 +37,8 @@ public final class RecipeParser {
       "  CNN: [--images fashion-mnist|dir:<folder with images.npy, labels.npy>[:count]] [--cnn-mode train|one-shot]",
       "    [--cnn-batch n] [--scoring-batches n] [--interval n] [--rescore-every n] [--fd-r r] [--weight-decay l]",
       "    [--lr lr] [--recover-steps n] [--recover-lr lr] [--recover-batch n]",
-      "    [--recalibrate-bn true|false (default true with images)] [--recalibrate-batches n]",
+      "    [--recalibrate-bn true|false (default true with images, false with --reconstruct)]",
+      "    [--recalibrate-batches n]",
       "  forward search: [--search-channels flap|wanda-sp] [--search-budget per-layer|global]",
       "    [--search-subset n (0 = all)] [--bias-compensation true|false]");
 
@@ -71,7 +72,7 @@ public final class RecipeParser {
           + "' prunes heads and channels together");
     }
     MethodSettings settings = m.settings(o);
-    CnnSettings cnn = cnn(o); // read for every method: any CNN prune may fine-tune (recover-*)
+    CnnSettings cnn = cnn(o, reconstruct != null); // read for every method: any CNN prune may fine-tune (recover-*)
     for (String k : options.keySet()) {
       if (!o.read().contains(k)) { // set, but nothing of this method reads it: a mistake, not a no-op
         throw ServingException.invalid(o.name(k) + " does not apply to method '" + m.name() + "'" + readers(k));
@@ -130,15 +131,20 @@ public final class RecipeParser {
         + "'");
   }
 
-  /** The CNN data, IFSO/Taylor schedule and recover fine-tune; defaults {@link CnnSettings#DEFAULTS}. */
-  static CnnSettings cnn(RecipeOptions o) {
+  /**
+   * The CNN data, IFSO/Taylor schedule and recover fine-tune; defaults {@link CnnSettings#DEFAULTS}, except
+   * that a reconstructing recipe does not recalibrate BN unless asked: reconstruction makes every consumer
+   * of a cut channel group match its dense output, so the dense statistics stay right, and re-estimating
+   * them on calibration images moves the network away from the dense one (docs/benchmarks.md).
+   */
+  static CnnSettings cnn(RecipeOptions o, boolean reconstructs) {
     CnnSettings d = CnnSettings.DEFAULTS;
     return new CnnSettings(o.choice("cnn-mode", Ifso.Mode.class, d.mode()), o.integer("cnn-batch", d.batch()),
         o.integer("scoring-batches", d.scoringBatches()), o.integer("interval", d.interval()),
         o.integer("rescore-every", d.rescoreEvery()), o.decimal("fd-r", d.r()),
         o.decimal("weight-decay", d.weightDecay()), o.decimal("lr", d.lr()), o.text("images", ""),
         o.integer("images-count", 0), o.integer("recover-steps", 0), o.decimal("recover-lr", d.recoverLr()),
-        o.integer("recover-batch", d.recoverBatch()), o.bool("recalibrate-bn", d.recalibrateBn()),
+        o.integer("recover-batch", d.recoverBatch()), o.bool("recalibrate-bn", d.recalibrateBn() && !reconstructs),
         o.integer("recalibrate-batches", d.recalibrateBatches()));
   }
 }

@@ -41,6 +41,10 @@ class RecipeParserTest {
     assertFalse(off.cnn().recalibrates());
     assertTrue(off.identity().toString().contains("recalibrate_bn=false"), off.identity().toString());
     assertFalse(RecipeParser.parse("magnitude-l1", 0.5, Map.of()).cnn().recalibrates(), "no images, nothing to do");
+    assertFalse(RecipeParser.parse("magnitude-l1", 0.5, Map.of("images", "fashion-mnist", "reconstruct", "true"))
+        .cnn().recalibrates(), "reconstruction keeps the dense statistics by default");
+    assertTrue(RecipeParser.parse("magnitude-l1", 0.5, Map.of("images", "fashion-mnist", "reconstruct", "true",
+        "recalibrate-bn", "true")).cnn().recalibrates(), "asked for explicitly");
   }
 
   @Test
