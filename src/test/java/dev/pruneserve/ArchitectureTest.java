@@ -38,6 +38,14 @@ class ArchitectureTest {
   }
 
   @Test
+  void onlyTheEtcdPackageTouchesEtcd() {
+    noClasses().that().resideOutsideOfPackage("dev.pruneserve.etcd").should().dependOnClassesThat()
+        .resideInAPackage("io.etcd..").check(main);
+    noClasses().that().resideOutsideOfPackages("dev.pruneserve.etcd", "dev.pruneserve.app").should()
+        .dependOnClassesThat().resideInAPackage("dev.pruneserve.etcd").check(main);
+  }
+
+  @Test
   void onlyTheGrpcAdaptersSeeGrpcAndTheWireTypes() {
     noClasses().that().resideOutsideOfPackages("dev.pruneserve.grpc", "dev.pruneserve.api..").should()
         .dependOnClassesThat().resideInAnyPackage("io.grpc..", "dev.pruneserve.api..").check(main);

@@ -45,6 +45,9 @@ public class ServerBeans {
   @Produces
   @ApplicationScoped
   AliasTable aliasTable(ModelRepository repository, ServerConfig config) {
+    if (config.fleet().etcdEndpoints().filter(e -> !e.isEmpty()).isPresent()) {
+      return AliasTable.inMemory(); // etcd holds the aliases: this replica's routing only
+    }
     String d = config.variants().aliasDurability();
     if (!d.equals("sync") && !d.equals("write-behind")) {
       throw new IllegalArgumentException("pruneserve.variants.alias-durability must be sync or write-behind, got " + d);
@@ -55,6 +58,30 @@ public class ServerBeans {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("cannot read the aliases in " + repository.root(), e);
     }
+  }
+
+  /** The fleet over etcd when {@code pruneserve.fleet.etcd-endpoints} is set; connected lazily by jetcd. */
+  @Produces
+  @jakarta.inject.Singleton
+  java.util.Optional<dev.pruneserve.variant.Fleet> fleet(ServerConfig config) {
+    ServerConfig.Fleet f = config.fleet();
+    return f.etcdEndpoints().filter(e -> !e.isEmpty()).map(e -> new dev.pruneserve.etcd.EtcdFleet(
+        new dev.pruneserve.etcd.EtcdFleet.Settings(e, f.prefix(), f.replicaId().orElseGet(ServerBeans::replicaName),
+            f.leaseTtl(), f.timeout())));
+  }
+
+  void closeFleet(@jakarta.enterprise.inject.Disposes java.util.Optional<dev.pruneserve.variant.Fleet> fleet) {
+    fleet.ifPresent(dev.pruneserve.variant.Fleet::close);
+  }
+
+  private static String replicaName() {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      host = "replica";
+    }
+    return host + "-" + ProcessHandle.current().pid();
   }
 
   @Produces

@@ -41,7 +41,8 @@ public class ServerLifecycle {
     this.readiness = readiness;
   }
 
-  void onStart(@Observes StartupEvent ev, ModelRepository repo, VariantStore variants) {
+  void onStart(@Observes StartupEvent ev, ModelRepository repo, VariantStore variants,
+      java.util.Optional<dev.pruneserve.variant.Fleet> fleet, dev.pruneserve.variant.AliasService aliasService) {
     // grpc.health.v1 answers NOT_SERVING until the start-up loading below has finished (readiness)
     readiness.set(false);
     try {
@@ -71,6 +72,11 @@ public class ServerLifecycle {
         LOG.errorf("fashion-resnet is not available: %s", e.getMessage());
       }
     }
+    fleet.ifPresent(f -> { // before recovery: staging folders of live replicas are left alone
+      LOG.infof("fleet mode: replica %s, aliases and prune locks in etcd", f.replicaId());
+      variants.useFleet(f);
+      prune.useFleet(f);
+    });
     try {
       List<String> bad = variants.recover();
       if (!bad.isEmpty()) {
@@ -101,6 +107,7 @@ public class ServerLifecycle {
         }
       }
     }
+    fleet.ifPresent(f -> aliasService.follow(f, java.time.Duration.ofSeconds(60)));
     LOG.infof("model repository %s: %s", repo.root(), registry.index());
     readiness.set(true);
   }

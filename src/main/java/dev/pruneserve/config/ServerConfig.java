@@ -75,6 +75,33 @@ public interface ServerConfig {
 
   Security security();
 
+  Fleet fleet();
+
+  /** Fleet mode: replicas coordinated through etcd (unset endpoints = a single server). */
+  interface Fleet {
+    /**
+     * etcd client URLs, comma-separated (e.g. {@code http://etcd:2379}). Set: the alias table lives in
+     * etcd and every replica follows it, prunes take a fleet lock per variant id, staging folders name
+     * their owner; {@code aliases.json} and {@code variants.alias-durability} are not used.
+     */
+    java.util.Optional<java.util.List<String>> etcdEndpoints();
+
+    /** Prefix of every key pruneserve writes in etcd (several fleets can share one etcd). */
+    @WithDefault("/pruneserve/")
+    String prefix();
+
+    /** This replica's name in the fleet; default: the host name and process id. */
+    java.util.Optional<String> replicaId();
+
+    /** TTL of the replica's etcd lease: a killed replica's locks are released this long after. */
+    @WithDefault("10s")
+    java.time.Duration leaseTtl();
+
+    /** How long a call to etcd may take before the request gets UNAVAILABLE. */
+    @WithDefault("3s")
+    java.time.Duration timeout();
+  }
+
   Limits limits();
 
   Shutdown shutdown();

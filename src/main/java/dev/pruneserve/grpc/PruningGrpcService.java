@@ -111,21 +111,22 @@ public class PruningGrpcService extends PruningGrpc.PruningImplBase {
     GrpcErrors.unary(obs, () -> {
       aliases.set(req.getAlias(), req.getTarget(),
           req.hasExpectedCurrent() ? Optional.of(req.getExpectedCurrent()) : Optional.empty());
-      return Alias.newBuilder().setAlias(req.getAlias()).setTarget(req.getTarget()).build();
+      return aliases.state(req.getAlias()).map(PruningGrpcService::alias).orElse(Alias.newBuilder().setAlias(req
+          .getAlias()).setTarget(req.getTarget()).build());
     });
   }
 
   @Override
   public void getAlias(GetAliasRequest req, StreamObserver<Alias> obs) {
-    GrpcErrors.unary(obs, () -> Alias.newBuilder().setAlias(req.getAlias()).setTarget(aliases.get(req.getAlias())
-        .orElseThrow(() -> ServingException.notFound("no alias '" + req.getAlias() + "'"))).build());
+    GrpcErrors.unary(obs, () -> alias(aliases.state(req.getAlias()).orElseThrow(() -> ServingException.notFound(
+        "no alias '" + req.getAlias() + "'"))));
   }
 
   @Override
   public void listAliases(ListAliasesRequest req, StreamObserver<ListAliasesResponse> obs) {
     GrpcErrors.unary(obs, () -> {
       ListAliasesResponse.Builder b = ListAliasesResponse.newBuilder();
-      aliases.list().forEach((a, t) -> b.addAliases(Alias.newBuilder().setAlias(a).setTarget(t)));
+      aliases.list().keySet().forEach(a -> aliases.state(a).ifPresent(st -> b.addAliases(alias(st))));
       return b.build();
     });
   }
@@ -138,5 +139,10 @@ public class PruningGrpcService extends PruningGrpc.PruningImplBase {
       }
       return DeleteAliasResponse.getDefaultInstance();
     });
+  }
+
+  private static Alias alias(AliasService.AliasState s) {
+    return Alias.newBuilder().setAlias(s.alias()).setTarget(s.target()).setServedTarget(s.served()).setRevision(s
+        .revision()).setServedRevision(s.servedRevision()).setProblem(s.problem()).build();
   }
 }

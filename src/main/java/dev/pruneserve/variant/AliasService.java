@@ -11,12 +11,25 @@ import java.util.Optional;
  * Hot swap: points aliases at models or variants. The target is loaded and warmed before the
  * switch; the switch itself is one atomic map update (compare-and-set when asked), after which new
  * requests resolve to the new target while in-flight requests keep the lease they hold on the old
- * one. A failed load leaves the alias as it was. Thread-safe.
+ * one. A failed load leaves the alias as it was. In fleet mode ({@link #follow}) the fleet's table
+ * decides and every replica switches on its own after loading the target ({@link FleetAliases}).
+ * Thread-safe.
  */
 public final class AliasService {
+  /**
+   * One alias: {@code target} the fleet's (or this server's) target, {@code served} what this
+   * replica routes to; revisions are the fleet's (0 on a single server); {@code problem} says why
+   * {@code served} differs from {@code target} ("" when it does not).
+   */
+  public record AliasState(String alias, String target, String served, long revision, long servedRevision,
+      String problem) {}
+
+  /** How long SetAlias waits for this replica to follow the fleet's change before answering. */
+  private static final java.time.Duration FOLLOW_WAIT = java.time.Duration.ofSeconds(30);
   private final AliasTable table;
   private final ModelRegistry registry;
   private final java.util.function.Consumer<String> targetChanged;
+  private volatile FleetAliases fleet; // null: a single server
 
   private final io.micrometer.core.instrument.Timer swaps;
   /** Serialises alias switches with variant deletions: no alias ever points at a deleted variant. */
@@ -33,12 +46,30 @@ public final class AliasService {
         .publishPercentiles(0.5, 0.99).register(meters);
   }
 
+  /**
+   * Fleet mode from now on: aliases.json is no longer read or written; the fleet's table is loaded
+   * (each target warmed; waiting up to {@code wait} for it) and followed. Call once, after the
+   * start-up loading.
+   */
+  public void follow(Fleet f, java.time.Duration wait) {
+    FleetAliases fa = new FleetAliases(f, this, table, registry, targetChanged);
+    fleet = fa;
+    fa.start(wait);
+  }
+
   /** Returns the previous target ("" if the alias is new). */
   public String set(String alias, String target, Optional<String> expectedCurrent) {
     requireAliasName(alias);
     ModelNames.requireValid(target);
     if (!registry.repository().contains(target)) {
       throw ServingException.notFound("alias target '" + target + "' is not a model or variant of the repository");
+    }
+    FleetAliases fa = fleet;
+    if (fa != null) { // loaded here first, so this replica's switch is immediate; the others load on their own
+      if (!registry.isReady(target, "")) {
+        registry.load(target);
+      }
+      return fa.set(alias, target, expectedCurrent, FOLLOW_WAIT);
     }
     expectedCurrent.ifPresent(e -> {
       String now = table.target(alias).orElse("");
@@ -80,7 +111,16 @@ public final class AliasService {
   }
 
   public Optional<String> get(String alias) {
-    return table.target(alias);
+    return state(alias).map(AliasState::target);
+  }
+
+  /** The alias as the fleet and this replica see it (on a single server both are the table's). */
+  public Optional<AliasState> state(String alias) {
+    FleetAliases fa = fleet;
+    if (fa != null) {
+      return fa.state(alias);
+    }
+    return table.target(alias).map(t -> new AliasState(alias, t, t, 0, 0, ""));
   }
 
   public Map<String, String> list() {
@@ -88,6 +128,10 @@ public final class AliasService {
   }
 
   public boolean delete(String alias) {
+    FleetAliases fa = fleet;
+    if (fa != null) {
+      return fa.delete(alias, FOLLOW_WAIT);
+    }
     Optional<String> target = table.target(alias);
     boolean removed = table.remove(alias);
     target.ifPresent(targetChanged);

@@ -45,10 +45,20 @@ public final class AliasTable implements AutoCloseable {
     this(file, Durability.SYNC);
   }
 
+  /** A table kept in memory only (fleet mode: etcd holds the aliases, this is the replica's routing). */
+  public static AliasTable inMemory() {
+    try {
+      return new AliasTable(null, Durability.WRITE_BEHIND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // nothing is read
+    }
+  }
+
+  /** @param file where the table is persisted; null = nowhere */
   public AliasTable(Path file, Durability durability) throws IOException {
     this.file = file;
     this.durability = durability;
-    if (Files.isRegularFile(file)) {
+    if (file != null && Files.isRegularFile(file)) {
       targets.putAll(JSON.readValue(file.toFile(), new TypeReference<Map<String, String>>() {}));
     }
   }
@@ -140,6 +150,9 @@ public final class AliasTable implements AutoCloseable {
   }
 
   private void persist(Map<String, String> next) {
+    if (file == null) {
+      return;
+    }
     try {
       AtomicFiles.write(file, JSON.writeValueAsBytes(next));
     } catch (IOException e) {

@@ -32,6 +32,7 @@ final class PrunePipeline {
   private final SessionLoader loader;
   private final LmInputs inputs;
   private final JobBoard board;
+  private volatile Fleet fleet; // null: a single server
 
   PrunePipeline(ModelRegistry registry, VariantStore store, AliasService aliases, SessionLoader loader,
       JobBoard board) {
@@ -41,6 +42,11 @@ final class PrunePipeline {
     this.loader = loader;
     this.board = board;
     this.inputs = new LmInputs(registry, loader);
+  }
+
+  /** Fleet mode: one replica at a time prunes a given variant (the others then load what it stored). */
+  void useFleet(Fleet f) {
+    fleet = f;
   }
 
   /** The parent read for pruning with its external data; a file that does not hold it → FAILED_PRECONDITION. */
@@ -55,7 +61,26 @@ final class PrunePipeline {
   /** @param recipe the recipe record of the manifest (identity, data hashes, calibration digest) */
   void run(PruneJob job, PruneService.Spec spec, Path parentFile, String parentSha, Map<String, Object> recipe) {
     long t0 = System.nanoTime();
+    Optional<Fleet.Held> held = Optional.empty();
     try {
+      Fleet fl = fleet;
+      if (fl != null) { // the lock is named by the variant id: the same request on two replicas runs once
+        job.report("waiting", 0);
+        held = fl.lock("variant/" + job.variantName(), job::cancelRequested);
+        if (held.isEmpty()) {
+          throw new CancellationException("cancelled while another replica held the variant's lock");
+        }
+        Optional<VariantManifest> built = store.read(job.variantName());
+        if (built.isPresent()) { // another replica finished it while this one waited
+          registry.load(built.get().name());
+          if (!spec.activateAs().isEmpty()) {
+            aliases.set(spec.activateAs(), built.get().name(), Optional.empty());
+          }
+          LOG.infof("variant %s was pruned by another replica; loaded it", built.get().name());
+          board.end(job, () -> job.succeed(built.get(), true));
+          return;
+        }
+      }
       // external data read, Constant-node and Transpose(initializer) weights as initializers (ModelFiles.read)
       dev.pruneserve.graph.ModelFiles.Loaded parent = readParent(parentFile);
       ModelProto dense = parent.model();
@@ -122,6 +147,8 @@ final class PrunePipeline {
       LOG.errorf(e, "prune job %s (%s) failed", job.id(), job.variantName());
       board.end(job, () -> job.fail(new ServingException(ErrorKind.INTERNAL, "pruning failed: " + e.getMessage()),
           false));
+    } finally {
+      held.ifPresent(Fleet.Held::close);
     }
   }
 }

@@ -53,6 +53,11 @@ public final class PruneService {
     this.pipeline = new PrunePipeline(registry, store, aliases, loader, board);
   }
 
+  /** Fleet mode: prunes take the fleet lock of their variant id (see {@link Fleet#lock}). */
+  public void useFleet(Fleet f) {
+    pipeline.useFleet(f);
+  }
+
   /** Asks every running or queued job to stop (shutdown); each ends CANCELLED, leaving nothing. */
   public int cancelAll() {
     return board.cancelAll();

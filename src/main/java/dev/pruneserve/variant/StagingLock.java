@@ -12,8 +12,10 @@ import java.nio.file.StandardOpenOption;
  * Ownership of a staging folder: the writer holds an exclusive OS file lock on the sibling file
  * {@code <staging>.lock} from before the folder exists until it is renamed away, so start-up
  * recovery (of this or another process on the same host) removes a staging folder only when no
- * live writer holds its lock — a crashed writer's lock is released by the OS. Fleet-wide ownership
- * across hosts is the fleet issue's. Not thread-safe; one instance per write.
+ * live writer holds its lock — a crashed writer's lock is released by the OS. Across hosts (a
+ * shared volume whose locks may not reach the other host) the lock file also names its owner
+ * ({@link Fleet#ownerTag}), checked against the fleet's leases by {@link VariantStore#recover}. Not
+ * thread-safe; one instance per write.
  */
 final class StagingLock implements AutoCloseable {
   static final String SUFFIX = ".lock";
@@ -32,12 +34,17 @@ final class StagingLock implements AutoCloseable {
     this.lock = lock;
   }
 
-  /** Creates and locks {@code <staging>.lock}; the staging folder itself is created by the caller after. */
-  static StagingLock hold(Path staging) throws IOException {
+  /**
+   * Creates and locks {@code <staging>.lock} holding {@code owner} (the fleet's owner tag, "" on a
+   * single server); the staging folder itself is created by the caller after.
+   */
+  static StagingLock hold(Path staging, String owner) throws IOException {
     Path f = lockFile(staging);
     FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     try {
       StagingLock l = new StagingLock(f, ch, ch.lock());
+      ch.write(java.nio.ByteBuffer.wrap(owner.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      ch.force(true);
       HELD.add(f.toAbsolutePath().normalize());
       return l;
     } catch (IOException | RuntimeException e) {
@@ -67,6 +74,15 @@ final class StagingLock implements AutoCloseable {
       return false; // this process holds it
     } catch (java.nio.file.NoSuchFileException e) {
       return true;
+    }
+  }
+
+  /** The owner tag in the lock file of {@code staging}; "" when there is none. */
+  static String owner(Path staging) throws IOException {
+    try {
+      return Files.readString(lockFile(staging)).trim();
+    } catch (java.nio.file.NoSuchFileException e) {
+      return "";
     }
   }
 

@@ -36,6 +36,7 @@ public final class VariantStore {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private final ModelRepository repository;
+  private volatile Fleet fleet; // null: a single server
 
   public VariantStore(ModelRepository repository) {
     this.repository = repository;
@@ -91,7 +92,7 @@ public final class VariantStore {
       throw new IOException("variant " + m.name() + " already exists");
     }
     Path staging = root.resolve(STAGING + m.name() + "-" + UUID.randomUUID());
-    try (StagingLock lock = StagingLock.hold(staging)) {
+    try (StagingLock lock = StagingLock.hold(staging, owner())) {
       Path version = Files.createDirectories(staging.resolve("1"));
       model.writeTo(version);
       if (m.modelSha256().isEmpty()) { // sealed from the files as written (model.onnx and its data file)
@@ -150,7 +151,7 @@ public final class VariantStore {
   public void delete(String name) throws IOException {
     Path dir = repository.root().resolve(name);
     Path trash = repository.root().resolve(STAGING + "deleted-" + UUID.randomUUID());
-    try (StagingLock lock = StagingLock.hold(trash)) {
+    try (StagingLock lock = StagingLock.hold(trash, owner())) {
       Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
       deleteTree(trash);
     }
@@ -172,7 +173,7 @@ public final class VariantStore {
       for (Path d : (Iterable<Path>) dirs::iterator) {
         String n = d.getFileName().toString();
         if (n.startsWith(STAGING) && Files.isDirectory(d)) {
-          if (StagingLock.abandoned(d)) { // no live writer holds its lock, in this or another process
+          if (abandoned(d)) { // no live writer holds its lock, in this or another process or replica
             LOG.warnf("removing the incomplete variant write %s", n);
             deleteTree(d);
             StagingLock.removeLockFile(d);
@@ -194,6 +195,26 @@ public final class VariantStore {
       }
     }
     return quarantined;
+  }
+
+  /** Fleet mode: staging folders carry this replica's owner tag, and recovery asks the fleet. */
+  public void useFleet(Fleet f) {
+    fleet = f;
+  }
+
+  private String owner() {
+    Fleet f = fleet;
+    return f == null ? "" : f.ownerTag();
+  }
+
+  /** No live writer: the OS lock is free and (in fleet mode) the owner's lease is gone. */
+  private boolean abandoned(Path staging) throws IOException {
+    if (!StagingLock.abandoned(staging)) {
+      return false;
+    }
+    Fleet f = fleet;
+    String tag = StagingLock.owner(staging);
+    return f == null || tag.isEmpty() || !f.ownerAlive(tag);
   }
 
   private boolean intact(Path dir) {

@@ -41,7 +41,7 @@ class VariantStoreTest {
     Files.setLastModifiedTime(staleTmp, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()
         - 3_600_000));
     Path freshTmp = Files.createFile(root.resolve(".tmp-2.part"));
-    try (StagingLock held = StagingLock.hold(live)) {
+    try (StagingLock held = StagingLock.hold(live, "")) {
       Files.createDirectories(live.resolve("1"));
       assertEquals(List.of(), new VariantStore(new ModelRepository(root)).recover());
       assertTrue(Files.isDirectory(live), "a write in progress is never removed");
@@ -52,6 +52,73 @@ class VariantStoreTest {
     assertFalse(Files.exists(root.resolve(live.getFileName() + StagingLock.SUFFIX)), "lock file removed");
     new VariantStore(new ModelRepository(root)).recover();
     assertFalse(Files.exists(live), "once its writer is gone, the folder is abandoned");
+  }
+
+  /**
+   * Across hosts the OS lock may not reach a writer on another replica: a staging folder whose lock
+   * file names a fleet owner stays while the fleet says that owner's lease is alive, and is removed
+   * once it is not (the replica was killed and its lease expired).
+   */
+  @Test
+  void recoveryInFleetModeAsksWhetherTheOwnersLeaseIsAlive() throws Exception {
+    Path other = root.resolve(VariantStore.STAGING + "mlp@random-p50-ffffffffff-other");
+    Path gone = root.resolve(VariantStore.STAGING + "mlp@random-p50-9999999999-gone");
+    for (Path p : List.of(other, gone)) {
+      Files.createDirectories(p.resolve("1"));
+    }
+    Files.writeString(other.resolveSibling(other.getFileName() + StagingLock.SUFFIX), "replica-b/1f");
+    Files.writeString(gone.resolveSibling(gone.getFileName() + StagingLock.SUFFIX), "replica-c/2e");
+    VariantStore store = new VariantStore(new ModelRepository(root));
+    store.useFleet(new OwnersOnly(java.util.Set.of("replica-b/1f")));
+    store.recover();
+    assertTrue(Files.isDirectory(other), "a live replica's write is never removed");
+    assertFalse(Files.exists(gone), "a dead replica's write is removed");
+  }
+
+  /** The fleet port as recovery uses it: which owner tags hold a live lease. */
+  private record OwnersOnly(java.util.Set<String> alive) implements Fleet {
+    @Override
+    public Table aliases() {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Change setAlias(String alias, String target, Optional<String> expected) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Optional<Change> deleteAlias(String alias) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void followAliases(java.util.function.Consumer<AliasRecord> listener, Runnable tableRead) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Optional<Held> lock(String name, java.util.function.BooleanSupplier cancelled) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public String replicaId() {
+      return "replica-a";
+    }
+
+    @Override
+    public String ownerTag() {
+      return "replica-a/3d";
+    }
+
+    @Override
+    public boolean ownerAlive(String tag) {
+      return alive.contains(tag);
+    }
+
+    @Override
+    public void close() {}
   }
 
   /**

@@ -1,0 +1,253 @@
+package dev.pruneserve.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pruneserve.api.v1.CalibrationSpec;
+import dev.pruneserve.api.v1.GenerateRequest;
+import dev.pruneserve.api.v1.GenerationGrpc;
+import dev.pruneserve.api.v1.GetAliasRequest;
+import dev.pruneserve.api.v1.ListVariantsRequest;
+import dev.pruneserve.api.v1.PruneEvent;
+import dev.pruneserve.api.v1.PruneOptions;
+import dev.pruneserve.api.v1.PruneRequest;
+import dev.pruneserve.api.v1.PruningGrpc;
+import dev.pruneserve.api.v1.RecoverOptions;
+import dev.pruneserve.api.v1.SamplingParams;
+import dev.pruneserve.api.v1.SetAliasRequest;
+import dev.pruneserve.testing.EtcdProcess;
+import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.testing.PackagedServer;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Fleet mode end to end: a real etcd and two packaged servers (separate JVMs) on one repository
+ * folder. A variant pruned on A is served by name on B; an alias switched on B while clients on
+ * both replicas generate through it reaches both with zero failed requests; a stale compare-and-set
+ * fails everywhere; the same Prune sent to both replicas at once runs once; a replica killed
+ * mid-prune releases its lock (its lease expires) and, restarted, leaves no partial variant; with
+ * etcd down alias changes get UNAVAILABLE while both replicas keep serving, and after etcd's
+ * restart the fleet switches again. Deadlines only end a hung test. Runs in {@code verify}.
+ */
+class FleetIT {
+  private static final String STORY = "Once upon a time, there was a little girl named Lily. She liked to play.";
+  @TempDir Path dir;
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void close() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) {
+      open.get(i).close();
+    }
+  }
+
+  @Test
+  void twoReplicasFollowOneEtcd() throws Exception {
+    Path etcdBinary = EtcdProcess.binary().orElse(null);
+    Assumptions.assumeTrue(etcdBinary != null, "etcd is not installed (.ci/run installs etcd-server)");
+    Fixtures.stories15m();
+    EtcdProcess etcd = keep(EtcdProcess.start(etcdBinary, dir.resolve("etcd")));
+    Path repo = dir.resolve("repo");
+    String[] fleet = {"pruneserve.fleet.etcd-endpoints=" + etcd.endpoint(), "pruneserve.fleet.lease-ttl=3s",
+        "pruneserve.fleet.timeout=2s"};
+    PackagedServer a = keep(PackagedServer.start(dir, repo, with(fleet, "pruneserve.fleet.replica-id=a")));
+    PackagedServer b = keep(PackagedServer.start(dir, repo, with(fleet, "pruneserve.fleet.replica-id=b")));
+
+    // pruned on A, served by name on B (loaded on demand from the shared store), listed on B
+    String v1 = done(prune(a, request("magnitude-l2", 0.2))).getName();
+    String v2 = done(prune(b, request("magnitude-l2", 0.3))).getName();
+    assertTrue(generate(b, v1) > 0);
+    assertTrue(pruning(b).listVariants(ListVariantsRequest.getDefaultInstance()).getVariantsList().stream()
+        .anyMatch(v -> v.getName().equals(v1)), "B lists A's variant");
+
+    // an alias set on A reaches B; switched on B under load, it reaches both with zero failures
+    pruning(a).setAlias(SetAliasRequest.newBuilder().setAlias("prod").setTarget(v1).build());
+    await("B serves prod -> " + v1, () -> served(b, "prod").equals(v1));
+    AtomicBoolean stop = new AtomicBoolean();
+    ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+    AtomicInteger served = new AtomicInteger();
+    List<CompletableFuture<Void>> clients = new ArrayList<>();
+    for (PackagedServer s : List.of(a, b, a, b)) {
+      clients.add(CompletableFuture.runAsync(() -> {
+        while (!stop.get()) {
+          try {
+            generate(s, "prod");
+            served.incrementAndGet();
+          } catch (RuntimeException e) {
+            failures.add(e);
+          }
+        }
+      }));
+    }
+    await("clients running", () -> served.get() >= 8);
+    var switched = pruning(b).setAlias(SetAliasRequest.newBuilder().setAlias("prod").setTarget(v2)
+        .setExpectedCurrent(v1).build());
+    assertEquals(v2, switched.getServedTarget(), "B switched before answering");
+    await("A serves prod -> " + v2, () -> served(a, "prod").equals(v2));
+    int atSwitch = served.get();
+    await("requests after the switch", () -> served.get() >= atSwitch + 8);
+    stop.set(true);
+    CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+    assertTrue(failures.isEmpty(), "failed requests during the swap: " + failures);
+    var onA = pruning(a).getAlias(GetAliasRequest.newBuilder().setAlias("prod").build());
+    assertEquals(v2, onA.getTarget());
+    assertEquals(onA.getRevision(), onA.getServedRevision());
+    assertStatus(Status.Code.FAILED_PRECONDITION, () -> pruning(a).setAlias(SetAliasRequest.newBuilder()
+        .setAlias("prod").setTarget(v1).setExpectedCurrent(v1).build()));
+
+    // the same recipe on both replicas at once: pruned once, the other loads it
+    PruneRequest same = request("magnitude-l1", 0.25).build();
+    CompletableFuture<List<PruneEvent>> pa = CompletableFuture.supplyAsync(() -> prune(a, same.toBuilder()));
+    CompletableFuture<List<PruneEvent>> pb = CompletableFuture.supplyAsync(() -> prune(b, same.toBuilder()));
+    String vs = done(pa.get(300, TimeUnit.SECONDS)).getName();
+    assertEquals(vs, done(pb.get(300, TimeUnit.SECONDS)).getName());
+    String logs = a.log() + b.log();
+    assertEquals(1, count(logs, "variant " + vs + " ready in"), "pruned exactly once");
+
+    // B killed mid-prune: its lock goes with its lease, A prunes the same recipe, B restarts clean
+    PruneRequest.Builder slow = request("flap", 0.3).setCalibration(CalibrationSpec.newBuilder().addTexts(STORY)
+        .addTexts(STORY.repeat(3))).setOptions(PruneOptions.newBuilder().setRecover(
+            RecoverOptions.newBuilder()
+                .setReconstruct(true)));
+    Iterator<PruneEvent> running = pruning(b).prune(slow.build());
+    while (running.hasNext()) {
+      PruneEvent e = running.next();
+      if (e.hasProgress() && e.getProgress().getPhase().equals("reconstructing")) {
+        break; // holding the lock, past scoring, before writing
+      }
+    }
+    b.kill();
+    String vk = done(prune(a, slow)).getName();
+    assertEquals(1, count(a.log(), "variant " + vk + " ready in"), "A pruned it after B's lease expired");
+    PackagedServer restarted = keep(PackagedServer.start(dir, repo, with(fleet, "pruneserve.fleet.replica-id=b")));
+    try (Stream<Path> names = Files.list(repo)) {
+      assertTrue(names.noneMatch(p -> p.getFileName().toString().startsWith(".staging-")),
+          "no staging folder left after the killed replica restarted");
+    }
+    assertEquals(pruning(a).listVariants(ListVariantsRequest.getDefaultInstance()).getVariantsCount(), pruning(
+        restarted).listVariants(ListVariantsRequest.getDefaultInstance()).getVariantsCount(), "one store, one list");
+    await("restarted B serves prod", () -> served(restarted, "prod").equals(v2));
+
+    // etcd down: serving goes on, alias changes are refused with UNAVAILABLE; back: the fleet switches
+    etcd.stop();
+    assertTrue(generate(a, "prod") > 0 && generate(restarted, "prod") > 0, "serving continues without etcd");
+    assertStatus(Status.Code.UNAVAILABLE, () -> pruning(a).setAlias(SetAliasRequest.newBuilder().setAlias("prod")
+        .setTarget(v1).build()));
+    etcd.start();
+    await("SetAlias works again", () -> {
+      try {
+        pruning(a).setAlias(SetAliasRequest.newBuilder().setAlias("prod").setTarget(vk).build());
+        return true;
+      } catch (StatusRuntimeException e) {
+        return false;
+      }
+    });
+    await(tail(restarted), () -> served(restarted, "prod").equals(vk));
+    assertTrue(generate(restarted, "prod") > 0);
+  }
+
+  private <T extends AutoCloseable> T keep(T resource) {
+    open.add(resource);
+    return resource;
+  }
+
+  private static String[] with(String[] base, String extra) {
+    String[] out = java.util.Arrays.copyOf(base, base.length + 1);
+    out[base.length] = extra;
+    return out;
+  }
+
+  private static PruningGrpc.PruningBlockingStub pruning(PackagedServer s) {
+    return PruningGrpc.newBlockingStub(s.channel()).withDeadlineAfter(300, TimeUnit.SECONDS);
+  }
+
+  private static PruneRequest.Builder request(String method, double ratio) {
+    return PruneRequest.newBuilder().setModel("stories15m").setMethod(method).setRatio(ratio);
+  }
+
+  private static List<PruneEvent> prune(PackagedServer s, PruneRequest.Builder req) {
+    List<PruneEvent> out = new ArrayList<>();
+    pruning(s).prune(req.build()).forEachRemaining(out::add);
+    return out;
+  }
+
+  private static dev.pruneserve.api.v1.Variant done(List<PruneEvent> events) {
+    PruneEvent last = events.get(events.size() - 1);
+    assertTrue(last.hasDone(), "the prune ends with done: " + last);
+    return last.getDone();
+  }
+
+  private static int generate(PackagedServer s, String model) {
+    return GenerationGrpc.newBlockingStub(s.channel()).withDeadlineAfter(60, TimeUnit.SECONDS).generateUnary(
+        GenerateRequest.newBuilder().setModel(model).setPrompt("Once upon a time").setParams(SamplingParams
+            .newBuilder().setMaxNewTokens(4)).build())
+        .getTokenIdsCount();
+  }
+
+  private static String served(PackagedServer s, String alias) {
+    try {
+      return pruning(s).getAlias(GetAliasRequest.newBuilder().setAlias(alias).build()).getServedTarget();
+    } catch (StatusRuntimeException e) {
+      return "";
+    }
+  }
+
+  private static java.util.function.Supplier<String> tail(PackagedServer s) {
+    return () -> {
+      String log = s.log();
+      return log.substring(Math.max(0, log.length() - 4000));
+    };
+  }
+
+  private static int count(String text, String needle) {
+    int n = 0;
+    for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
+  private static void assertStatus(Status.Code code, Runnable call) {
+    try {
+      call.run();
+    } catch (StatusRuntimeException e) {
+      assertEquals(code, e.getStatus().getCode(), e.getStatus().getDescription());
+      return;
+    }
+    throw new AssertionError("expected " + code);
+  }
+
+  /** Polls until true; the deadline only ends a hung test. */
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    await(() -> what, condition);
+  }
+
+  /** Polls until true; on a timeout the message (e.g. with a replica's log) is built then. */
+  private static void await(java.util.function.Supplier<String> what, BooleanSupplier condition)
+      throws InterruptedException {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > end) {
+        throw new AssertionError("never happened: " + what.get());
+      }
+      Thread.sleep(20);
+    }
+  }
+}
