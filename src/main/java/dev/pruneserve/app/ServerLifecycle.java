@@ -27,22 +27,24 @@ public class ServerLifecycle {
   private static final Logger LOG = Logger.getLogger(ServerLifecycle.class);
   private final ModelRegistry registry;
   private final AliasTable aliases;
+  private final dev.pruneserve.variant.AliasService aliasService;
   private final PruneService prune;
   private final ServerConfig config;
   private final Readiness readiness;
   private Integer drained; // guarded by this
 
-  ServerLifecycle(ModelRegistry registry, AliasTable aliases,
+  ServerLifecycle(ModelRegistry registry, AliasTable aliases, dev.pruneserve.variant.AliasService aliasService,
       PruneService prune, ServerConfig config, Readiness readiness) {
     this.registry = registry;
     this.aliases = aliases;
+    this.aliasService = aliasService;
     this.prune = prune;
     this.config = config;
     this.readiness = readiness;
   }
 
   void onStart(@Observes StartupEvent ev, ModelRepository repo, VariantStore variants,
-      java.util.Optional<dev.pruneserve.variant.Fleet> fleet, dev.pruneserve.variant.AliasService aliasService) {
+      java.util.Optional<dev.pruneserve.variant.Fleet> fleet) {
     // grpc.health.v1 answers NOT_SERVING until the start-up loading below has finished (readiness)
     readiness.set(false);
     try {
@@ -76,6 +78,7 @@ public class ServerLifecycle {
       LOG.infof("fleet mode: replica %s, aliases and prune locks in etcd", f.replicaId());
       variants.useFleet(f);
       prune.useFleet(f);
+      aliasService.joinFleet(f); // alias changes go to etcd from the first request on
     });
     try {
       List<String> bad = variants.recover();
@@ -107,7 +110,7 @@ public class ServerLifecycle {
         }
       }
     }
-    fleet.ifPresent(f -> aliasService.follow(f, java.time.Duration.ofSeconds(60)));
+    fleet.ifPresent(f -> aliasService.follow(java.time.Duration.ofSeconds(60)));
     LOG.infof("model repository %s: %s", repo.root(), registry.index());
     readiness.set(true);
   }
@@ -132,6 +135,7 @@ public class ServerLifecycle {
     }
     readiness.beginDrain(config.shutdown().drainTimeout()); // one deadline for every wait below and after
     int jobs = prune.cancelAll();
+    aliasService.stopFollowing(); // fleet changes would load models again
     aliases.close(); // write-behind: the latest alias changes reach the disk
     registry.unloadAll();
     int busy = -1;

@@ -4,28 +4,33 @@ import dev.pruneserve.error.ServingException;
 import dev.pruneserve.variant.Fleet.AliasRecord;
 import dev.pruneserve.variant.Fleet.Table;
 import io.etcd.jetcd.Watch;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
  * Follows the alias prefix for {@link EtcdFleet#followAliases}: reads the table (retrying every
  * second until etcd answers), hands every alias to the listener, then watches from the next
- * revision. jetcd resumes a watch over a lost connection by itself; when it gives up (e.g. the
- * revision was compacted) the table is read again and aliases that vanished are reported deleted;
- * a table read every {@link #RECONCILE} catches a watch that went stale silently.
+ * revision. A watch that ends (an error, or a stream closed by a restarting etcd) makes it read the
+ * table again; a table read every {@link #RECONCILE} catches a watch that went stale silently
+ * (jetcd's can after an etcd restart) and offers again every change the listener could not apply.
  * Everything runs on one daemon thread, so the listener sees changes in revision order.
  */
 final class AliasFollower implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AliasFollower.class);
-  /** How often the table is read to catch what a silent watch missed. */
-  static final java.time.Duration RECONCILE = java.time.Duration.ofSeconds(2);
+  /** How often the table is read to catch what a silent watch missed and to retry failed changes. */
+  static final Duration RECONCILE = Duration.ofSeconds(2);
 
   /** Opens a watch from {@code revision}; batches go to {@code events}, its end (with the reason) to {@code ended}. */
   interface Watching {
@@ -35,11 +40,14 @@ final class AliasFollower implements AutoCloseable {
   private final Supplier<Table> table;
   private final Watching watching;
   private final ScheduledExecutorService thread;
-  private final Set<String> known = new HashSet<>(); // confined to the thread
-  private Consumer<AliasRecord> listener; // confined to the thread after start
-  private long last; // highest revision delivered; confined to the thread
-  private Watch.Watcher watcher; // confined to the thread
-  private Runnable firstTable; // confined to the thread; null once run
+  // all below confined to the thread
+  private final Set<String> known = new HashSet<>();
+  private final Map<String, AliasRecord> failed = new HashMap<>(); // latest change per alias not applied here
+  private Predicate<AliasRecord> listener;
+  private Runnable firstTable; // null once run
+  private long last; // highest revision handed over
+  private Watch.Watcher watcher;
+  private int generation; // of the open watch: callbacks of a watch closed on purpose are ignored
   private volatile boolean closed;
 
   AliasFollower(Supplier<Table> table, Watching watching, String replica) {
@@ -52,8 +60,8 @@ final class AliasFollower implements AutoCloseable {
     });
   }
 
-  void start(Consumer<AliasRecord> l, Runnable tableRead) {
-    thread.execute(() -> {
+  void start(Predicate<AliasRecord> l, Runnable tableRead) {
+    post(() -> {
       listener = l;
       firstTable = tableRead;
       resync();
@@ -78,24 +86,26 @@ final class AliasFollower implements AutoCloseable {
     openWatch();
   }
 
-  /**
-   * Every {@link #RECONCILE}: the table read again. A watch can go stale without a word (jetcd's
-   * watch may stop delivering after an etcd restart); when the table holds a change the watch
-   * missed, it is applied and the watch reopened, so a replica is never more than one interval
-   * behind.
-   */
+  /** Every {@link #RECONCILE}: failed changes offered again, then the table compared with what was handed over. */
   private void reconcile() {
-    if (closed || watcher == null) {
-      return;
-    }
-    if (applyTable() > 0) {
-      LOG.infof("the fleet alias watch missed changes (or the table was read first); reopening it");
-      watcher.close();
-      openWatch();
+    try {
+      if (closed) {
+        return;
+      }
+      for (AliasRecord r : List.copyOf(failed.values())) {
+        hand(r);
+      }
+      if (watcher != null && applyTable() > 0) {
+        LOG.infof("the fleet alias watch missed changes (or the table was read first); reopening it");
+        closeWatch();
+        openWatch();
+      }
+    } catch (RuntimeException e) { // never let the periodic task die
+      LOG.errorf(e, "fleet alias reconcile failed");
     }
   }
 
-  /** Applies what the table holds beyond {@link #last}; the number applied, or -1 when etcd did not answer. */
+  /** Hands over what the table holds beyond {@link #last}; the number handed, or -1 when etcd did not answer. */
   private int applyTable() {
     Table t;
     try {
@@ -104,51 +114,61 @@ final class AliasFollower implements AutoCloseable {
       LOG.debugf("fleet aliases not read: %s", e.getMessage());
       return -1;
     }
-    int applied = 0;
+    int handed = 0;
     Set<String> gone = new HashSet<>(known);
     for (AliasRecord r : t.aliases()) {
       gone.remove(r.alias());
       if (r.revision() > last) {
-        apply(r);
-        applied++;
+        hand(r);
+        handed++;
       }
     }
     for (String a : gone) {
-      apply(new AliasRecord(a, "", t.revision()));
-      applied++;
+      hand(new AliasRecord(a, "", t.revision()));
+      handed++;
     }
     last = Math.max(last, t.revision());
-    return applied;
+    return handed;
   }
 
   private void openWatch() {
-    watcher = watching.watch(last + 1, batch -> thread.execute(() -> batch.forEach(this::deliver)),
-        why -> thread.execute(() -> restart(why)));
+    int gen = ++generation;
+    watcher = watching.watch(last + 1, batch -> post(() -> {
+      if (gen == generation) {
+        batch.forEach(this::deliver);
+      }
+    }), why -> post(() -> {
+      if (gen == generation) {
+        restart(why);
+      }
+    }));
   }
 
-  /**
-   * The watch ended (an error, or a stream closed by a restarting etcd, which jetcd reports as
-   * completed and does not resume): read the table again and watch from there.
-   */
-  private void restart(String why) {
-    LOG.warnf("fleet alias watch ended (%s); reading the table again", why);
+  /** Closes the open watch on purpose: its callbacks (jetcd reports a close as completed) are ignored. */
+  private void closeWatch() {
+    generation++;
     if (watcher != null) {
       watcher.close();
       watcher = null;
     }
+  }
+
+  private void restart(String why) {
+    LOG.warnf("fleet alias watch ended (%s); reading the table again", why);
+    closeWatch();
     thread.schedule(this::resync, 1, TimeUnit.SECONDS);
   }
 
-  /** A watched change; one already delivered (a watch resumed over it) is skipped. */
+  /** A watched change; one already handed over (a watch resumed over it) is skipped. */
   private void deliver(AliasRecord r) {
     if (closed || r.revision() <= last) {
       return;
     }
     last = r.revision();
-    apply(r);
+    hand(r);
   }
 
-  private void apply(AliasRecord r) {
+  private void hand(AliasRecord r) {
     if (closed) {
       return;
     }
@@ -157,21 +177,31 @@ final class AliasFollower implements AutoCloseable {
     } else {
       known.add(r.alias());
     }
+    failed.remove(r.alias()); // a newer change supersedes a failed one
+    boolean applied;
     try {
-      listener.accept(r);
+      applied = listener.test(r);
     } catch (RuntimeException e) {
       LOG.errorf(e, "alias change %s -> '%s' not applied", r.alias(), r.target());
+      applied = false;
+    }
+    if (!applied) {
+      failed.put(r.alias(), r);
+    }
+  }
+
+  private void post(Runnable task) {
+    try {
+      thread.execute(task);
+    } catch (RejectedExecutionException e) {
+      // closed: late callbacks of jetcd are dropped
     }
   }
 
   @Override
   public void close() {
     closed = true;
-    thread.execute(() -> {
-      if (watcher != null) {
-        watcher.close();
-      }
-    });
+    post(this::closeWatch);
     thread.shutdown();
   }
 }

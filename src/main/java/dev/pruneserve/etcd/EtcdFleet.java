@@ -49,6 +49,7 @@ public final class EtcdFleet implements Fleet {
   private final Client client;
   private final LeaseKeeper lease;
   private final AliasFollower follower;
+  private final java.util.Map<String, CompletableFuture<LockResponse>> orphans = new java.util.concurrent.ConcurrentHashMap<>();
 
   public EtcdFleet(Settings settings) {
     this.settings = settings;
@@ -99,7 +100,7 @@ public final class EtcdFleet implements Fleet {
   }
 
   @Override
-  public void followAliases(Consumer<AliasRecord> listener, Runnable tableRead) {
+  public void followAliases(java.util.function.Predicate<AliasRecord> listener, Runnable tableRead) {
     follower.start(listener, tableRead);
   }
 
@@ -118,9 +119,17 @@ public final class EtcdFleet implements Fleet {
             "the stream was closed")));
   }
 
+  /**
+   * Locks are etcd's lock service under this replica's lease, so two waits here on one name would
+   * share one etcd key: a wait given up (its job cancelled) leaves its pending request in
+   * {@link #orphans}, the next wait on that name adopts it, and one nobody adopts is unlocked as
+   * soon as etcd grants it.
+   */
   @Override
   public Optional<Held> lock(String name, BooleanSupplier cancelled) {
-    CompletableFuture<LockResponse> f = client.getLockClient().lock(key("locks/" + name), lease.id());
+    CompletableFuture<LockResponse> adopted = orphans.remove(name);
+    CompletableFuture<LockResponse> f = adopted != null && !adopted.isCompletedExceptionally() ? adopted
+        : client.getLockClient().lock(key("locks/" + name), lease.id());
     while (true) {
       try {
         ByteSequence owned = f.get(250, TimeUnit.MILLISECONDS).getKey();
@@ -133,7 +142,12 @@ public final class EtcdFleet implements Fleet {
         });
       } catch (TimeoutException e) {
         if (cancelled.getAsBoolean()) {
-          f.thenAccept(r -> client.getLockClient().unlock(r.getKey())); // taken later: given back at once
+          orphans.put(name, f);
+          f.thenAccept(r -> {
+            if (orphans.remove(name, f)) {
+              client.getLockClient().unlock(r.getKey());
+            }
+          });
           return Optional.empty();
         }
       } catch (ExecutionException e) {

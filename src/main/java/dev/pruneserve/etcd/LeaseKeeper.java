@@ -40,6 +40,9 @@ final class LeaseKeeper implements AutoCloseable {
   /** The live lease, granted now if there is none. @throws ServingException UNAVAILABLE */
   synchronized long id() {
     if (id == 0 || System.nanoTime() - renewedNanos > ttl.toNanos()) {
+      if (id != 0) { // not renewed for a whole TTL: etcd dropped it, or will; make sure its locks go
+        client.revoke(id);
+      }
       id = calls.await(client.grant(Math.max(1, ttl.toSeconds()))).getID();
       lastGranted = id;
       renewedNanos = System.nanoTime();
@@ -60,19 +63,28 @@ final class LeaseKeeper implements AutoCloseable {
     if (current == 0) {
       return;
     }
+    boolean gone;
     try {
-      long left = calls.await(client.keepAliveOnce(current)).getTTL();
-      synchronized (this) {
-        if (id == current) {
-          if (left > 0) {
-            renewedNanos = System.nanoTime();
-          } else {
-            id = 0; // expired in etcd
-          }
+      gone = client.keepAliveOnce(current).get(calls.timeout().toMillis(), TimeUnit.MILLISECONDS).getTTL() <= 0;
+    } catch (java.util.concurrent.ExecutionException e) { // jetcd reports a lease etcd no longer has as an error
+      gone = String.valueOf(e.getCause().getMessage()).contains("lease not found");
+      LOG.debugf("lease %x not renewed: %s", current, e.getCause().getMessage());
+    } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
+      LOG.debugf("lease %x not renewed: %s", current, e.getMessage()); // unreachable: the TTL check in id() decides
+      return;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
+    synchronized (this) {
+      if (id == current) {
+        if (gone) {
+          LOG.warnf("this replica's etcd lease %x expired; the fleet locks it held are released", current);
+          id = 0;
+        } else {
+          renewedNanos = System.nanoTime();
         }
       }
-    } catch (RuntimeException e) { // unreachable (ServingException) or refused: the TTL check in id() decides
-      LOG.debugf("lease %x not renewed: %s", current, e.getMessage());
     }
   }
 

@@ -111,8 +111,9 @@ public class PruningGrpcService extends PruningGrpc.PruningImplBase {
     GrpcErrors.unary(obs, () -> {
       aliases.set(req.getAlias(), req.getTarget(),
           req.hasExpectedCurrent() ? Optional.of(req.getExpectedCurrent()) : Optional.empty());
-      return aliases.state(req.getAlias()).map(PruningGrpcService::alias).orElse(Alias.newBuilder().setAlias(req
-          .getAlias()).setTarget(req.getTarget()).build());
+      // the change was agreed: its target, whatever this replica serves now
+      return aliases.state(req.getAlias()).map(PruningGrpcService::alias).orElse(Alias.getDefaultInstance())
+          .toBuilder().setAlias(req.getAlias()).setTarget(req.getTarget()).build();
     });
   }
 

@@ -11,7 +11,7 @@ import java.util.Optional;
  * Hot swap: points aliases at models or variants. The target is loaded and warmed before the
  * switch; the switch itself is one atomic map update (compare-and-set when asked), after which new
  * requests resolve to the new target while in-flight requests keep the lease they hold on the old
- * one. A failed load leaves the alias as it was. In fleet mode ({@link #follow}) the fleet's table
+ * one. A failed load leaves the alias as it was. In fleet mode ({@link #joinFleet}) the fleet's table
  * decides and every replica switches on its own after loading the target ({@link FleetAliases}).
  * Thread-safe.
  */
@@ -47,14 +47,27 @@ public final class AliasService {
   }
 
   /**
-   * Fleet mode from now on: aliases.json is no longer read or written; the fleet's table is loaded
-   * (each target warmed; waiting up to {@code wait} for it) and followed. Call once, after the
-   * start-up loading.
+   * Fleet mode from now on: aliases.json is no longer read or written and alias changes go to the
+   * fleet. Call before the server takes requests; {@link #follow} then applies the fleet's table.
    */
-  public void follow(Fleet f, java.time.Duration wait) {
-    FleetAliases fa = new FleetAliases(f, this, table, registry, targetChanged);
-    fleet = fa;
-    fa.start(wait);
+  public void joinFleet(Fleet f) {
+    fleet = new FleetAliases(f, this, table, registry, targetChanged);
+  }
+
+  /**
+   * Loads the fleet's table (each target warmed; waiting up to {@code wait} for it) and follows it.
+   * Call once, after {@link #joinFleet} and the start-up loading.
+   */
+  public void follow(java.time.Duration wait) {
+    fleet.start(wait);
+  }
+
+  /** Shutdown: fleet changes are no longer applied. */
+  public void stopFollowing() {
+    FleetAliases fa = fleet;
+    if (fa != null) {
+      fa.stop();
+    }
   }
 
   /** Returns the previous target ("" if the alias is new). */
@@ -123,8 +136,10 @@ public final class AliasService {
     return table.target(alias).map(t -> new AliasState(alias, t, t, 0, 0, ""));
   }
 
+  /** Every alias and its target (in fleet mode the fleet's, including targets this replica could not load). */
   public Map<String, String> list() {
-    return table.snapshot();
+    FleetAliases fa = fleet;
+    return fa != null ? fa.list() : table.snapshot();
   }
 
   public boolean delete(String alias) {
@@ -138,7 +153,12 @@ public final class AliasService {
     return removed;
   }
 
+  /** Aliases pointing at {@code target}; in fleet mode read from the fleet (UNAVAILABLE when it is away). */
   public List<String> aliasesOf(String target) {
+    FleetAliases fa = fleet;
+    if (fa != null) {
+      return fa.aliasesOf(target);
+    }
     return table.snapshot().entrySet().stream().filter(e -> e.getValue().equals(target)).map(Map.Entry::getKey)
         .toList();
   }

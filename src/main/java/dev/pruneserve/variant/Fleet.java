@@ -3,7 +3,6 @@ package dev.pruneserve.variant;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 
 /**
  * The fleet as the domain sees it: the alias table every replica follows, fleet-wide locks, and the
@@ -43,10 +42,12 @@ public interface Fleet extends AutoCloseable {
   /**
    * Calls {@code listener} with every alias of the fleet's table, then with every change, in
    * revision order, on one thread; retries until the engine is reachable and resumes by itself after
-   * a lost connection (a resumed table reports aliases deleted meanwhile with target ""). {@code
-   * tableRead} runs after the first table was handed over. Called once.
+   * a lost connection (a resumed table reports aliases deleted meanwhile with target ""). The
+   * listener returns false when it could not apply a change here; that change is offered again
+   * every few seconds until it applies or a newer one supersedes it. {@code tableRead} runs after
+   * the first table was handed over. Called once.
    */
-  void followAliases(Consumer<AliasRecord> listener, Runnable tableRead);
+  void followAliases(java.util.function.Predicate<AliasRecord> listener, Runnable tableRead);
 
   /**
    * Takes the fleet lock {@code name}, waiting while another replica holds it; empty when

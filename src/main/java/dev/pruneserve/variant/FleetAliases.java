@@ -29,6 +29,7 @@ final class FleetAliases {
   private final Consumer<String> targetChanged;
   private final Map<String, Known> known = new ConcurrentHashMap<>();
   private final Object applied = new Object();
+  private volatile boolean stopped;
 
   FleetAliases(Fleet fleet, AliasService owner, AliasTable table, ModelRegistry registry,
       Consumer<String> targetChanged) {
@@ -75,8 +76,35 @@ final class FleetAliases {
         k.servedRevision(), k.problem()));
   }
 
-  private void apply(Fleet.AliasRecord r) {
+  /** The aliases this replica knows of (the fleet's targets, including those it could not load). */
+  Map<String, String> list() {
+    Map<String, String> out = new java.util.TreeMap<>();
+    known.forEach((a, k) -> {
+      if (!k.target().isEmpty()) {
+        out.put(a, k.target());
+      }
+    });
+    return out;
+  }
+
+  /** The fleet's aliases that point at {@code target}, read from etcd (a deletion must not race another replica's table). */
+  java.util.List<String> aliasesOf(String target) {
+    return fleet.aliases().aliases().stream().filter(r -> r.target().equals(target)).map(Fleet.AliasRecord::alias)
+        .toList();
+  }
+
+  /** Shutdown: fleet changes are no longer applied (models are being unloaded). */
+  void stop() {
+    stopped = true;
+  }
+
+  /** Applies one fleet change here; false when it could not (the follower offers it again). */
+  private boolean apply(Fleet.AliasRecord r) {
+    if (stopped) {
+      return true;
+    }
     String before = table.target(r.alias()).orElse("");
+    boolean ok = true;
     try {
       if (r.target().isEmpty()) {
         owner.exclusive(() -> table.remove(r.alias()));
@@ -88,7 +116,12 @@ final class FleetAliases {
         if (!registry.isReady(r.target(), "")) {
           registry.load(r.target()); // loaded and warmed before routing switches
         }
-        owner.exclusive(() -> table.set(r.alias(), r.target(), Optional.empty()));
+        owner.exclusive(() -> {
+          if (!registry.repository().contains(r.target())) { // deleted while it loaded
+            throw ServingException.notFound("'" + r.target() + "' was deleted while it loaded");
+          }
+          return table.set(r.alias(), r.target(), Optional.empty());
+        });
         known.put(r.alias(), new Known(r.target(), r.revision(), r.revision(), ""));
         targetChanged.accept(r.target());
       } else {
@@ -97,16 +130,18 @@ final class FleetAliases {
       if (!before.isEmpty() && !before.equals(r.target())) {
         targetChanged.accept(before);
       }
-    } catch (ServingException | IllegalStateException e) {
+    } catch (RuntimeException e) { // a ServingException with its reason, or anything a load threw
       Known k = known.get(r.alias());
       String why = "cannot serve '" + r.target() + "': " + e.getMessage() + (before.isEmpty() ? ""
-          : "; still serving '" + before + "'");
+          : "; still serving '" + before + "'") + " (retried every few seconds)";
       LOG.errorf("fleet alias %s (revision %d): %s", r.alias(), r.revision(), why);
       known.put(r.alias(), new Known(r.target(), r.revision(), k == null ? 0 : k.servedRevision(), why));
+      ok = false;
     }
     synchronized (applied) {
       applied.notifyAll();
     }
+    return ok;
   }
 
   /** Until this replica has handled {@code revision} of {@code alias} (switched or failed), or {@code wait} passed. */

@@ -88,8 +88,9 @@ public final class VariantStore {
       ModelConfigFile checkpointSettings) throws IOException {
     Path root = repository.root();
     Path target = root.resolve(m.name());
-    if (Files.exists(target)) {
-      throw new IOException("variant " + m.name() + " already exists");
+    if (Files.exists(target)) { // ids are content hashes: another writer (replica) stored the same variant
+      String name = m.name();
+      return read(name).orElseThrow(() -> new IOException("variant " + name + " already exists, unreadable"));
     }
     Path staging = root.resolve(STAGING + m.name() + "-" + UUID.randomUUID());
     try (StagingLock lock = StagingLock.hold(staging, owner())) {
@@ -118,7 +119,16 @@ public final class VariantStore {
         AtomicFiles.write(staging.resolve(ModelRepository.CONFIG_FILE), JSON.writeValueAsBytes(checkpointSettings));
       }
       AtomicFiles.write(staging.resolve(VariantManifest.FILE), JSON.writeValueAsBytes(m));
-      Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      try {
+        Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+        Optional<VariantManifest> first = read(m.name()); // another replica's rename came first
+        if (first.isEmpty()) {
+          throw e;
+        }
+        LOG.infof("variant %s was stored by another writer first; keeping theirs", m.name());
+        return first.get();
+      }
       return m;
     } finally {
       deleteTree(staging);

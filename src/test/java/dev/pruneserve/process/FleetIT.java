@@ -112,14 +112,20 @@ class FleetIT {
     assertStatus(Status.Code.FAILED_PRECONDITION, () -> pruning(a).setAlias(SetAliasRequest.newBuilder()
         .setAlias("prod").setTarget(v1).setExpectedCurrent(v1).build()));
 
-    // the same recipe on both replicas at once: pruned once, the other loads it
-    PruneRequest same = request("magnitude-l1", 0.25).build();
+    // the same recipe on both replicas at once (slow enough that both are admitted before either
+    // is stored): pruned once under the fleet lock, the other replica loads what the holder stored
+    PruneRequest same = request("flap", 0.25).setCalibration(CalibrationSpec.newBuilder().addTexts(STORY)
+        .addTexts(STORY.repeat(3))).setOptions(PruneOptions.newBuilder().setRecover(
+            RecoverOptions.newBuilder()
+                .setReconstruct(true)))
+        .build();
     CompletableFuture<List<PruneEvent>> pa = CompletableFuture.supplyAsync(() -> prune(a, same.toBuilder()));
     CompletableFuture<List<PruneEvent>> pb = CompletableFuture.supplyAsync(() -> prune(b, same.toBuilder()));
     String vs = done(pa.get(300, TimeUnit.SECONDS)).getName();
     assertEquals(vs, done(pb.get(300, TimeUnit.SECONDS)).getName());
     String logs = a.log() + b.log();
     assertEquals(1, count(logs, "variant " + vs + " ready in"), "pruned exactly once");
+    assertEquals(1, count(logs, "variant " + vs + " was pruned by another replica"), "the other waited for the lock");
 
     // B killed mid-prune: its lock goes with its lease, A prunes the same recipe, B restarts clean
     PruneRequest.Builder slow = request("flap", 0.3).setCalibration(CalibrationSpec.newBuilder().addTexts(STORY)
