@@ -135,6 +135,7 @@ public final class EtcdFleet implements Fleet {
         ByteSequence owned = f.get(250, TimeUnit.MILLISECONDS).getKey();
         return Optional.of(() -> {
           try {
+            calls.await(client.getKVClient().delete(key("jobs/" + name)));
             calls.await(client.getLockClient().unlock(owned));
           } catch (ServingException e) { // the lease's expiry releases it
             LOG.warnf("fleet lock %s not released (%s); it goes with this replica's lease", name, e.getMessage());
@@ -156,6 +157,30 @@ public final class EtcdFleet implements Fleet {
         Thread.currentThread().interrupt();
         throw ServingException.unavailable("interrupted while waiting for the fleet lock " + name);
       }
+    }
+  }
+
+  @Override
+  public void publishProgress(String name, String phase, double fraction) {
+    try {
+      client.getKVClient().put(key("jobs/" + name), bytes(settings.replicaId() + "\t" + phase + "\t" + fraction),
+          PutOption.builder().withLeaseId(lease.id()).build()).exceptionally(e -> null);
+    } catch (ServingException e) {
+      LOG.debugf("progress of %s not published: %s", name, e.getMessage());
+    }
+  }
+
+  @Override
+  public Optional<Progress> progressOf(String name) {
+    try {
+      List<KeyValue> kvs = calls.await(client.getKVClient().get(key("jobs/" + name))).getKvs();
+      if (kvs.isEmpty()) {
+        return Optional.empty();
+      }
+      String[] f = kvs.get(0).getValue().toString(StandardCharsets.UTF_8).split("\t", 3);
+      return f.length == 3 ? Optional.of(new Progress(f[0], f[1], Double.parseDouble(f[2]))) : Optional.empty();
+    } catch (ServingException | NumberFormatException e) {
+      return Optional.empty();
     }
   }
 

@@ -56,6 +56,18 @@ public interface Fleet extends AutoCloseable {
    */
   Optional<Held> lock(String name, BooleanSupplier cancelled);
 
+  /** A prune's progress as its lock holder published it. */
+  record Progress(String replica, String phase, double fraction) {}
+
+  /**
+   * Publishes the progress of the prune holding lock {@code name} (bound to this replica's lease;
+   * removed when the lock is released). Fire and forget: never blocks, never throws.
+   */
+  void publishProgress(String name, String phase, double fraction);
+
+  /** What the holder of lock {@code name} published last; empty when nothing (or etcd is away). */
+  Optional<Progress> progressOf(String name);
+
   /** This replica's name in the fleet. */
   String replicaId();
 

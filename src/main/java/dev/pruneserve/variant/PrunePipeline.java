@@ -49,6 +49,17 @@ final class PrunePipeline {
     fleet = f;
   }
 
+  /** While waiting for the lock: the holder's progress as this job's (false when the job was cancelled). */
+  private static boolean followHolder(Fleet fl, String lock, PruneJob job) {
+    try {
+      fl.progressOf(lock).ifPresent(p -> job.report("waiting (replica " + p.replica() + ": " + p.phase() + ")",
+          p.fraction()));
+      return true;
+    } catch (CancellationException e) {
+      return false;
+    }
+  }
+
   /** The parent read for pruning with its external data; a file that does not hold it → FAILED_PRECONDITION. */
   private static dev.pruneserve.graph.ModelFiles.Loaded readParent(Path file) throws IOException {
     try {
@@ -66,10 +77,12 @@ final class PrunePipeline {
       Fleet fl = fleet;
       if (fl != null) { // the lock is named by the variant id: the same request on two replicas runs once
         job.report("waiting", 0);
-        held = fl.lock("variant/" + job.variantName(), job::cancelRequested);
+        String lock = "variant/" + job.variantName();
+        held = fl.lock(lock, () -> job.cancelRequested() || !followHolder(fl, lock, job));
         if (held.isEmpty()) {
           throw new CancellationException("cancelled while another replica held the variant's lock");
         }
+        job.attach(new FleetProgress(fl, lock));
         Optional<VariantManifest> built = store.read(job.variantName());
         if (built.isPresent()) { // another replica finished it while this one waited
           registry.load(built.get().name());

@@ -123,6 +123,8 @@ class FleetIT {
     CompletableFuture<List<PruneEvent>> pb = CompletableFuture.supplyAsync(() -> prune(b, same.toBuilder()));
     String vs = done(pa.get(300, TimeUnit.SECONDS)).getName();
     assertEquals(vs, done(pb.get(300, TimeUnit.SECONDS)).getName());
+    assertTrue(Stream.concat(pa.get().stream(), pb.get().stream()).anyMatch(e -> e.hasProgress() && e.getProgress()
+        .getPhase().startsWith("waiting (replica ")), "the waiting replica reports the holder's progress");
     String logs = a.log() + b.log();
     assertEquals(1, count(logs, "variant " + vs + " ready in"), "pruned exactly once");
     assertEquals(1, count(logs, "variant " + vs + " was pruned by another replica"), "the other waited for the lock");

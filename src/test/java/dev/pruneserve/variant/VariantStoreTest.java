@@ -103,6 +103,16 @@ class VariantStoreTest {
     }
 
     @Override
+    public void publishProgress(String name, String phase, double fraction) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Optional<Progress> progressOf(String name) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
     public String replicaId() {
       return "replica-a";
     }
