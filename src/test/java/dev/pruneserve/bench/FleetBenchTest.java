@@ -1,17 +1,18 @@
 package dev.pruneserve.bench;
 
+import static dev.pruneserve.testing.FleetCalls.generate;
+
 import dev.pruneserve.api.inference.GRPCInferenceServiceGrpc;
 import dev.pruneserve.api.inference.RepositoryModelUnloadRequest;
-import dev.pruneserve.api.v1.GenerateRequest;
-import dev.pruneserve.api.v1.GenerationGrpc;
 import dev.pruneserve.api.v1.GetAliasRequest;
 import dev.pruneserve.api.v1.PruneEvent;
 import dev.pruneserve.api.v1.PruneRequest;
 import dev.pruneserve.api.v1.PruningGrpc;
-import dev.pruneserve.api.v1.SamplingParams;
 import dev.pruneserve.api.v1.SetAliasRequest;
+import dev.pruneserve.testing.AliasClients;
 import dev.pruneserve.testing.EtcdProcess;
 import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.testing.FleetCalls;
 import dev.pruneserve.testing.PackagedServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +20,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
@@ -78,29 +78,20 @@ class FleetBenchTest {
       System.out.printf("BENCH fleet | replicas %d | loaded first: p50 %.1f ms, p99 %.1f ms (%d swaps)%n", n, pct(
           load, 0.5), pct(load, 0.99), load.length);
 
-      AtomicBoolean stop = new AtomicBoolean();
       AtomicInteger served = new AtomicInteger();
-      AtomicInteger failed = new AtomicInteger();
-      List<CompletableFuture<Void>> clients = new ArrayList<>();
+      java.util.concurrent.ConcurrentLinkedQueue<String> failed = new java.util.concurrent.ConcurrentLinkedQueue<>();
+      List<AliasClients> clients = new ArrayList<>();
       for (PackagedServer s : fleet) {
-        clients.add(CompletableFuture.runAsync(() -> {
-          while (!stop.get()) {
-            try {
-              generate(s, "prod");
-              served.incrementAndGet();
-            } catch (RuntimeException e) {
-              failed.incrementAndGet();
-            }
-          }
-        }));
+        clients.add(new AliasClients(s, "prod", 1, served, failed));
       }
       for (int i = 0; i < 100; i++) {
         propagate(fleet, loaded[i % 2]);
       }
-      stop.set(true);
-      CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+      for (AliasClients c : clients) {
+        c.stop();
+      }
       System.out.printf("BENCH fleet | replicas %d | 100 fleet-wide swaps under load: %d requests served, %d failed%n",
-          n, served.get(), failed.get());
+          n, served.get(), failed.size());
     } finally {
       fleet.forEach(PackagedServer::close);
     }
@@ -130,17 +121,9 @@ class FleetBenchTest {
   }
 
   private static String prune(PackagedServer s, String method, double ratio) {
-    List<PruneEvent> out = new ArrayList<>();
-    PruningGrpc.newBlockingStub(s.channel()).prune(PruneRequest.newBuilder().setModel("stories15m").setMethod(method)
-        .setRatio(ratio).build()).forEachRemaining(out::add);
+    List<PruneEvent> out = FleetCalls.prune(s, PruneRequest.newBuilder().setModel("stories15m").setMethod(method)
+        .setRatio(ratio).build());
     return out.get(out.size() - 1).getDone().getName();
-  }
-
-  private static void generate(PackagedServer s, String model) {
-    GenerationGrpc.newBlockingStub(s.channel()).withDeadlineAfter(60, TimeUnit.SECONDS).generateUnary(GenerateRequest
-        .newBuilder().setModel(model).setPrompt("Once upon a time").setParams(SamplingParams.newBuilder()
-            .setMaxNewTokens(4))
-        .build());
   }
 
   private static double pct(double[] v, double q) {

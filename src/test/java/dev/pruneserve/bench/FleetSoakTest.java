@@ -3,16 +3,15 @@ package dev.pruneserve.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pruneserve.api.v1.GenerateRequest;
-import dev.pruneserve.api.v1.GenerationGrpc;
 import dev.pruneserve.api.v1.GetAliasRequest;
 import dev.pruneserve.api.v1.PruneEvent;
 import dev.pruneserve.api.v1.PruneRequest;
 import dev.pruneserve.api.v1.PruningGrpc;
-import dev.pruneserve.api.v1.SamplingParams;
 import dev.pruneserve.api.v1.SetAliasRequest;
+import dev.pruneserve.testing.AliasClients;
 import dev.pruneserve.testing.EtcdProcess;
 import dev.pruneserve.testing.Fixtures;
+import dev.pruneserve.testing.FleetCalls;
 import dev.pruneserve.testing.PackagedServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -20,10 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -46,32 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
 class FleetSoakTest {
   @TempDir Path dir;
 
-  /** Clients of one replica; stopped before that replica is killed. */
-  private static final class Clients {
-    final AtomicBoolean stop = new AtomicBoolean();
-    final List<CompletableFuture<Void>> running = new ArrayList<>();
-
-    Clients(PackagedServer s, AtomicInteger served, ConcurrentLinkedQueue<String> failures) {
-      for (int i = 0; i < 2; i++) {
-        running.add(CompletableFuture.runAsync(() -> {
-          while (!stop.get()) {
-            try {
-              generate(s, "prod");
-              served.incrementAndGet();
-            } catch (RuntimeException e) {
-              failures.add(e.toString());
-            }
-          }
-        }));
-      }
-    }
-
-    void stop() throws Exception {
-      stop.set(true);
-      CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
-    }
-  }
-
   @Test
   void soak() throws Exception {
     Path etcdBinary = EtcdProcess.binary().orElse(null);
@@ -80,7 +50,7 @@ class FleetSoakTest {
     int rounds = Integer.getInteger("bench.fleet.rounds", 30);
     Path repo = dir.resolve("repo");
     List<PackagedServer> fleet = new ArrayList<>();
-    List<Clients> clients = new ArrayList<>();
+    List<AliasClients> clients = new ArrayList<>();
     AtomicInteger served = new AtomicInteger();
     ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     try (EtcdProcess etcd = EtcdProcess.start(etcdBinary, dir.resolve("etcd"))) {
@@ -94,7 +64,7 @@ class FleetSoakTest {
           .setTarget(targets[0]).build());
       for (PackagedServer s : fleet) {
         await(() -> served(s).equals(targets[0]));
-        clients.add(new Clients(s, served, failures));
+        clients.add(new AliasClients(s, "prod", 2, served, failures));
       }
       int kills = 0;
       int outages = 0;
@@ -113,7 +83,7 @@ class FleetSoakTest {
           fleet.set(k, PackagedServer.start(dir, repo, props));
           PackagedServer back = fleet.get(k);
           await(() -> served(back).equals(to));
-          clients.set(k, new Clients(back, served, failures));
+          clients.set(k, new AliasClients(back, "prod", 2, served, failures));
           kills++;
         }
         if (round % 7 == 0) { // etcd away for a few seconds: serving goes on, alias changes refused
@@ -130,7 +100,7 @@ class FleetSoakTest {
           outages++;
         }
       }
-      for (Clients c : clients) {
+      for (AliasClients c : clients) {
         c.stop();
       }
       String last = targets[rounds % 2];
@@ -166,36 +136,16 @@ class FleetSoakTest {
   }
 
   private static String prune(PackagedServer s, double ratio) {
-    List<PruneEvent> out = new ArrayList<>();
-    PruningGrpc.newBlockingStub(s.channel()).prune(PruneRequest.newBuilder().setModel("stories15m").setMethod(
-        "magnitude-l2").setRatio(ratio).build()).forEachRemaining(out::add);
+    List<PruneEvent> out = FleetCalls.prune(s, PruneRequest.newBuilder().setModel("stories15m").setMethod(
+        "magnitude-l2").setRatio(ratio).build());
     return out.get(out.size() - 1).getDone().getName();
   }
 
-  private static void generate(PackagedServer s, String model) {
-    GenerationGrpc.newBlockingStub(s.channel()).withDeadlineAfter(60, TimeUnit.SECONDS).generateUnary(GenerateRequest
-        .newBuilder().setModel(model).setPrompt("Once upon a time").setParams(SamplingParams.newBuilder()
-            .setMaxNewTokens(4))
-        .build());
-  }
-
   private static String served(PackagedServer s) {
-    try {
-      return PruningGrpc.newBlockingStub(s.channel()).getAlias(GetAliasRequest.newBuilder().setAlias("prod").build())
-          .getServedTarget();
-    } catch (StatusRuntimeException e) {
-      return "";
-    }
+    return FleetCalls.served(s, "prod");
   }
 
-  /** Polls until true; the deadline only ends a hung test. */
   private static void await(BooleanSupplier c) throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (!c.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("never happened");
-      }
-      Thread.sleep(20);
-    }
+    FleetCalls.await(() -> "the fleet converges", c);
   }
 }

@@ -1,11 +1,11 @@
 package dev.pruneserve.process;
 
+import static dev.pruneserve.testing.FleetCalls.generate;
+import static dev.pruneserve.testing.FleetCalls.served;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pruneserve.api.v1.CalibrationSpec;
-import dev.pruneserve.api.v1.GenerateRequest;
-import dev.pruneserve.api.v1.GenerationGrpc;
 import dev.pruneserve.api.v1.GetAliasRequest;
 import dev.pruneserve.api.v1.ListVariantsRequest;
 import dev.pruneserve.api.v1.PruneEvent;
@@ -13,8 +13,8 @@ import dev.pruneserve.api.v1.PruneOptions;
 import dev.pruneserve.api.v1.PruneRequest;
 import dev.pruneserve.api.v1.PruningGrpc;
 import dev.pruneserve.api.v1.RecoverOptions;
-import dev.pruneserve.api.v1.SamplingParams;
 import dev.pruneserve.api.v1.SetAliasRequest;
+import dev.pruneserve.testing.AliasClients;
 import dev.pruneserve.testing.EtcdProcess;
 import dev.pruneserve.testing.Fixtures;
 import dev.pruneserve.testing.PackagedServer;
@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -80,22 +79,10 @@ class FleetIT {
     // an alias set on A reaches B; switched on B under load, it reaches both with zero failures
     pruning(a).setAlias(SetAliasRequest.newBuilder().setAlias("prod").setTarget(v1).build());
     await("B serves prod -> " + v1, () -> served(b, "prod").equals(v1));
-    AtomicBoolean stop = new AtomicBoolean();
-    ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     AtomicInteger served = new AtomicInteger();
-    List<CompletableFuture<Void>> clients = new ArrayList<>();
-    for (PackagedServer s : List.of(a, b, a, b)) {
-      clients.add(CompletableFuture.runAsync(() -> {
-        while (!stop.get()) {
-          try {
-            generate(s, "prod");
-            served.incrementAndGet();
-          } catch (RuntimeException e) {
-            failures.add(e);
-          }
-        }
-      }));
-    }
+    List<AliasClients> clients = List.of(new AliasClients(a, "prod", 2, served, failures), new AliasClients(b, "prod",
+        2, served, failures));
     await("clients running", () -> served.get() >= 8);
     var switched = pruning(b).setAlias(SetAliasRequest.newBuilder().setAlias("prod").setTarget(v2)
         .setExpectedCurrent(v1).build());
@@ -103,8 +90,9 @@ class FleetIT {
     await("A serves prod -> " + v2, () -> served(a, "prod").equals(v2));
     int atSwitch = served.get();
     await("requests after the switch", () -> served.get() >= atSwitch + 8);
-    stop.set(true);
-    CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+    for (AliasClients c : clients) {
+      c.stop();
+    }
     assertTrue(failures.isEmpty(), "failed requests during the swap: " + failures);
     var onA = pruning(a).getAlias(GetAliasRequest.newBuilder().setAlias("prod").build());
     assertEquals(v2, onA.getTarget());
@@ -191,30 +179,22 @@ class FleetIT {
   }
 
   private static List<PruneEvent> prune(PackagedServer s, PruneRequest.Builder req) {
-    List<PruneEvent> out = new ArrayList<>();
-    pruning(s).prune(req.build()).forEachRemaining(out::add);
-    return out;
+    return dev.pruneserve.testing.FleetCalls.prune(s, req.build());
+  }
+
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    dev.pruneserve.testing.FleetCalls.await(() -> what, condition);
+  }
+
+  private static void await(java.util.function.Supplier<String> what, BooleanSupplier condition)
+      throws InterruptedException {
+    dev.pruneserve.testing.FleetCalls.await(what, condition);
   }
 
   private static dev.pruneserve.api.v1.Variant done(List<PruneEvent> events) {
     PruneEvent last = events.get(events.size() - 1);
     assertTrue(last.hasDone(), "the prune ends with done: " + last);
     return last.getDone();
-  }
-
-  private static int generate(PackagedServer s, String model) {
-    return GenerationGrpc.newBlockingStub(s.channel()).withDeadlineAfter(60, TimeUnit.SECONDS).generateUnary(
-        GenerateRequest.newBuilder().setModel(model).setPrompt("Once upon a time").setParams(SamplingParams
-            .newBuilder().setMaxNewTokens(4)).build())
-        .getTokenIdsCount();
-  }
-
-  private static String served(PackagedServer s, String alias) {
-    try {
-      return pruning(s).getAlias(GetAliasRequest.newBuilder().setAlias(alias).build()).getServedTarget();
-    } catch (StatusRuntimeException e) {
-      return "";
-    }
   }
 
   private static java.util.function.Supplier<String> tail(PackagedServer s) {
@@ -240,22 +220,5 @@ class FleetIT {
       return;
     }
     throw new AssertionError("expected " + code);
-  }
-
-  /** Polls until true; the deadline only ends a hung test. */
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    await(() -> what, condition);
-  }
-
-  /** Polls until true; on a timeout the message (e.g. with a replica's log) is built then. */
-  private static void await(java.util.function.Supplier<String> what, BooleanSupplier condition)
-      throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("never happened: " + what.get());
-      }
-      Thread.sleep(20);
-    }
   }
 }
