@@ -95,7 +95,7 @@ final class AliasFollower implements AutoCloseable {
       for (AliasRecord r : List.copyOf(failed.values())) {
         hand(r);
       }
-      if (watcher != null && applyTable() > 0) {
+      if (firstTable == null && applyTable() > 0 && watcher != null) { // read even while no watch is open
         LOG.infof("the fleet alias watch missed changes (or the table was read first); reopening it");
         closeWatch();
         openWatch();

@@ -28,6 +28,7 @@ record EtcdCalls(List<String> endpoints, Duration timeout) {
     String why = cause instanceof TimeoutException ? "no answer within " + timeout.toMillis() + " ms"
         : cause.getClass().getSimpleName();
     return ServingException.unavailable("the fleet's etcd " + endpoints + " is unreachable (" + why
-        + "); this replica keeps serving what it has, alias changes and prune locks wait until it is back");
+        + "); this replica keeps serving what it has, alias changes and prune locks wait until it is back"
+        + " (a change sent just before may still apply: read it back before retrying)");
   }
 }

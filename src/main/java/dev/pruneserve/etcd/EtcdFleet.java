@@ -70,22 +70,39 @@ public final class EtcdFleet implements Fleet {
     return new Table(out, r.getHeader().getRevision());
   }
 
+  /**
+   * One transaction. Without {@code expected} the compare is on the key's mod revision as read just
+   * before (re-read up to 5 times when another change slips in): jetcd retries a request whose
+   * answer timed out, and the guard makes such a late retry fail instead of overwriting a newer
+   * change.
+   */
   @Override
   public Change setAlias(String alias, String target, Optional<String> expected) {
     ByteSequence k = key("aliases/" + alias);
-    Cmp[] cmp = expected.map(e -> e.isEmpty() ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0))
-        : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(bytes(e)))).map(c -> new Cmp[] {c}).orElse(new Cmp[0]);
-    TxnResponse r = calls.await(client.getKVClient().txn().If(cmp).Then(Op.put(k, bytes(target), PutOption.builder()
-        .withPrevKV().build())).Else(Op.get(k, GetOption.DEFAULT)).commit());
-    if (!r.isSucceeded()) {
-      List<KeyValue> now = r.getGetResponses().isEmpty() ? List.of() : r.getGetResponses().get(0).getKvs();
-      String current = now.isEmpty() ? "" : now.get(0).getValue().toString(StandardCharsets.UTF_8);
-      throw ServingException.precondition("alias '" + alias + "' points at '" + current + "' in the fleet, not the"
-          + " expected '" + expected.orElse("") + "'; read it again and retry");
+    for (int attempt = 0;; attempt++) {
+      Cmp cmp;
+      if (expected.isPresent()) {
+        cmp = expected.get().isEmpty() ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0)) : new Cmp(k, Cmp.Op.EQUAL,
+            CmpTarget.value(bytes(expected.get())));
+      } else {
+        List<KeyValue> now = calls.await(client.getKVClient().get(k)).getKvs();
+        cmp = new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(now.isEmpty() ? 0 : now.get(0).getModRevision()));
+      }
+      TxnResponse r = calls.await(client.getKVClient().txn().If(cmp).Then(Op.put(k, bytes(target), PutOption
+          .builder().withPrevKV().build())).Else(Op.get(k, GetOption.DEFAULT)).commit());
+      if (r.isSucceeded()) {
+        var put = r.getPutResponses().get(0);
+        String previous = put.hasPrevKv() ? put.getPrevKv().getValue().toString(StandardCharsets.UTF_8) : "";
+        return new Change(previous, r.getHeader().getRevision());
+      }
+      if (expected.isPresent() || attempt >= 4) {
+        List<KeyValue> now = r.getGetResponses().isEmpty() ? List.of() : r.getGetResponses().get(0).getKvs();
+        String current = now.isEmpty() ? "" : now.get(0).getValue().toString(StandardCharsets.UTF_8);
+        throw ServingException.precondition("alias '" + alias + "' points at '" + current + "' in the fleet"
+            + (expected.isPresent() ? ", not the expected '" + expected.get() + "'" : " and kept changing")
+            + "; read it again and retry");
+      }
     }
-    var put = r.getPutResponses().get(0);
-    String previous = put.hasPrevKv() ? put.getPrevKv().getValue().toString(StandardCharsets.UTF_8) : "";
-    return new Change(previous, r.getHeader().getRevision());
   }
 
   @Override

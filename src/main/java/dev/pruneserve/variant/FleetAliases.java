@@ -123,6 +123,7 @@ final class FleetAliases {
           return table.set(r.alias(), r.target(), Optional.empty());
         });
         known.put(r.alias(), new Known(r.target(), r.revision(), r.revision(), ""));
+        LOG.infof("fleet alias %s -> %s (revision %d)", r.alias(), r.target(), r.revision());
         targetChanged.accept(r.target());
       } else {
         known.put(r.alias(), new Known(r.target(), r.revision(), r.revision(), ""));

@@ -197,10 +197,23 @@ class FleetIT {
     return last.getDone();
   }
 
+  /** The replica's log tail and its fleet thread's stack (jcmd), for a failure message. */
   private static java.util.function.Supplier<String> tail(PackagedServer s) {
     return () -> {
       String log = s.log();
-      return log.substring(Math.max(0, log.length() - 4000));
+      String stacks;
+      try {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+            Long.toString(
+                s.process().pid()),
+            "Thread.print").redirectErrorStream(true).start();
+        stacks = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        int i = stacks.indexOf("\"pruneserve-fleet-aliases");
+        stacks = i < 0 ? "no fleet thread" : stacks.substring(i, Math.min(stacks.length(), i + 3000));
+      } catch (java.io.IOException e) {
+        stacks = e.toString();
+      }
+      return log.substring(Math.max(0, log.length() - 6000)) + "\n" + stacks;
     };
   }
 
