@@ -223,6 +223,51 @@ public final class TestCnns {
     return b.output("y", 1, "N", 4L).build();
   }
 
+  /**
+   * x[N, 3, 8, 8] → logits[N, 5], tf2onnx's channels-last layout between NCHW convolutions:
+   * Transpose to NHWC → Mul by a per-channel [6] slope and Add of a [1, 1, 1, 6] bias (both on the
+   * last axis) → Relu → Transpose back → two convs, each transposed to NHWC → Concat on axis −1 →
+   * ReduceMean over [1, 2] without keepdims (tf2onnx's global pooling) → MatMul [12, 5] + bias.
+   */
+  public static ModelProto nhwcHead(long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    ModelBuilder b = new ModelBuilder("nhwc-head").input("x", 1, "N", 3L, 8L, 8L);
+    conv(b, rng, "c1", "x", "c1.y", 3, 6, 3, 1, 1);
+    b.node("Transpose", in("c1.y"), out("t1"), intsAttr("perm", 0, 2, 3, 1));
+    b.initializer("slope", uniform(rng, 6, 1.0), 6).initializer("shift", uniform(rng, 6, 0.2), 1, 1, 1, 6);
+    b.node("Mul", in("t1", "slope"), out("t1.m"));
+    b.node("Add", in("t1.m", "shift"), out("t1.a"));
+    b.node("Relu", in("t1.a"), out("t1.r"));
+    b.node("Transpose", in("t1.r"), out("back"), intsAttr("perm", 0, 3, 1, 2));
+    conv(b, rng, "c2", "back", "c2.y", 6, 8, 3, 2, 1);
+    conv(b, rng, "c3", "back", "c3.y", 6, 4, 3, 2, 1);
+    b.node("Transpose", in("c2.y"), out("t2"), intsAttr("perm", 0, 2, 3, 1));
+    b.node("Transpose", in("c3.y"), out("t3"), intsAttr("perm", 0, 2, 3, 1));
+    b.node("Concat", in("t2", "t3"), out("cat"), intAttr("axis", -1));
+    b.node("ReduceMean", in("cat"), out("gap"), intsAttr("axes", 1, 2), intAttr("keepdims", 0));
+    b.initializer("fc.w", uniform(rng, 12 * 5, Math.sqrt(6.0 / 12)), 12, 5).initializer("fc.b", uniform(rng, 5,
+        0.1), 5);
+    b.node("MatMul", in("gap", "fc.w"), out("mm"));
+    b.node("Add", in("mm", "fc.b"), out("y"));
+    return b.output("y", 1, "N", 5L).build();
+  }
+
+  /**
+   * x[N, 3, 8, 8] → y[N, 4], Keras's Flatten after tf2onnx: conv → Transpose to NHWC → Flatten →
+   * MatMul. Flattening a channels-last map interleaves the channels, which is not followed: nothing
+   * here is prunable.
+   */
+  public static ModelProto channelsLastFlatten(long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    ModelBuilder b = new ModelBuilder("nhwc-flatten").input("x", 1, "N", 3L, 8L, 8L);
+    conv(b, rng, "c1", "x", "c1.y", 3, 6, 3, 2, 1);
+    b.node("Transpose", in("c1.y"), out("nhwc"), intsAttr("perm", 0, 2, 3, 1));
+    b.node("Flatten", in("nhwc"), out("flat"), intAttr("axis", 1));
+    b.initializer("fc.w", uniform(rng, 96 * 4, Math.sqrt(6.0 / 96)), 96, 4);
+    b.node("MatMul", in("flat", "fc.w"), out("y"));
+    return b.output("y", 1, "N", 4L).build();
+  }
+
   /** Conv {@code name}.w [cout, cin/group, k, k] + {@code name}.b, "same" padding. */
   private static void conv(ModelBuilder b, SplittableRandom rng, String name, String x, String y, int cin, int cout,
       int k, int stride, int group) {

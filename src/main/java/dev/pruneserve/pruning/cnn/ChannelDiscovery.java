@@ -32,7 +32,10 @@ import java.util.Set;
  * </ul>
  *
  * ConvTranspose (group 1) creates a set over weight dim 1; Resize by constant scales that keep
- * channels and binary Max/Min/Pow/PRelu with constants follow like the arithmetic ops; constants
+ * channels and binary Max/Min/Pow/PRelu with constants follow like the arithmetic ops. Channels-last
+ * stretches (tf2onnx): a Transpose moves the channel axis, elementwise ops, constants broadcast on
+ * it and Concat along it follow it there, reductions and Squeeze over spatial axes keep it (to
+ * [N, C], read by a Gemm/MatMul); Conv, BatchNormalization, pooling and Flatten need it at 1. Constants
  * reached through Identity/Cast are sliced at their initializer. Anything else that reads a
  * channel value, a graph input or a graph output blocks the sets involved ({@link NotPrunable});
  * such ops' outputs are untracked, which is always safe. FP32/FP16/BF16 initializers; shared
@@ -46,6 +49,9 @@ public final class ChannelDiscovery {
   private static final Set<String> POOLS = Set.of("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool");
   /** Binary elementwise ops: two channel values are joined, a constant operand is sliced per channel or broadcast. */
   private static final Set<String> ARITHMETIC = Set.of("Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "PRelu");
+  /** Reductions: per channel as long as the channel axis is not reduced. */
+  private static final Set<String> REDUCTIONS = Set.of("ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum",
+      "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp", "ReduceProd");
 
   private final OnnxGraph g;
   private final ChannelSets sets = new ChannelSets();
@@ -84,7 +90,7 @@ public final class ChannelDiscovery {
     int c = (int) shape.getDim(1).getDimValue();
     int set = sets.create(c, in.getName());
     sets.block(set, "(input)", in.getName(), "network input channels are fixed");
-    layouts.put(in.getName(), Layout.of(set, c));
+    layouts.put(in.getName(), Layout.of(set, c, 4));
   }
 
   private void visit(NodeProto n) {
@@ -104,6 +110,10 @@ public final class ChannelDiscovery {
       arithmetic(n);
     } else if (op.equals("Concat")) {
       concat(n);
+    } else if (op.equals("Transpose")) {
+      transpose(n);
+    } else if (REDUCTIONS.contains(op) || op.equals("Squeeze")) {
+      reduce(n);
     } else if (op.equals("Flatten")) {
       flatten(n, attr(n, "axis", 1) == 1);
     } else if (op.equals("Reshape")) {
@@ -121,7 +131,11 @@ public final class ChannelDiscovery {
     Optional<TensorProto> w = convWeight(n.getInput(1));
     Optional<String> bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
         ? sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
-    if (w.isEmpty() || bias.isEmpty() || (x != null && x.flat())) {
+    if (x != null && !x.channelFirst()) {
+      unknown(n, channelsLast(x));
+      return;
+    }
+    if (w.isEmpty() || bias.isEmpty()) {
       unknown(n, "weight or bias is not an unshared FP32 initializer");
       return;
     }
@@ -135,7 +149,7 @@ public final class ChannelDiscovery {
       }
       addSlices(x, w.get().getName(), 1, 1);
       int set = sets.create(out, n.getName());
-      Layout y = Layout.of(set, out);
+      Layout y = Layout.of(set, out, w.get().getDimsCount());
       addSlices(y, w.get().getName(), 0, 1);
       addSlices(y, bias.get(), 0, 1);
       layouts.put(n.getOutput(0), y);
@@ -154,20 +168,24 @@ public final class ChannelDiscovery {
     Optional<TensorProto> w = convWeight(n.getInput(1));
     Optional<String> bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
         ? sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
-    if (w.isEmpty() || bias.isEmpty() || (x != null && x.flat()) || attr(n, "group", 1) != 1
+    if (x != null && !x.channelFirst()) {
+      unknown(n, channelsLast(x));
+      return;
+    }
+    if (w.isEmpty() || bias.isEmpty() || attr(n, "group", 1) != 1
         || (x != null && x.channels() != w.get().getDims(0))) {
       unknown(n, "weight or bias is not an unshared float initializer, or a grouped ConvTranspose");
       return;
     }
     addSlices(x, w.get().getName(), 0, 1);
     int out = (int) w.get().getDims(1);
-    Layout y = Layout.of(sets.create(out, n.getName()), out);
+    Layout y = Layout.of(sets.create(out, n.getName()), out, w.get().getDimsCount());
     addSlices(y, w.get().getName(), 1, 1);
     addSlices(y, bias.get(), 0, 1);
     layouts.put(n.getOutput(0), y);
   }
 
-  /** Resize/Upsample by constant scales that keep batch and channels (scale 1 on axes 0 and 1), no sizes. */
+  /** Resize/Upsample by constant scales that keep batch and channels (scale 1 on axis 0 and the channel axis), no sizes. */
   private void resize(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
     if (x == null) {
@@ -176,9 +194,9 @@ public final class ChannelDiscovery {
     String scalesName = n.getOpType().equals("Upsample") ? n.getInput(1) : n.getInputCount() > 2 ? n.getInput(2) : "";
     boolean sizes = n.getInputCount() > 3 && !n.getInput(3).isEmpty();
     Optional<float[]> scales = constant(scalesName).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t
-        .getDataType()) && t.getDimsCount() == 1 && t.getDims(0) >= 2).map(t -> {
+        .getDataType()) && t.getDimsCount() == 1 && t.getDims(0) == x.rank()).map(t -> {
           var f = dev.pruneserve.graph.FloatTensors.values(t);
-          return new float[] {f.get(0), f.get(1)};
+          return new float[] {f.get(0), f.get(x.axis())};
         });
     if (x.flat() || sizes || scales.isEmpty() || scales.get()[0] != 1f || scales.get()[1] != 1f
         || n.getInputList().stream().skip(1).anyMatch(layouts::containsKey)) {
@@ -203,8 +221,8 @@ public final class ChannelDiscovery {
       }
       params.add(p.get().getName());
     }
-    if (x.flat() || extraOutputsUsed(n)) {
-      unknown(n, "training-mode or non-NCHW BatchNormalization");
+    if (!x.channelFirst() || extraOutputsUsed(n)) {
+      unknown(n, x.channelFirst() ? "training-mode BatchNormalization" : channelsLast(x));
       return;
     }
     params.forEach(p -> addSlices(x, p, 0, 1));
@@ -218,8 +236,12 @@ public final class ChannelDiscovery {
       return;
     }
     boolean tracksOperands = n.getInputList().stream().skip(1).anyMatch(layouts::containsKey);
-    if (tracksOperands || extraOutputsUsed(n) || (x.flat() && POOLS.contains(n.getOpType()))) {
-      unknown(n, "tracked operands, extra outputs or pooling of a flattened value");
+    if (tracksOperands || extraOutputsUsed(n)) {
+      unknown(n, "tracked operands or extra outputs");
+      return;
+    }
+    if (POOLS.contains(n.getOpType()) && !x.channelFirst()) {
+      unknown(n, x.flat() ? "pooling of a flattened value" : channelsLast(x));
       return;
     }
     layouts.put(n.getOutput(0), x);
@@ -254,11 +276,13 @@ public final class ChannelDiscovery {
     }
     int rank = c.get().getDimsCount();
     long numel = c.get().getDimsList().stream().reduce(1L, (p, q) -> p * q);
-    long perChannel = rank >= 3 ? c.get().getDims(rank - 3) : 1;
-    if (numel == 1 || (!x.flat() && rank <= 4 && perChannel == 1 && x.channels() != 1)) {
+    int at = rank - (x.rank() - x.axis()); // the constant's dim under the channel axis (numpy broadcasting)
+    long perChannel = at >= 0 ? c.get().getDims(at) : 1;
+    if (numel == 1 || (!x.flat() && rank <= x.rank() && perChannel == 1 && x.channels() != 1)) {
       layouts.put(n.getOutput(0), x); // broadcast over channels
-    } else if (!x.flat() && rank <= 4 && perChannel == x.channels() && sliceable(c.get().getName(), rank).isPresent()) {
-      addSlices(x, c.get().getName(), rank - 3, 1);
+    } else if (!x.flat() && rank <= x.rank() && perChannel == x.channels() && sliceable(c.get().getName(), rank)
+        .isPresent()) {
+      addSlices(x, c.get().getName(), at, 1);
       layouts.put(n.getOutput(0), x);
     } else {
       unknown(n, "initializer " + c.get().getName() + " does not broadcast per channel");
@@ -268,9 +292,16 @@ public final class ChannelDiscovery {
   private void concat(NodeProto n) {
     List<Layout> parts = new ArrayList<>();
     n.getInputList().forEach(i -> parts.add(layouts.get(i)));
+    if (parts.contains(null) || parts.stream().anyMatch(Layout::flat)) {
+      unknown(n, "Concat of a tracked map with an untracked or flattened value");
+      return;
+    }
+    Layout first = parts.get(0);
     long axis = attr(n, "axis", 0);
-    if (parts.contains(null) || parts.stream().anyMatch(Layout::flat) || (axis != 1 && axis != -3)) {
-      unknown(n, "Concat other than of tracked NCHW values on axis 1");
+    axis = axis < 0 ? axis + first.rank() : axis;
+    if (parts.stream().anyMatch(p -> p.rank() != first.rank() || p.axis() != first.axis()) || axis != first.axis()) {
+      unknown(n, "Concat on axis " + attr(n, "axis", 0) + " of values whose channel axis is " + first.axis()
+          + " (only a Concat along the channel axis is followed)");
       return;
     }
     layouts.put(n.getOutput(0), Layout.concat(parts));
@@ -280,6 +311,10 @@ public final class ChannelDiscovery {
   private void flatten(NodeProto n, boolean ok) {
     Layout x = layouts.get(n.getInput(0));
     if (x == null) {
+      return;
+    }
+    if (!x.flat() && !x.channelFirst()) {
+      unknown(n, channelsLast(x) + "; flattening it interleaves the channels");
       return;
     }
     if (!ok || x.flat()) {
@@ -305,6 +340,71 @@ public final class ChannelDiscovery {
       return;
     }
     addSlices(x, w.get().getName(), axis, (int) (w.get().getDims(axis) / x.channels()));
+  }
+
+  /** Transpose: the channels move to where the permutation puts their axis (NCHW ↔ NHWC). */
+  private void transpose(NodeProto n) {
+    Layout x = layouts.get(n.getInput(0));
+    if (x == null) {
+      return;
+    }
+    long[] perm = ints(n, "perm");
+    if (perm.length == 0) { // the default reverses the axes
+      perm = new long[x.rank()];
+      for (int i = 0; i < perm.length; i++) {
+        perm[i] = x.rank() - 1 - i;
+      }
+    }
+    int to = -1;
+    for (int i = 0; i < perm.length; i++) {
+      to = perm[i] == x.axis() ? i : to;
+    }
+    if (x.flat() || perm.length != x.rank() || to < 0 || perm[0] != 0) {
+      unknown(n, "only a Transpose that keeps the batch axis first of a tracked map is followed");
+      return;
+    }
+    layouts.put(n.getOutput(0), x.moved(to, x.rank()));
+  }
+
+  /**
+   * Reductions over other axes than batch and channels (tf2onnx's global pooling: ReduceMean over
+   * [1, 2] of an NHWC map): the channels stay; without keepdims they move left, and [N, C] is a
+   * flat value a Gemm/MatMul reads with multiplicity 1. Squeeze of explicit axes is followed the
+   * same way (ONNX Runtime checks the squeezed axes are 1).
+   */
+  private void reduce(NodeProto n) {
+    Layout x = layouts.get(n.getInput(0));
+    if (x == null) {
+      return;
+    }
+    long[] axes = ints(n, "axes");
+    if (axes.length == 0 && n.getInputCount() > 1 && !n.getInput(1).isEmpty()) {
+      axes = g.initializer(n.getInput(1)).map(ChannelDiscovery::int64s).orElse(null);
+    }
+    if (x.flat() || axes == null || axes.length == 0) {
+      unknown(n, "only a reduction or Squeeze over constant spatial axes of a tracked map is followed");
+      return;
+    }
+    java.util.BitSet reduced = new java.util.BitSet();
+    for (long a : axes) {
+      reduced.set((int) (a < 0 ? a + x.rank() : a));
+    }
+    if (reduced.get(0) || reduced.get(x.axis()) || reduced.length() > x.rank()) {
+      unknown(n, "reduces the batch or the channel axis");
+      return;
+    }
+    if (!n.getOpType().equals("Squeeze") && attr(n, "keepdims", 1) == 1) {
+      layouts.put(n.getOutput(0), x);
+      return;
+    }
+    int rank = x.rank() - reduced.cardinality();
+    int axis = x.axis() - reduced.get(0, x.axis()).cardinality();
+    layouts.put(n.getOutput(0), rank == 2 ? x.flattened() : x.moved(axis, rank));
+  }
+
+  private static String channelsLast(Layout x) {
+    return x.flat() ? "reads a flattened value" : "reads a value whose channel axis is " + x.axis() + " of " + x.rank()
+        + " (channels-last), not 1";
   }
 
   private void unknown(NodeProto n, String reason) {
@@ -378,6 +478,13 @@ public final class ChannelDiscovery {
     return n.getAttributeList().stream()
         .filter(a -> a.getName().equals(name) && a.getType() == AttributeProto.AttributeType.INT)
         .mapToLong(AttributeProto::getI).findFirst().orElse(dflt);
+  }
+
+  private static long[] ints(NodeProto n, String name) {
+    return n.getAttributeList().stream()
+        .filter(a -> a.getName().equals(name) && a.getType() == AttributeProto.AttributeType.INTS).findFirst()
+        .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray())
+        .orElse(new long[0]);
   }
 
   private static long[] int64s(TensorProto t) {

@@ -85,12 +85,27 @@ class ChannelDiscoveryTest {
   }
 
   @Test
-  void nhwcTransposesAreNamedAsTheBlockingNodes() {
+  void channelsLastStretchesAreFollowedThroughTransposes() {
     ChannelDependencies d = ChannelDiscovery.discover(TestCnns.nhwc(2));
-    assertTrue(d.notPrunable().stream().anyMatch(n -> n.opType().equals("Transpose") && n.reason().contains(
-        "not understood")), d.notPrunable().toString());
-    assertEquals(List.of(), d.groups().stream().filter(g -> g.channels() == 6).toList(),
-        "the NHWC stretch blocks c1's channels");
+    assertEquals(List.of(), d.notPrunable().stream().filter(n -> !n.opType().startsWith("(")).toList(),
+        "Transpose → Relu → Transpose back is followed");
+    assertEquals(List.of(6), d.groups().stream().map(ChannelGroup::channels).toList(), "c2 feeds the output");
+    ChannelDependencies h = ChannelDiscovery.discover(TestCnns.nhwcHead(3));
+    assertEquals(List.of(), h.notPrunable().stream().filter(n -> !n.opType().startsWith("(")).toList());
+    assertEquals(List.of(6, 8, 4), h.groups().stream().map(ChannelGroup::channels).toList());
+    assertEquals(Set.of("c1.b/0+0x1", "c1.w/0+0x1", "c2.w/1+0x1", "c3.w/1+0x1", "shift/3+0x1", "slope/0+0x1"),
+        slices(owner(h, "c1.w")),
+        "constants on the last axis are sliced there");
+    assertTrue(slices(owner(h, "c3.w")).contains("fc.w/0+8x1"), "the Concat on axis -1 puts c3 at rows 8..11: "
+        + slices(owner(h, "c3.w")));
+  }
+
+  @Test
+  void aChannelsLastFlattenIsNamedAsTheBlockingNode() {
+    ChannelDependencies d = ChannelDiscovery.discover(TestCnns.channelsLastFlatten(2));
+    assertTrue(d.groups().isEmpty(), d.toString());
+    assertTrue(d.notPrunable().stream().anyMatch(n -> n.opType().equals("Flatten") && n.reason().contains(
+        "channels-last") && n.reason().contains("interleaves")), d.notPrunable().toString());
   }
 
   static ChannelGroup owner(ChannelDependencies d, String weight) {

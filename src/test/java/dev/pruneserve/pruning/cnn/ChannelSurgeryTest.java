@@ -100,6 +100,17 @@ class ChannelSurgeryTest {
   }
 
   @Test
+  void channelsLastStretchesPruneEquivalently() throws Exception {
+    for (ModelProto m : new ModelProto[] {TestCnns.nhwc(5), TestCnns.nhwcHead(6)}) {
+      ChannelDependencies d = ChannelDiscovery.discover(m);
+      Map<ChannelGroup, BitSet> none = new HashMap<>();
+      d.groups().forEach(g -> none.put(g, new BitSet()));
+      assertArrayEquals(run(m, 8), run(ChannelSurgery.remove(m, none).model(), 8), "removing nothing");
+      assertEquivalent(m, subsets(d, new SplittableRandom(8)), 8);
+    }
+  }
+
+  @Test
   void parameterCountsMatchAHandComputation() throws Exception {
     ModelProto m = TestCnns.flatHead(4, false);
     ChannelDependencies d = ChannelDiscovery.discover(m);

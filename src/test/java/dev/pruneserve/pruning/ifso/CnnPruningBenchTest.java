@@ -8,6 +8,9 @@ import dev.pruneserve.model.ProcessMemory;
 import dev.pruneserve.onnx.proto.Onnx.ModelProto;
 import dev.pruneserve.pruning.Progress;
 import dev.pruneserve.pruning.cnn.ChannelPruner;
+import dev.pruneserve.pruning.cnn.CutRecord;
+import dev.pruneserve.pruning.recovery.CnnReconstruction;
+import dev.pruneserve.pruning.recovery.ReconstructSettings;
 import dev.pruneserve.runtime.OrtRuntime;
 import dev.pruneserve.session.ModelSession;
 import dev.pruneserve.train.ImageSet;
@@ -23,8 +26,10 @@ import org.junit.jupiter.api.Test;
  * IFSO one-shot (§3.8 option 4), first-order Taylor on masks, L1 filter norms and random
  * (FLOPs-matched uniform ratios). Prints test accuracy (10,000 images) without fine-tuning and
  * after the same short fine-tune, each without and with BN recalibration (8 batches of 128 training
- * images, the product's default: {@code recover.recalibrate_bn}), FLOPs kept, scoring time and the
- * process's peak RSS so far.
+ * images, the product's default: {@code recover.recalibrate_bn}), each also after sequential
+ * least-squares reconstruction (issue 22: {@code recover.reconstruct} on 512 unlabelled training
+ * images, dense BN statistics kept, as the RPC's default; and BN recalibration → reconstruction),
+ * FLOPs kept, scoring time and the process's peak RSS so far.
  * Schedules come from {@code -Dbench.cnn.batch} (64), {@code bench.cnn.interval} (2),
  * {@code bench.cnn.scoring} (1 batch per iteration), {@code bench.cnn.rescore} (10 removals),
  * {@code bench.cnn.lr} (0.01 while pruning), {@code bench.cnn.finetune} (300 steps of 128, lr 0.01);
@@ -54,7 +59,8 @@ class CnnPruningBenchTest {
         batch, scoring, interval, rescore, lr);
     System.out
         .println("BENCH cnn | method | FLOPs removed | FLOPs kept | acc (no FT) | acc (no FT, BN recal) | acc (FT "
-            + ft + " steps) | acc (FT, BN recal) | scoring s | peak RSS MiB |");
+            + ft + " steps) | acc (FT, BN recal) | acc (rec) | acc (BN recal + rec) | acc (rec + FT) | acc (rec + FT,"
+            + " BN recal) | scoring s | rec s | peak RSS MiB |");
     for (double removed : java.util.Arrays.stream(System.getProperty("bench.cnn.removed", "0.5,0.7").split(","))
         .mapToDouble(Double::parseDouble).toArray()) {
       double target = 1 - removed;
@@ -86,11 +92,33 @@ class CnnPruningBenchTest {
             (s, l, r) -> {});
         double after = accuracy(rt, dir, tuned, test);
         double afterRecal = accuracy(rt, dir, recalibrated(tuned, train, rt, dir), test);
-        System.out.printf("BENCH cnn | %s | %.0f %% | %.3f | %.4f | %.4f | %.4f | %.4f | %.1f | %.0f |%n", method,
-            removed * 100, kept, before, beforeRecal, after, afterRecal, seconds,
-            ProcessMemory.peakRssBytes() / 1048576.0);
+        long r0 = System.nanoTime();
+        ModelProto rec = reconstructed(dense, pruned, CutRecord.strip(pruned), train, rt, dir);
+        double recSeconds = (System.nanoTime() - r0) / 1e9;
+        double recAcc = accuracy(rt, dir, rec, test);
+        double bnRecAcc = accuracy(rt, dir, reconstructed(dense, pruned, recalibrated(CutRecord.strip(pruned), train,
+            rt, dir), train, rt, dir), test);
+        ModelProto recTuned = Trainer.fineTune(rec, train, Trainer.Options.of(ft, 0.01, 1), 128, rt, dir,
+            (s, l, r) -> {});
+        double recAfter = accuracy(rt, dir, recTuned, test);
+        double recAfterRecal = accuracy(rt, dir, recalibrated(recTuned, train, rt, dir), test);
+        System.out.printf("BENCH cnn | %s | %.0f %% | %.3f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f"
+            + " | %.1f | %.1f | %.0f |%n", method, removed * 100, kept, before, beforeRecal, after, afterRecal, recAcc,
+            bnRecAcc, recAfter, recAfterRecal, seconds, recSeconds, ProcessMemory.peakRssBytes() / 1048576.0);
       }
     }
+  }
+
+  /**
+   * Sequential reconstruction of {@code start} (the pruned network, perhaps recalibrated) against
+   * {@code dense}, on the first 512 training images without their labels; {@code cut} carries the
+   * surgery's record.
+   */
+  private static ModelProto reconstructed(ModelProto dense, ModelProto cut, ModelProto start, ImageSet train,
+      OrtRuntime rt, Path dir) throws Exception {
+    return CnnReconstruction.run(dense, start, CutRecord.read(cut), train, new ReconstructSettings(
+        ReconstructSettings.Mode.SEQUENTIAL, ReconstructSettings.Projections.BOTH, ReconstructSettings.LAMBDA, 0), rt,
+        dir, Progress.NONE).model();
   }
 
   /** As the Prune RPC's default: BN statistics re-estimated from 8 batches of 128 training images. */

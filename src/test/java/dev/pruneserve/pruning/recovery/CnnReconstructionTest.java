@@ -107,6 +107,26 @@ class CnnReconstructionTest {
     assertTrue(e.getMessage().contains("needs calibration.images"), e.getMessage());
   }
 
+  @Test
+  void aChannelsLastModelPrunesByActivationsAndReconstructs() throws Exception {
+    ModelProto dense = TestCnns.nhwcHead(7);
+    ImageSet images = TestCnns.randomImages(128, 3, 8, 5, 3);
+    Path data = Files.createDirectories(dir.resolve("nhwc"));
+    NpyFiles.write(data.resolve("images.npy"), "<f4", false, new long[] {128, 3, 8, 8}, NpyFiles.float32(images
+        .pixels()));
+    Pruner.Result plain = PruneMethods.apply(dense, RecipeParser.parse("wanda-sp", 0.4, Map.of("images", "dir:"
+        + data)), null, OrtRuntime.cpu(1));
+    Pruner.Result rec = PruneMethods.apply(dense, RecipeParser.parse("wanda-sp", 0.4, Map.of("images", "dir:" + data,
+        "reconstruct", "true")), null, OrtRuntime.cpu(1));
+    assertEquals(plain.channelsPerLayer(), rec.channelsPerLayer());
+    assertTrue(rec.parametersAfter() < rec.parametersBefore());
+    ImageSet unseen = TestCnns.randomImages(32, 3, 8, 5, 321);
+    float[] want = run(dense, unseen);
+    double errPlain = squared(want, run(plain.model(), unseen));
+    double errRec = squared(want, run(rec.model(), unseen));
+    assertTrue(errRec < errPlain, "squared logit error " + errRec + " vs " + errPlain);
+  }
+
   private static ReconstructSettings settings(double lambda) {
     return new ReconstructSettings(ReconstructSettings.Mode.SEQUENTIAL, ReconstructSettings.Projections.BOTH, lambda,
         0);
