@@ -2,6 +2,7 @@
 # Load bench (issue 21): the packaged server in its own JVM, the Python load generator
 # (clients/python/loadgen.py) in another process, over loopback. Prints the tables of
 # docs/benchmarks.md ("Throughput under load"). Needs python3-grpcio and protoc (see clients/python).
+# Usage: bench/load.sh [all|generate|single|infer]   (default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f target/quarkus-app/quarkus-run.jar ] || ./mvnw -B -q package -DskipTests -Dclients.skip=true
@@ -49,11 +50,20 @@ variant("minilm", "minilm-batched", **batcher)
 PY
 start
 gen="/usr/bin/python3 clients/python/loadgen.py"
-echo "## generation (128 greedy tokens per stream, distinct prompts)"
-${gen} generate --models stories15m,stories15m-b1
-echo "## KV layout: padded (default) vs gathered every step"
-${gen} generate --models stories15m,stories15m-gathered --streams 1,16
-echo "## ModelInfer, batch-1 requests, with and without the dynamic batcher"
-${gen} infer --models demo-mlp,demo-mlp-batched
-${gen} infer --models minilm,minilm-batched --seq 16
-${gen} infer --models minilm,minilm-batched --seq 128
+part="${1:-all}"
+if [ "${part}" = all ] || [ "${part}" = generate ]; then
+  echo "## generation (128 greedy tokens per stream, distinct prompts)"
+  ${gen} generate --models stories15m,stories15m-b1
+  echo "## KV layout: padded (default) vs gathered every step"
+  ${gen} generate --models stories15m,stories15m-gathered --streams 1,16
+fi
+if [ "${part}" = all ] || [ "${part}" = single ]; then
+  echo "## one stream at a time, interleaved rounds: the batching scheduler vs the batch-1 loop"
+  ${gen} single --models stories15m,stories15m-b1 --rounds 20
+fi
+if [ "${part}" = all ] || [ "${part}" = infer ]; then
+  echo "## ModelInfer, batch-1 requests, with and without the dynamic batcher"
+  ${gen} infer --models demo-mlp,demo-mlp-batched
+  ${gen} infer --models minilm,minilm-batched --seq 16
+  ${gen} infer --models minilm,minilm-batched --seq 128
+fi

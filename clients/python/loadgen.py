@@ -4,12 +4,16 @@ per part, each measured side by side in this run:
 
   loadgen.py [--target host:port] generate --models stories15m,stories15m-b1 [--streams 1,4,16,64]
   loadgen.py infer --models demo-mlp,demo-mlp-batched [--clients 1,32] [--seq 16]
+  loadgen.py single --models stories15m,stories15m-b1 [--rounds 20]
 
 generate: every stream is one client (its own channel) running `--rounds` streaming Generate calls
 of `--tokens` greedy tokens from distinct prompts; aggregate tok/s = all tokens / wall time; TTFT
 and inter-token latency (ITL) measured at the client; ratio = aggregate / the same model's 1-stream
 figure. infer: each client sends batch-1 ModelInfer requests back to back for `--seconds`;
 overhead = client p50 / the server's own mean compute time (ModelStatistics) for that model.
+single: one stream at a time, the models interleaved round by round (ABAB…, then BA…, so warm-up
+and machine drift fall on every model alike); per model the median, min and max tok/s over the
+rounds, and the ratio of each median to the last model's (the reference, e.g. the batch-1 loop).
 """
 import argparse
 import os
@@ -104,6 +108,36 @@ def generate_part(a):
         print("| %s | %d | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %d |" % r)
 
 
+def stream_tokens(stub, model, text, tokens):
+    """One streaming Generate; returns (tokens received, wall seconds)."""
+    t0 = time.perf_counter()
+    n = 0
+    for ev in stub.Generate(gen.GenerateRequest(model=model, prompt=text,
+                                                params=gen.SamplingParams(max_new_tokens=tokens)), timeout=600):
+        n += 1 if ev.HasField("token") else 0
+    return n, time.perf_counter() - t0
+
+
+def single_part(a):
+    models = a.models.split(",")
+    stub = gen_rpc.GenerationStub(grpc.insecure_channel(a.target))
+    for m in models:  # JIT and session warm-up, not measured
+        for k in range(3):
+            stream_tokens(stub, m, prompt(k), a.tokens)
+    samples = {m: [] for m in models}
+    for r in range(a.rounds):
+        for m in (models if r % 2 == 0 else models[::-1]):
+            n, wall = stream_tokens(stub, m, prompt(r), a.tokens)
+            samples[m].append(n / wall)
+    ref = pct(samples[models[-1]], 50)
+    print("| model | rounds | median tok/s | min | max | median / %s |" % models[-1])
+    print("|---|---|---|---|---|---|")
+    for m in models:
+        xs = samples[m]
+        print("| %s | %d | %.1f | %.1f | %.1f | %.3f |" % (m, len(xs), pct(xs, 50), min(xs), max(xs),
+                                                         pct(xs, 50) / ref))
+
+
 def infer_request(stub, model, seq):
     meta = stub.ModelMetadata(inf.ModelMetadataRequest(name=model))
     req = inf.ModelInferRequest(model_name=model)
@@ -189,8 +223,12 @@ def main():
     i.add_argument("--clients", default="1,32")
     i.add_argument("--seq", type=int, default=16)
     i.add_argument("--seconds", type=float, default=5)
+    s = sub.add_parser("single")
+    s.add_argument("--models", default="stories15m,stories15m-b1")
+    s.add_argument("--tokens", type=int, default=128)
+    s.add_argument("--rounds", type=int, default=20)
     a = p.parse_args()
-    generate_part(a) if a.part == "generate" else infer_part(a)
+    {"generate": generate_part, "infer": infer_part, "single": single_part}[a.part](a)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Continuous batching through {@link GenerationService} on stories15M: the same prompts give the
  * same tokens alone (the batch-1 loop, {@code max_batch 1}) and batched, greedy and seeded; a
  * sequence cancelled in a batch leaves while the others go on; sequences join a running batch and
- * leave it at different steps; a full queue answers RESOURCE_EXHAUSTED; an unload and reload during
- * batched decoding cuts nothing short. Batches are formed deterministically: a sink that blocks
+ * leave it at different steps; a full queue answers RESOURCE_EXHAUSTED; an unload and reload, and
+ * an alias swap, during batched decoding cut nothing short. Batches are formed deterministically: a sink that blocks
  * holds the scheduler until the other requests are queued.
  */
 class ContinuousBatchingTest {
@@ -47,6 +47,8 @@ class ContinuousBatchingTest {
   static ModelRegistry registry;
   static SimpleMeterRegistry meters = new SimpleMeterRegistry();
   static GenerationService service;
+  /** The registry's router, as the alias table is in the server: alias → target, read per request. */
+  static final java.util.Map<String, String> ALIASES = new java.util.concurrent.ConcurrentHashMap<>();
 
   @BeforeAll
   static void repository() throws Exception {
@@ -56,7 +58,8 @@ class ContinuousBatchingTest {
     write("alone", tokenizer, base + "\"generation\": {\"max_batch\": 1}}");
     write("batched", tokenizer, base + "\"generation\": {\"max_batch\": 16, \"prefill_tokens\": 64}}");
     write("small", tokenizer, base + "\"generation\": {\"max_batch\": 2, \"max_waiting\": 1}}");
-    registry = new ModelRegistry(new ModelRepository(root), OrtRuntime.cpu(1), Warmup::run);
+    registry = new ModelRegistry(new ModelRepository(root), OrtRuntime.cpu(1), Warmup::run, name -> ALIASES
+        .getOrDefault(name, name));
     for (String m : new String[] {"alone", "batched", "small"}) {
       registry.load(m);
     }
@@ -210,37 +213,75 @@ class ContinuousBatchingTest {
     assertArrayEquals(alone(1, 8).tokenIds(), b.get().tokenIds());
   }
 
-  @Test
-  void unloadAndReloadDuringBatchedDecodingCutNothingShort() throws Exception {
-    write("swapped", Files.readAllBytes(root.resolve("alone/tokenizer.bin")),
-        "{\"kind\": \"causal-lm\", \"tokenizer\": \"tokenizer.bin\", \"context_length\": 256}");
-    registry.load("swapped");
-    GenerationResult[] ref = {alone(0, 30), alone(1, 30)};
-    CountDownLatch reloaded = new CountDownLatch(1);
+  /**
+   * Generations 0 and 1 (30 tokens each) on {@code model}, decoding in one batch of the session of
+   * {@code served}: B joins after A's first token; at A's 6th token the scheduler is held until
+   * {@code release} opens. Returns once it is held.
+   */
+  static List<CompletableFuture<GenerationResult>> heldBatch(String model, String served, CountDownLatch release)
+      throws InterruptedException {
     CountDownLatch bQueued = new CountDownLatch(1);
     CountDownLatch held = new CountDownLatch(1);
     CountDownLatch first = new CountDownLatch(1);
-    Consumer<GenerationService.TokenEvent> hold = holdAt(6, held, reloaded);
-    var a = CompletableFuture.supplyAsync(() -> run("swapped", 0, 30, t -> {
+    Consumer<GenerationService.TokenEvent> hold = holdAt(6, held, release);
+    var a = CompletableFuture.supplyAsync(() -> run(model, 0, 30, t -> {
       first.countDown();
       try {
-        bQueued.await(); // B joins the batch after A's first token
+        bQueued.await();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      hold.accept(t); // at A's 6th token both decode; the scheduler waits here for the reload
+      hold.accept(t);
     }, new AtomicBoolean()));
     first.await();
-    var b = CompletableFuture.supplyAsync(() -> run("swapped", 1, 30, t -> {}, new AtomicBoolean()));
-    awaitWaiting("swapped", 1);
+    var b = CompletableFuture.supplyAsync(() -> run(model, 1, 30, t -> {}, new AtomicBoolean()));
+    awaitWaiting(served, 1);
     bQueued.countDown();
     held.await();
+    return List.of(a, b);
+  }
+
+  /** Writes and loads a stories15M folder with the default generation settings. */
+  static void loadPlain(String name) throws Exception {
+    write(name, Files.readAllBytes(root.resolve("alone/tokenizer.bin")),
+        "{\"kind\": \"causal-lm\", \"tokenizer\": \"tokenizer.bin\", \"context_length\": 256}");
+    registry.load(name);
+  }
+
+  @Test
+  void anAliasSwapDuringBatchedDecodingCutsNothingShort() throws Exception {
+    loadPlain("before-swap");
+    ALIASES.put("live", "before-swap");
+    try {
+      GenerationResult[] ref = {alone(0, 30), alone(1, 30)};
+      CountDownLatch swapped = new CountDownLatch(1);
+      var running = heldBatch("live", "before-swap", swapped);
+      ALIASES.put("live", "alone"); // the swap: new requests go to the new target at once
+      GenerationResult fresh = run("live", 2, 10, t -> {}, new AtomicBoolean());
+      swapped.countDown();
+      assertEquals("alone", fresh.model(), "served by the new target while the old batch is held");
+      assertArrayEquals(alone(2, 10).tokenIds(), fresh.tokenIds());
+      for (int i = 0; i < 2; i++) {
+        assertEquals("before-swap", running.get(i).get().model(), "a running sequence stays on its session");
+        assertArrayEquals(ref[i].tokenIds(), running.get(i).get().tokenIds());
+      }
+    } finally {
+      ALIASES.remove("live");
+    }
+  }
+
+  @Test
+  void unloadAndReloadDuringBatchedDecodingCutNothingShort() throws Exception {
+    loadPlain("swapped");
+    GenerationResult[] ref = {alone(0, 30), alone(1, 30)};
+    CountDownLatch reloaded = new CountDownLatch(1);
+    var running = heldBatch("swapped", "swapped", reloaded);
     registry.unload("swapped"); // both sequences are mid-way, holding leases on the old session
     registry.load("swapped");
     GenerationResult fresh = run("swapped", 2, 10, t -> {}, new AtomicBoolean()); // a new session's scheduler
     reloaded.countDown();
-    assertArrayEquals(ref[0].tokenIds(), a.get().tokenIds());
-    assertArrayEquals(ref[1].tokenIds(), b.get().tokenIds());
+    assertArrayEquals(ref[0].tokenIds(), running.get(0).get().tokenIds());
+    assertArrayEquals(ref[1].tokenIds(), running.get(1).get().tokenIds());
     assertArrayEquals(alone(2, 10).tokenIds(), fresh.tokenIds());
   }
 }

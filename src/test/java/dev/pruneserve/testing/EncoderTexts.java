@@ -16,9 +16,14 @@ public final class EncoderTexts {
   private EncoderTexts() {}
 
   public static List<String> sentences(int n) throws IOException {
+    return sentences("eval_ids.json", n);
+  }
+
+  /** The first {@code n} sentences of a stories file of {@code data/stories15m} (e.g. calib_ids.json). */
+  public static List<String> sentences(String storiesFile, int n) throws IOException {
     Llama2cTokenizer tok = Llama2cTokenizer.read(Stories15m.tokenizerFile(Fixtures.stories15m()), 32_000);
     List<String> out = new ArrayList<>();
-    for (int[] story : TokenFiles.stories(Fixtures.stories15mData("eval_ids.json"))) {
+    for (int[] story : TokenFiles.stories(Fixtures.stories15mData(storiesFile))) {
       for (String s : tok.decode(story).split("(?<=[.!?])\\s+")) {
         if (s.strip().length() >= 20 && out.size() < n) {
           out.add(s.strip());
