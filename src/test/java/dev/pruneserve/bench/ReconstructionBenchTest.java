@@ -37,6 +37,34 @@ class ReconstructionBenchTest {
   }
 
   /**
+   * More calibration data for selection and reconstruction alike (as a Prune request with
+   * calibration stories plus {@code self_samples}): -Dbench.methods (flap,forward-search) at
+   * -Dbench.ratios (0.2), each with sequential reconstruction, calibrated on the 32 shared stories
+   * plus each count of -Dbench.self (0,96,224) sequences sampled from the dense model (temperature 1,
+   * at most 128 tokens, seeds 0…).
+   */
+  @Test
+  void moreCalibration() throws Exception {
+    LmBench b = LmBench.open("reconstruct-more");
+    try (ModelSession dense = b.loadDense()) {
+      for (String count : System.getProperty("bench.self", "0,96,224").split(",")) {
+        java.util.List<int[]> calib = new java.util.ArrayList<>(b.calib());
+        calib.addAll(dev.pruneserve.llm.SelfSampler.sample(dense, Integer.parseInt(count), 128, 0, 1, new int[] {2},
+            d -> {}));
+        for (String ratio : System.getProperty("bench.ratios", "0.2").split(",")) {
+          for (String m : System.getProperty("bench.methods", "flap,forward-search").split(",")) {
+            long t0 = System.nanoTime();
+            Pruner.Result r = PruneMethods.apply(b.dense(), RecipeParser.parse(m, Double.parseDouble(ratio), Map.of(
+                "reconstruct", "true")), calib, OrtRuntime.cpu(2));
+            b.row(dense, m + " + sequential, 32 stories + " + count + " self-samples", Double.parseDouble(ratio), r,
+                (System.nanoTime() - t0) / 1e9);
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * Sequential against one-shot, and which projections: -Dbench.methods (default every LLM method)
    * × -Dbench.ratios (default 0.2,0.5); each method prunes once, then rows without reconstruction,
    * one-shot, sequential (both), sequential attention-only and MLP-only re-fit that same model
