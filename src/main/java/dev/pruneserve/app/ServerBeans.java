@@ -129,11 +129,8 @@ public class ServerBeans {
   @ApplicationScoped
   PruneService pruneService(ModelRegistry registry, VariantStore store, AliasService aliases, OrtRuntime runtime,
       PinSet pins, VariantCache cache, MeterRegistry meters, ServerConfig config) {
-    java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "pruneserve-prune");
-      t.setDaemon(true);
-      return t;
-    });
+    java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(
+        dev.pruneserve.concurrent.DaemonThreads.named("pruneserve-prune"));
     return new PruneService(registry, store, aliases, runtime, worker, new PruneService.Pins(pins, cache::reweigh),
         meters, config.limits().maxPruneJobs());
   }

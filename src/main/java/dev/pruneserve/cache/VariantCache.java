@@ -37,11 +37,8 @@ public final class VariantCache implements LoadObserver {
   private final Predicate<String> neverEvict;
   private final boolean onDemand;
   private volatile long budget;
-  private final ExecutorService unloader = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "pruneserve-evict");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService unloader = Executors.newSingleThreadExecutor(dev.pruneserve.concurrent.DaemonThreads
+      .named("pruneserve-evict"));
   private final Counter hits;
   private final Counter misses;
   private final Counter evictions;

@@ -53,11 +53,8 @@ final class AliasFollower implements AutoCloseable {
   AliasFollower(Supplier<Table> table, Watching watching, String replica) {
     this.table = table;
     this.watching = watching;
-    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "pruneserve-fleet-aliases-" + replica);
-      t.setDaemon(true);
-      return t;
-    });
+    this.thread = Executors.newSingleThreadScheduledExecutor(dev.pruneserve.concurrent.DaemonThreads.named(
+        "pruneserve-fleet-aliases-" + replica));
   }
 
   void start(Predicate<AliasRecord> l, Runnable tableRead) {

@@ -20,11 +20,8 @@ final class LeaseKeeper implements AutoCloseable {
   private final Lease client;
   private final Duration ttl;
   private final EtcdCalls calls;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "pruneserve-etcd-lease");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+      dev.pruneserve.concurrent.DaemonThreads.named("pruneserve-etcd-lease"));
   private long id; // guarded by this; 0 = none
   private long renewedNanos; // guarded by this
   private long lastGranted; // guarded by this

@@ -217,9 +217,7 @@ public final class GenerationService {
         .register(meters);
     BatchScheduler[] self = new BatchScheduler[1];
     self[0] = new BatchScheduler(session, settings, vocab, sizes, () -> schedulers.remove(session, self[0]));
-    Thread t = new Thread(self[0], "generate-" + lease.model() + "-" + lease.version());
-    t.setDaemon(true);
-    t.start();
+    dev.pruneserve.concurrent.DaemonThreads.start(self[0], "generate-" + lease.model() + "-" + lease.version());
     return self[0];
   }
 }

@@ -127,9 +127,7 @@ public final class InferenceService {
     DynamicBatcher[] self = new DynamicBatcher[1];
     self[0] = new DynamicBatcher(session, lease.config().maxBatchSizeOrDefault(), lease.config().dynamicBatching(),
         sizes, () -> batchers.remove(session, self[0]));
-    Thread t = new Thread(self[0], "batch-" + lease.model() + "-" + lease.version());
-    t.setDaemon(true);
-    t.start();
+    dev.pruneserve.concurrent.DaemonThreads.start(self[0], "batch-" + lease.model() + "-" + lease.version());
     return self[0];
   }
 

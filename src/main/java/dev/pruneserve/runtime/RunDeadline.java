@@ -14,11 +14,8 @@ import java.util.concurrent.TimeUnit;
  * Closing cancels the timer and releases the options; the flag is never set after that. One per run.
  */
 final class RunDeadline implements AutoCloseable {
-  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "pruneserve-run-deadline");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(
+      dev.pruneserve.concurrent.DaemonThreads.named("pruneserve-run-deadline"));
 
   private final OrtSession.RunOptions options;
   private final ScheduledFuture<?> timer;

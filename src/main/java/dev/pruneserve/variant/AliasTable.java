@@ -33,11 +33,7 @@ public final class AliasTable implements AutoCloseable {
   private final Durability durability;
   private final Map<String, String> targets = new ConcurrentHashMap<>();
   private final java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor(
-      r -> {
-        Thread t = new Thread(r, "pruneserve-aliases");
-        t.setDaemon(true);
-        return t;
-      });
+      dev.pruneserve.concurrent.DaemonThreads.named("pruneserve-aliases"));
   private final java.util.concurrent.atomic.AtomicBoolean writeQueued = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** Reads {@code file} if it exists; changes are persisted synchronously. */
