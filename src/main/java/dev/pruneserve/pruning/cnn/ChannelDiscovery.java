@@ -117,7 +117,7 @@ public final class ChannelDiscovery {
     } else if (op.equals("Flatten")) {
       flatten(n, attr(n, "axis", 1) == 1);
     } else if (op.equals("Reshape")) {
-      flatten(n, g.initializer(n.getInput(1)).map(ChannelDiscovery::int64s)
+      flatten(n, g.initializer(n.getInput(1)).map(ChannelAxes::int64s)
           .filter(s -> s.length == 2 && s[0] == 0 && s[1] == -1).isPresent() && attr(n, "allowzero", 0) == 0);
     } else if (op.equals("Gemm") || op.equals("MatMul")) {
       linear(n);
@@ -345,61 +345,20 @@ public final class ChannelDiscovery {
   /** Transpose: the channels move to where the permutation puts their axis (NCHW ↔ NHWC). */
   private void transpose(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
-    if (x == null) {
-      return;
+    if (x != null) {
+      ChannelAxes.transposed(x, n).ifPresentOrElse(y -> layouts.put(n.getOutput(0), y), () -> unknown(n,
+          "only a Transpose that keeps the batch axis first of a tracked map is followed"));
     }
-    long[] perm = ints(n, "perm");
-    if (perm.length == 0) { // the default reverses the axes
-      perm = new long[x.rank()];
-      for (int i = 0; i < perm.length; i++) {
-        perm[i] = x.rank() - 1 - i;
-      }
-    }
-    int to = -1;
-    for (int i = 0; i < perm.length; i++) {
-      to = perm[i] == x.axis() ? i : to;
-    }
-    if (x.flat() || perm.length != x.rank() || to < 0 || perm[0] != 0) {
-      unknown(n, "only a Transpose that keeps the batch axis first of a tracked map is followed");
-      return;
-    }
-    layouts.put(n.getOutput(0), x.moved(to, x.rank()));
   }
 
-  /**
-   * Reductions over other axes than batch and channels (tf2onnx's global pooling: ReduceMean over
-   * [1, 2] of an NHWC map): the channels stay; without keepdims they move left, and [N, C] is a
-   * flat value a Gemm/MatMul reads with multiplicity 1. Squeeze of explicit axes is followed the
-   * same way (ONNX Runtime checks the squeezed axes are 1).
-   */
+  /** Reductions and Squeeze over spatial axes keep the channels ({@link ChannelAxes#reduced}). */
   private void reduce(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
-    if (x == null) {
-      return;
+    if (x != null) {
+      ChannelAxes.reduced(x, n, g).ifPresentOrElse(y -> layouts.put(n.getOutput(0), y), () -> unknown(n,
+          "only a reduction or Squeeze over constant spatial axes (neither batch nor channels) of a tracked map is"
+              + " followed"));
     }
-    long[] axes = ints(n, "axes");
-    if (axes.length == 0 && n.getInputCount() > 1 && !n.getInput(1).isEmpty()) {
-      axes = g.initializer(n.getInput(1)).map(ChannelDiscovery::int64s).orElse(null);
-    }
-    if (x.flat() || axes == null || axes.length == 0) {
-      unknown(n, "only a reduction or Squeeze over constant spatial axes of a tracked map is followed");
-      return;
-    }
-    java.util.BitSet reduced = new java.util.BitSet();
-    for (long a : axes) {
-      reduced.set((int) (a < 0 ? a + x.rank() : a));
-    }
-    if (reduced.get(0) || reduced.get(x.axis()) || reduced.length() > x.rank()) {
-      unknown(n, "reduces the batch or the channel axis");
-      return;
-    }
-    if (!n.getOpType().equals("Squeeze") && attr(n, "keepdims", 1) == 1) {
-      layouts.put(n.getOutput(0), x);
-      return;
-    }
-    int rank = x.rank() - reduced.cardinality();
-    int axis = x.axis() - reduced.get(0, x.axis()).cardinality();
-    layouts.put(n.getOutput(0), rank == 2 ? x.flattened() : x.moved(axis, rank));
   }
 
   private static String channelsLast(Layout x) {
@@ -480,14 +439,4 @@ public final class ChannelDiscovery {
         .mapToLong(AttributeProto::getI).findFirst().orElse(dflt);
   }
 
-  private static long[] ints(NodeProto n, String name) {
-    return n.getAttributeList().stream()
-        .filter(a -> a.getName().equals(name) && a.getType() == AttributeProto.AttributeType.INTS).findFirst()
-        .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray())
-        .orElse(new long[0]);
-  }
-
-  private static long[] int64s(TensorProto t) {
-    return t.getDataType() != 7 /* INT64 */ ? new long[0] : dev.pruneserve.graph.ShapeInference.int64s(t);
-  }
 }
