@@ -35,11 +35,10 @@ import java.util.Set;
  * channels and binary Max/Min/Pow/PRelu with constants follow like the arithmetic ops. Channels-last
  * stretches (tf2onnx): a Transpose moves the channel axis, elementwise ops, constants broadcast on
  * it and Concat along it follow it there, reductions and Squeeze over spatial axes keep it (to
- * [N, C], read by a Gemm/MatMul); Conv, BatchNormalization, pooling and Flatten need it at 1. Constants
- * reached through Identity/Cast are sliced at their initializer. Anything else that reads a
- * channel value, a graph input or a graph output blocks the sets involved ({@link NotPrunable});
- * such ops' outputs are untracked, which is always safe. FP32/FP16/BF16 initializers; shared
- * initializers are not sliced.
+ * [N, C], read by a Gemm/MatMul: {@link ChannelAxes}); Conv, BatchNormalization, pooling and Flatten
+ * need it at 1. What may be sliced: {@link SliceableWeights}. Anything else that reads a channel
+ * value, a graph input or a graph output blocks the sets involved ({@link NotPrunable}); such ops'
+ * outputs are untracked, which is always safe.
  */
 public final class ChannelDiscovery {
   private static final Set<String> PASS_THROUGH = Set.of("Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid",
@@ -57,14 +56,11 @@ public final class ChannelDiscovery {
   private final ChannelSets sets = new ChannelSets();
   private final Map<String, Layout> layouts = new HashMap<>();
 
-  /** Names read by a subgraph, or graph inputs/outputs: never sliced (another reader keeps the old shape). */
-  private final java.util.Set<String> readElsewhere = new java.util.HashSet<>();
+  private final SliceableWeights weights;
 
   private ChannelDiscovery(ModelProto model) {
     this.g = new OnnxGraph(model);
-    readElsewhere.addAll(Subgraphs.captured(model.getGraph()).keySet());
-    model.getGraph().getInputList().forEach(v -> readElsewhere.add(v.getName()));
-    model.getGraph().getOutputList().forEach(v -> readElsewhere.add(v.getName()));
+    this.weights = new SliceableWeights(g);
   }
 
   public static ChannelDependencies discover(ModelProto model) {
@@ -128,9 +124,9 @@ public final class ChannelDiscovery {
 
   private void conv(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
-    Optional<TensorProto> w = convWeight(n.getInput(1));
+    Optional<TensorProto> w = weights.convWeight(n.getInput(1));
     Optional<String> bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
-        ? sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
+        ? weights.sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
     if (x != null && !x.channelFirst()) {
       unknown(n, channelsLast(x));
       return;
@@ -165,9 +161,9 @@ public final class ChannelDiscovery {
   /** ConvTranspose (group 1): weight [C_in, C_out, kh, kw]; new set over dim 1, reads its input through dim 0. */
   private void convTranspose(NodeProto n) {
     Layout x = layouts.get(n.getInput(0));
-    Optional<TensorProto> w = convWeight(n.getInput(1));
+    Optional<TensorProto> w = weights.convWeight(n.getInput(1));
     Optional<String> bias = n.getInputCount() > 2 && !n.getInput(2).isEmpty()
-        ? sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
+        ? weights.sliceable(n.getInput(2), 1).map(TensorProto::getName) : Optional.of("");
     if (x != null && !x.channelFirst()) {
       unknown(n, channelsLast(x));
       return;
@@ -193,7 +189,7 @@ public final class ChannelDiscovery {
     }
     String scalesName = n.getOpType().equals("Upsample") ? n.getInput(1) : n.getInputCount() > 2 ? n.getInput(2) : "";
     boolean sizes = n.getInputCount() > 3 && !n.getInput(3).isEmpty();
-    Optional<float[]> scales = constant(scalesName).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t
+    Optional<float[]> scales = weights.constant(scalesName).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t
         .getDataType()) && t.getDimsCount() == 1 && t.getDims(0) == x.rank()).map(t -> {
           var f = dev.pruneserve.graph.FloatTensors.values(t);
           return new float[] {f.get(0), f.get(x.axis())};
@@ -214,7 +210,7 @@ public final class ChannelDiscovery {
     }
     List<String> params = new ArrayList<>();
     for (int i = 1; i < 5; i++) {
-      Optional<TensorProto> p = sliceable(n.getInput(i), 1).filter(t -> t.getDims(0) == x.channels());
+      Optional<TensorProto> p = weights.sliceable(n.getInput(i), 1).filter(t -> t.getDims(0) == x.channels());
       if (p.isEmpty()) {
         unknown(n, "parameter " + n.getInput(i) + " is not an unshared per-channel FP32 initializer");
         return;
@@ -269,7 +265,7 @@ public final class ChannelDiscovery {
     if (x == null) {
       return;
     }
-    Optional<TensorProto> c = constant(n.getInput(a != null ? 1 : 0));
+    Optional<TensorProto> c = weights.constant(n.getInput(a != null ? 1 : 0));
     if (c.isEmpty()) {
       unknown(n, "operand " + n.getInput(a != null ? 1 : 0) + " is neither tracked nor an initializer");
       return;
@@ -280,7 +276,7 @@ public final class ChannelDiscovery {
     long perChannel = at >= 0 ? c.get().getDims(at) : 1;
     if (numel == 1 || (!x.flat() && rank <= x.rank() && perChannel == 1 && x.channels() != 1)) {
       layouts.put(n.getOutput(0), x); // broadcast over channels
-    } else if (!x.flat() && rank <= x.rank() && perChannel == x.channels() && sliceable(c.get().getName(), rank)
+    } else if (!x.flat() && rank <= x.rank() && perChannel == x.channels() && weights.sliceable(c.get().getName(), rank)
         .isPresent()) {
       addSlices(x, c.get().getName(), at, 1);
       layouts.put(n.getOutput(0), x);
@@ -331,7 +327,7 @@ public final class ChannelDiscovery {
       return;
     }
     boolean transB = n.getOpType().equals("Gemm") && attr(n, "transB", 0) == 1;
-    Optional<TensorProto> w = sliceable(n.getInput(1), 2);
+    Optional<TensorProto> w = weights.sliceable(n.getInput(1), 2);
     int axis = transB ? 1 : 0;
     if (x == null || !x.flat() || attr(n, "transA", 0) != 0
         || (n.getInputCount() > 2 && layouts.containsKey(n.getInput(2))) || w.isEmpty()
@@ -388,44 +384,6 @@ public final class ChannelDiscovery {
       sets.addSlice(s.set(), new ChannelSlice(initializer, axis, offset, multiplicity));
       offset += s.channels();
     }
-  }
-
-  /**
-   * An FP32/FP16/BF16 initializer of this rank read by exactly one node and nothing else (safe to
-   * slice), directly or through a chain of Identity/Cast nodes that nothing else reads (the slice
-   * is taken on the initializer; the chain follows its shape).
-   */
-  private Optional<TensorProto> sliceable(String name, int rank) {
-    String v = name;
-    while (g.consumers(v).size() == 1 && !readElsewhere.contains(v) && g.producer(v).filter(p -> p.getOpType()
-        .equals("Identity") || p.getOpType().equals("Cast")).isPresent()) {
-      v = g.producer(v).get().getInput(0);
-    }
-    String source = v;
-    return g.initializer(source).filter(t -> dev.pruneserve.graph.FloatTensors.isFloat(t.getDataType())
-        && t.getDimsCount() == rank && g.consumers(source).size() == 1
-        && !readElsewhere.contains(source));
-  }
-
-  /** A sliceable Conv weight of a 1-, 2- or 3-D convolution ([O, I/g, k…]: rank 3 to 5). */
-  private Optional<TensorProto> convWeight(String name) {
-    for (int rank = 3; rank <= 5; rank++) {
-      Optional<TensorProto> w = sliceable(name, rank);
-      if (w.isPresent()) {
-        return w;
-      }
-    }
-    return Optional.empty();
-  }
-
-  /** The initializer behind {@code name}, directly or through Identity/Cast nodes. */
-  private Optional<TensorProto> constant(String name) {
-    String v = name;
-    while (g.initializer(v).isEmpty() && g.producer(v).filter(p -> p.getOpType().equals("Identity") || p
-        .getOpType().equals("Cast")).isPresent()) {
-      v = g.producer(v).get().getInput(0);
-    }
-    return g.initializer(v);
   }
 
   private boolean extraOutputsUsed(NodeProto n) {
