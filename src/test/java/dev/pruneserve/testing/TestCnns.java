@@ -253,6 +253,29 @@ public final class TestCnns {
   }
 
   /**
+   * x[N, 3, L] → y[N, 4], a 1-D CNN (audio front ends): Conv1d → Mul by a per-channel [6, 1]
+   * constant (broadcast on the channel axis of a rank-3 map) → Relu → Conv1d → ReduceMean over the
+   * time axis without keepdims → MatMul [5, 4].
+   */
+  public static ModelProto conv1d(long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    ModelBuilder b = new ModelBuilder("conv1d").input("x", 1, "N", 3L, "L");
+    b.initializer("c1.w", uniform(rng, 6 * 3 * 3, Math.sqrt(6.0 / 9)), 6, 3, 3).initializer("c1.b", uniform(rng, 6,
+        0.1), 6);
+    b.node("Conv", in("x", "c1.w", "c1.b"), out("c1.y"), intsAttr("kernel_shape", 3), intsAttr("pads", 1, 1));
+    b.initializer("scale", uniform(rng, 6, 1.0), 6, 1);
+    b.node("Mul", in("c1.y", "scale"), out("c1.s"));
+    b.node("Relu", in("c1.s"), out("c1.a"));
+    b.initializer("c2.w", uniform(rng, 5 * 6 * 3, Math.sqrt(6.0 / 18)), 5, 6, 3).initializer("c2.b", uniform(rng, 5,
+        0.1), 5);
+    b.node("Conv", in("c1.a", "c2.w", "c2.b"), out("c2.y"), intsAttr("kernel_shape", 3), intsAttr("pads", 1, 1));
+    b.node("ReduceMean", in("c2.y"), out("pool"), intsAttr("axes", 2), intAttr("keepdims", 0));
+    b.initializer("fc.w", uniform(rng, 5 * 4, Math.sqrt(6.0 / 5)), 5, 4);
+    b.node("MatMul", in("pool", "fc.w"), out("y"));
+    return b.output("y", 1, "N", 4L).build();
+  }
+
+  /**
    * x[N, 3, 8, 8] → y[N, 4], Keras's Flatten after tf2onnx: conv → Transpose to NHWC → Flatten →
    * MatMul. Flattening a channels-last map interleaves the channels, which is not followed: nothing
    * here is prunable.

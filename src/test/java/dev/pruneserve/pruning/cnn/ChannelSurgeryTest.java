@@ -111,6 +111,15 @@ class ChannelSurgeryTest {
   }
 
   @Test
+  void perChannelConstantsOnOneDimensionalMapsAreSliced() throws Exception {
+    ModelProto m = TestCnns.conv1d(9);
+    ChannelDependencies d = ChannelDiscovery.discover(m);
+    assertTrue(ChannelDiscoveryTest.slices(ChannelDiscoveryTest.owner(d, "c1.w")).contains("scale/0+0x1"),
+        "a [6, 1] constant on a [N, 6, L] map is per channel: " + d);
+    assertEquivalent(m, subsets(d, new SplittableRandom(10)), 16);
+  }
+
+  @Test
   void parameterCountsMatchAHandComputation() throws Exception {
     ModelProto m = TestCnns.flatHead(4, false);
     ChannelDependencies d = ChannelDiscovery.discover(m);
@@ -182,15 +191,16 @@ class ChannelSurgeryTest {
     return b;
   }
 
-  /** Output 0 of {@code m} on a fixed random x[2, 3, side, side]. */
+  /** Output 0 of {@code m} on a fixed random x[2, 3, side, side] (x[2, 3, side] for a rank-3 input). */
   private float[] run(ModelProto m, int side) throws Exception {
     Path f = dir.resolve("m" + loads++ + ".onnx");
     Files.write(f, m.toByteArray());
-    float[] x = ModelBuilder.uniform(new SplittableRandom(42), 2 * 3 * side * side, 1.0);
+    boolean oneD = m.getGraph().getInput(0).getType().getTensorType().getShape().getDimCount() == 3;
+    long[] shape = oneD ? new long[] {2, 3, side} : new long[] {2, 3, side, side};
+    float[] x = ModelBuilder.uniform(new SplittableRandom(42), oneD ? 6 * side : 6 * side * side, 1.0);
     String out = m.getGraph().getOutput(0).getName();
     try (ModelSession s = OrtRuntime.cpu(1).load("cnn/1", f)) {
-      return s.run(Map.of("x", Tensor.fp32("x", new long[] {2, 3, side, side}, x)), Set.of(out)).get(out)
-          .toFloatArray();
+      return s.run(Map.of("x", Tensor.fp32("x", shape, x)), Set.of(out)).get(out).toFloatArray();
     }
   }
 }
